@@ -1,0 +1,95 @@
+// Build script in the shape of the official `yo code` template: one context per bundle,
+// a problem-matcher plugin for `npm run watch`, `--production` to minify.
+const esbuild = require('esbuild');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+/** @type {import('esbuild').Plugin} */
+const esbuildProblemMatcherPlugin = {
+  name: 'esbuild-problem-matcher',
+  setup(build) {
+    build.onStart(() => {
+      console.log('[watch] build started');
+    });
+    build.onEnd((result) => {
+      result.errors.forEach(({ text, location }) => {
+        console.error(`✘ [ERROR] ${text}`);
+        if (location) {
+          console.error(`    ${location.file}:${location.line}:${location.column}:`);
+        }
+      });
+      console.log('[watch] build finished');
+    });
+  },
+};
+
+/** Files the bundles load at run time from next to themselves. */
+function copyRuntimeAssets() {
+  fs.mkdirSync('dist', { recursive: true });
+  // tiktoken's node entry reads its WASM from next to the bundle (__dirname).
+  fs.copyFileSync(require.resolve('tiktoken/tiktoken_bg.wasm'), path.join('dist', 'tiktoken_bg.wasm'));
+  // KaTeX's stylesheet and fonts, served to the webview from dist/ (no CDN).
+  const katexDist = path.dirname(require.resolve('katex/dist/katex.min.css'));
+  fs.mkdirSync(path.join('dist', 'katex', 'fonts'), { recursive: true });
+  fs.copyFileSync(path.join(katexDist, 'katex.min.css'), path.join('dist', 'katex', 'katex.min.css'));
+  for (const font of fs.readdirSync(path.join(katexDist, 'fonts'))) {
+    if (font.endsWith('.woff2')) {
+      fs.copyFileSync(path.join(katexDist, 'fonts', font), path.join('dist', 'katex', 'fonts', font));
+    }
+  }
+}
+
+async function main() {
+  copyRuntimeAssets();
+  const common = {
+    bundle: true,
+    minify: production,
+    sourcemap: !production,
+    sourcesContent: false,
+    logLevel: 'silent',
+    plugins: [esbuildProblemMatcherPlugin],
+  };
+  const contexts = await Promise.all([
+    esbuild.context({
+      ...common,
+      entryPoints: ['src/extension.ts'],
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      outfile: 'dist/extension.js',
+      external: ['vscode'],
+    }),
+    esbuild.context({
+      ...common,
+      entryPoints: ['src/webview/main.ts'],
+      format: 'iife',
+      platform: 'browser',
+      target: 'chrome120',
+      outfile: 'dist/webview.js',
+    }),
+    // The extension-host test suite (test/vscode), loaded through extensionTestsPath; not shipped.
+    ...(production ? [] : [esbuild.context({
+      ...common,
+      entryPoints: fs.readdirSync('test/vscode').filter((f) => f.endsWith('.ts')).map((f) => path.join('test/vscode', f)),
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      outdir: 'out/test/vscode',
+      external: ['vscode', 'mocha'],
+    })]),
+  ]);
+  if (watch) {
+    await Promise.all(contexts.map((ctx) => ctx.watch()));
+  } else {
+    await Promise.all(contexts.map((ctx) => ctx.rebuild()));
+    await Promise.all(contexts.map((ctx) => ctx.dispose()));
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,50 @@
+// `npm start`: build and package the extension, start the loopback model server on recorded traces,
+// start code-server with the extension installed, and print the URL to open. Ctrl-C stops both.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { startModelServer } from '../test/support/modelServer';
+import { freePort, repoRoot, startCodeServer } from '../test/e2e/codeServer';
+import { readTraceQuestion } from '../test/e2e/fixtures';
+
+async function main(): Promise<void> {
+  const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: repoRoot, stdio: 'inherit' });
+  console.log('Building and packaging the extension…');
+  run('npm', ['run', '--silent', 'package']);
+  const vsix = path.join(repoRoot, 'budget-reasoner.vsix');
+
+  const server = await startModelServer({ port: Number(process.env.MODEL_SERVER_PORT) || 0, tokensPerSecond: Number(process.env.MODEL_SERVER_TPS) || 300 });
+  const runDir = path.join(repoRoot, '.demo');
+  fs.rmSync(runDir, { recursive: true, force: true });
+  const port = Number(process.env.PORT) || (await freePort());
+  fs.mkdirSync(path.join(runDir, 'ext'), { recursive: true });
+  const entry = require.resolve('code-server/out/node/entry.js', { paths: [repoRoot] });
+  execFileSync(process.execPath, [entry, '--extensions-dir', path.join(runDir, 'ext'), '--user-data-dir', path.join(runDir, 'ud'),
+    '--install-extension', vsix], { stdio: 'inherit', env: { ...process.env, EXTENSIONS_GALLERY: '{}', XDG_CONFIG_HOME: path.join(runDir, 'xdgc'), XDG_DATA_HOME: path.join(runDir, 'xdgd') } });
+  const cs = await startCodeServer({
+    runDir,
+    port,
+    settings: {
+      'budgetReasoner.baseUrl': server.url,
+      'budgetReasoner.model': 'qwen2.5-math-replay',
+    },
+  });
+  const sample = readTraceQuestion(67);
+  fs.writeFileSync(path.join(cs.workspace, 'sample-question.md'),
+    `${sample.text}\n\n<!-- Select the question above, then run "Reason with budget" (Ctrl+Alt+R). Recorded answer: ${sample.gold} -->\n`);
+  console.log(`\nModel server (recorded traces): ${server.url}`);
+  console.log(`Budget Reasoner in VS Code:     http://127.0.0.1:${cs.port}/?folder=${encodeURIComponent(cs.workspace)}`);
+  console.log('Open sample-question.md, select the question and run "Reason with budget". Ctrl-C to stop.\n');
+  const stop = async () => {
+    await cs.stop();
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

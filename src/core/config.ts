@@ -1,0 +1,186 @@
+/** The extension's settings, validated. Pure: the host reads raw values, this checks them. */
+
+export type StrategyName = 'anytime-sc' | 'single' | 'value-guided';
+export type EstimatorMode = 'auto' | 'tale' | 'local' | 'fixed';
+export type StoppingRuleName = 'beta' | 'esc' | 'epsilon';
+
+export interface PriceOverride {
+  input: number;
+  cachedInput?: number;
+  output: number;
+}
+
+export interface Settings {
+  baseUrl: string;
+  model: string;
+  /** 'auto' or a token count. */
+  requestBudget: 'auto' | number;
+  /** 0 = no cap. */
+  requestCapUsd: number;
+  dailyCapUsd: number;
+  dailyTokenCap: number;
+  strategy: StrategyName;
+  estimator: EstimatorMode;
+  stoppingRule: StoppingRuleName;
+  confidenceThreshold: number;
+  prices: Record<string, PriceOverride>;
+}
+
+export const defaultSettings: Settings = {
+  baseUrl: 'https://api.openai.com/v1',
+  model: 'gpt-4o-mini',
+  requestBudget: 'auto',
+  requestCapUsd: 0.25,
+  dailyCapUsd: 2,
+  dailyTokenCap: 0,
+  strategy: 'anytime-sc',
+  estimator: 'auto',
+  stoppingRule: 'beta',
+  confidenceThreshold: 0.95,
+  prices: {},
+};
+
+export const MIN_REQUEST_BUDGET = 10;
+export const MAX_REQUEST_BUDGET = 999_999;
+
+/** Settings plus the problems found; an invalid value is reported and replaced by its default. */
+export interface ParsedSettings {
+  settings: Settings;
+  problems: string[];
+}
+
+export function parseSettings(raw: Partial<Record<keyof Settings, unknown>>): ParsedSettings {
+  const problems: string[] = [];
+  const s: Settings = { ...defaultSettings, prices: {} };
+
+  const baseUrl = raw.baseUrl ?? defaultSettings.baseUrl;
+  const urlProblem = checkBaseUrl(baseUrl);
+  if (urlProblem) {
+    problems.push(urlProblem);
+  } else {
+    s.baseUrl = String(baseUrl).trim().replace(/\/+$/, '');
+  }
+
+  if (raw.model !== undefined) {
+    if (typeof raw.model === 'string' && /^[\w.:/@+-]{1,200}$/.test(raw.model.trim())) {
+      s.model = raw.model.trim();
+    } else {
+      problems.push(`"budgetReasoner.model" must be a model id such as gpt-4o-mini (got ${describe(raw.model)}).`);
+    }
+  }
+
+  if (raw.requestBudget !== undefined) {
+    const b = raw.requestBudget;
+    const n = typeof b === 'number' ? b : typeof b === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(b) ? Number(b) : NaN;
+    if (b === 'auto') {
+      s.requestBudget = 'auto';
+    } else if (Number.isInteger(n) && n >= MIN_REQUEST_BUDGET && n <= MAX_REQUEST_BUDGET) {
+      s.requestBudget = n;
+    } else {
+      problems.push(`"budgetReasoner.requestBudget" must be "auto" or a whole number of tokens from ${MIN_REQUEST_BUDGET} to ${MAX_REQUEST_BUDGET} (got ${describe(b)}); using "auto".`);
+    }
+  }
+
+  s.requestCapUsd = nonNegative(raw.requestCapUsd, 'requestCapUsd', defaultSettings.requestCapUsd, problems);
+  s.dailyCapUsd = nonNegative(raw.dailyCapUsd, 'dailyCapUsd', defaultSettings.dailyCapUsd, problems);
+  s.dailyTokenCap = Math.floor(nonNegative(raw.dailyTokenCap, 'dailyTokenCap', defaultSettings.dailyTokenCap, problems));
+  s.strategy = oneOf(raw.strategy, ['anytime-sc', 'single', 'value-guided'] as const, 'strategy', problems) ?? defaultSettings.strategy;
+  s.estimator = oneOf(raw.estimator, ['auto', 'tale', 'local', 'fixed'] as const, 'estimator', problems) ?? defaultSettings.estimator;
+  s.stoppingRule = oneOf(raw.stoppingRule, ['beta', 'esc', 'epsilon'] as const, 'stoppingRule', problems) ?? defaultSettings.stoppingRule;
+
+  if (raw.confidenceThreshold !== undefined) {
+    const t = raw.confidenceThreshold;
+    if (typeof t === 'number' && t >= 0.5 && t < 1) {
+      s.confidenceThreshold = t;
+    } else {
+      problems.push(`"budgetReasoner.confidenceThreshold" must be a number from 0.5 to 0.999 (got ${describe(t)}).`);
+    }
+  }
+
+  if (raw.prices !== undefined && raw.prices !== null) {
+    if (typeof raw.prices !== 'object' || Array.isArray(raw.prices)) {
+      problems.push('"budgetReasoner.prices" must be an object of model id -> {input, output, cachedInput?} in dollars per 1M tokens.');
+    } else {
+      for (const [model, p] of Object.entries(raw.prices as Record<string, unknown>)) {
+        const price = p as Partial<PriceOverride> | null;
+        const ok = price !== null && typeof price === 'object'
+          && isPrice(price.input) && isPrice(price.output) && (price.cachedInput === undefined || isPrice(price.cachedInput));
+        if (ok) {
+          s.prices[model] = { input: price.input!, output: price.output!, ...(price.cachedInput !== undefined ? { cachedInput: price.cachedInput } : {}) };
+        } else {
+          problems.push(`Price override for "${model}" is ignored: it needs "input" and "output" as non-negative dollars per 1M tokens.`);
+        }
+      }
+    }
+  }
+  return { settings: s, problems };
+}
+
+/** Undefined when the URL is usable, else a message that says how to fix it. */
+export function checkBaseUrl(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !value.trim()) {
+    return '"budgetReasoner.baseUrl" is empty: set it to an OpenAI-compatible URL such as https://api.openai.com/v1 or http://localhost:11434/v1.';
+  }
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return `"budgetReasoner.baseUrl" is not a valid URL ("${value.slice(0, 80)}"): use one such as https://api.openai.com/v1 or http://localhost:11434/v1.`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return `"budgetReasoner.baseUrl" must start with http:// or https:// (got ${url.protocol}).`;
+  }
+  if (url.username || url.password) {
+    return '"budgetReasoner.baseUrl" must not contain credentials: store the key with "Budget Reasoner: Set API Key".';
+  }
+  return undefined;
+}
+
+/** Loopback and private-network endpoints: no key needed, local models cost nothing. */
+export function isLocalEndpoint(baseUrl: string): boolean {
+  try {
+    const host = new URL(baseUrl).hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host === '::1' || /^127\./.test(host) || host.endsWith('.localhost')
+      || /^10\./.test(host) || /^192\.168\./.test(host) || /^172\.(1[6-9]|2\d|3[01])\./.test(host);
+  } catch {
+    return false;
+  }
+}
+
+/** The key under which an endpoint's API key is stored: one key per normalised base URL. */
+export function secretKeyFor(baseUrl: string): string {
+  const url = new URL(baseUrl);
+  const path = url.pathname.replace(/\/+$/, '');
+  return `budgetReasoner.apiKey:${url.protocol}//${url.host.toLowerCase()}${path}`;
+}
+
+function nonNegative(v: unknown, key: string, fallback: number, problems: string[]): number {
+  if (v === undefined || v === null) {
+    return fallback;
+  }
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) {
+    return v;
+  }
+  problems.push(`"budgetReasoner.${key}" must be a number of at least 0 (got ${describe(v)}); using ${fallback}.`);
+  return fallback;
+}
+
+function oneOf<T extends string>(v: unknown, allowed: readonly T[], key: string, problems: string[]): T | undefined {
+  if (v === undefined) {
+    return undefined;
+  }
+  if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) {
+    return v as T;
+  }
+  problems.push(`"budgetReasoner.${key}" must be one of ${allowed.join(', ')} (got ${describe(v)}).`);
+  return undefined;
+}
+
+function isPrice(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
+}
+
+function describe(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}

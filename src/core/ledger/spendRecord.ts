@@ -1,0 +1,22 @@
+/** Why a provider call was made; the panel splits spend by this. */
+export type CallPurpose = 'estimate' | 'attempt' | 'forced-answer' | 'probe' | 'calibration';
+
+/** One provider call's spend. Appended to the ledger the moment its usage is known. */
+export interface SpendRecord {
+  /** ISO time the call finished (or failed). */
+  time: string;
+  runId: string;
+  purpose: CallPurpose;
+  providerId: string;
+  model: string;
+  promptTokens: number;
+  cachedPromptTokens: number;
+  completionTokens: number;
+  reasoningTokens: number;
+  /** Dollars at the price table's rates; null when the price is unknown (never a silent 0). */
+  dollars: number | null;
+  /** True when some counts were made locally (no usage from the provider, or a failed stream). */
+  estimated: boolean;
+  /** How the call ended: finish reason, or the provider error kind. */
+  outcome: string;
+}

@@ -1,0 +1,262 @@
+import type OpenAI from 'openai';
+import type {
+  ChatProvider,
+  ChatRequest,
+  ChatStreamEvent,
+  FinishReason,
+  TokenLogprob,
+  Usage,
+} from './chatProvider';
+import { ProviderError } from './chatProvider';
+
+export interface OpenAICompatibleOptions {
+  baseURL: string;
+  /** Undefined for endpoints that need none (local servers). Never logged. */
+  apiKey: string | undefined;
+  /** Retries of 408/409/429/5xx and connection errors; the SDK honours Retry-After. */
+  maxRetries?: number;
+  /** Milliseconds to wait for the response headers. */
+  timeoutMs?: number;
+  /** Milliseconds without a streamed chunk before the call is abandoned as timed out. */
+  idleTimeoutMs?: number;
+}
+
+/** o-series and gpt-5 models take max_completion_tokens and reasoning_effort, and bill hidden reasoning. */
+export function isReasoningModel(model: string): boolean {
+  const id = model.toLowerCase().replace(/^.*\//, '');
+  return /^o\d/.test(id) || /^gpt-5/.test(id);
+}
+
+/** Chat-completions parameters for a request, mapped for the model family. */
+export function toCompletionParams(request: ChatRequest): OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming {
+  const reasoning = isReasoningModel(request.model);
+  const params: OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming = {
+    model: request.model,
+    messages: request.messages,
+    stream: true,
+    stream_options: { include_usage: true },
+  };
+  if (reasoning) {
+    params.max_completion_tokens = request.maxTokens;
+    if (request.reasoningEffort) {
+      params.reasoning_effort = request.reasoningEffort;
+    }
+  } else {
+    params.max_tokens = request.maxTokens;
+    if (request.temperature !== undefined) {
+      params.temperature = request.temperature;
+    }
+  }
+  if (request.n !== undefined && request.n > 1) {
+    params.n = request.n;
+  }
+  if (request.logprobs) {
+    params.logprobs = true;
+  }
+  return params;
+}
+
+/** OpenAI itself and any OpenAI-compatible endpoint (Ollama, LM Studio, vLLM, llama.cpp, OpenRouter). */
+export class OpenAICompatibleProvider implements ChatProvider {
+  readonly id: string;
+  readonly billsInDollars = true;
+  private client: Promise<OpenAI> | undefined;
+
+  constructor(private readonly options: OpenAICompatibleOptions) {
+    this.id = `openai:${options.baseURL.replace(/\/+$/, '')}`;
+  }
+
+  async *stream(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatStreamEvent> {
+    const client = await this.getClient();
+    // One controller for the user's Stop and our own idle timeout, so both end the HTTP stream.
+    const controller = new AbortController();
+    let timedOut = false;
+    const onAbort = () => controller.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) {
+      controller.abort();
+    }
+    const idleMs = this.options.idleTimeoutMs ?? 60_000;
+    let idle: ReturnType<typeof setTimeout> | undefined;
+    const armIdle = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, idleMs);
+    };
+    const finishReasons: FinishReason[] = [];
+    let usage: Usage | undefined;
+    try {
+      armIdle();
+      const stream = await client.chat.completions.create(toCompletionParams(request), { signal: controller.signal });
+      for await (const chunk of stream) {
+        armIdle();
+        for (const choice of chunk.choices ?? []) {
+          const text = choice.delta?.content ?? '';
+          const logprobs: TokenLogprob[] | undefined = choice.logprobs?.content?.map((l) => ({ token: l.token, logprob: l.logprob }));
+          if (text || logprobs?.length) {
+            yield { kind: 'delta', choice: choice.index, text, logprobs };
+          }
+          if (choice.finish_reason) {
+            finishReasons[choice.index] = toFinishReason(choice.finish_reason);
+          }
+        }
+        if (chunk.usage) {
+          usage = toUsage(chunk.usage);
+        }
+      }
+    } catch (error) {
+      throw toProviderError(error, { userAborted: signal.aborted, timedOut, model: request.model, baseURL: this.options.baseURL });
+    } finally {
+      clearTimeout(idle);
+      signal.removeEventListener('abort', onAbort);
+    }
+    const n = Math.max(request.n ?? 1, finishReasons.length);
+    const reasons = Array.from({ length: n }, (_, i) => finishReasons[i] ?? 'unknown');
+    yield { kind: 'done', finishReasons: reasons, usage };
+  }
+
+  async listModels(signal: AbortSignal): Promise<string[]> {
+    const client = await this.getClient();
+    try {
+      const ids: string[] = [];
+      for await (const model of client.models.list({ signal })) {
+        ids.push(model.id);
+      }
+      return ids.sort();
+    } catch (error) {
+      throw toProviderError(error, { userAborted: signal.aborted, timedOut: false, model: '', baseURL: this.options.baseURL });
+    }
+  }
+
+  private getClient(): Promise<OpenAI> {
+    // The SDK is loaded on first use, never on the activation path.
+    this.client ??= import('openai').then(({ default: OpenAIClient }) => new OpenAIClient({
+      baseURL: this.options.baseURL,
+      // Local servers need no key, but the SDK insists on one; it is only ever sent to this base URL.
+      apiKey: this.options.apiKey || 'no-key',
+      maxRetries: this.options.maxRetries ?? 2,
+      timeout: this.options.timeoutMs ?? 60_000,
+      dangerouslyAllowBrowser: true,
+    }));
+    return this.client;
+  }
+}
+
+function toFinishReason(reason: string): FinishReason {
+  switch (reason) {
+    case 'stop':
+    case 'length':
+    case 'content_filter':
+    case 'tool_calls':
+      return reason;
+    default:
+      return 'unknown';
+  }
+}
+
+function toUsage(u: OpenAI.Completions.CompletionUsage): Usage {
+  return {
+    promptTokens: u.prompt_tokens ?? 0,
+    cachedPromptTokens: u.prompt_tokens_details?.cached_tokens ?? 0,
+    completionTokens: u.completion_tokens ?? 0,
+    reasoningTokens: u.completion_tokens_details?.reasoning_tokens ?? 0,
+    estimated: false,
+  };
+}
+
+interface ErrorContext {
+  userAborted: boolean;
+  timedOut: boolean;
+  model: string;
+  baseURL: string;
+}
+
+interface SdkErrorShape {
+  name?: string;
+  message?: string;
+  status?: number;
+  code?: string | null;
+  headers?: { get?(name: string): string | null } | Record<string, string>;
+  error?: { code?: string; message?: string };
+}
+
+/** Maps whatever the SDK threw to one ProviderError kind with a message that says what to do. */
+export function toProviderError(error: unknown, ctx: ErrorContext): ProviderError {
+  if (error instanceof ProviderError) {
+    return error;
+  }
+  const e = (error ?? {}) as SdkErrorShape;
+  const name = e.name ?? '';
+  const detail = stripKeys(e.error?.message ?? e.message ?? String(error));
+  if (ctx.timedOut) {
+    return new ProviderError('timeout', `The endpoint ${ctx.baseURL} stopped sending for too long. Try again, or check that the server is not overloaded.`);
+  }
+  if (ctx.userAborted || name === 'APIUserAbortError' || name === 'AbortError') {
+    return new ProviderError('aborted', 'Stopped.');
+  }
+  if (name === 'APIConnectionTimeoutError') {
+    return new ProviderError('timeout', `The endpoint ${ctx.baseURL} did not answer in time. Check that it is running and reachable, then try again.`);
+  }
+  if (name === 'APIConnectionError') {
+    return new ProviderError('network', `Cannot reach ${ctx.baseURL} (${detail}). Check the base URL setting and that the server is running.`);
+  }
+  const status = e.status;
+  const retryAfterMs = parseRetryAfter(readHeader(e.headers, 'retry-after-ms'), readHeader(e.headers, 'retry-after'));
+  const code = e.code ?? e.error?.code ?? '';
+  switch (status) {
+    case 401:
+      return new ProviderError('auth', `The endpoint rejected the API key (401). Run "Budget Reasoner: Set API Key" for ${ctx.baseURL}.`, status);
+    case 403:
+      return new ProviderError('forbidden', `The API key has no access to "${ctx.model}" (403). Check the key's project and permissions, or select another model.`, status);
+    case 404:
+      return new ProviderError('model-not-found', `The endpoint has no model "${ctx.model}" (404). Run "Budget Reasoner: Select Model" to pick one it serves.`, status);
+    case 429: {
+      const wait = retryAfterMs !== undefined ? ` Try again in ${Math.ceil(retryAfterMs / 1000)} s.` : ' Wait a moment and try again.';
+      return new ProviderError('rate-limited', `Rate limited by the endpoint (429) after retrying: ${detail}.${wait}`, status, retryAfterMs);
+    }
+    case 400:
+    case 413:
+      if (code === 'context_length_exceeded' || /context length|maximum context|too long/i.test(detail)) {
+        return new ProviderError('context-length', `The question is too long for "${ctx.model}": ${detail}. Shorten the selection or pick a model with a larger context window.`, status);
+      }
+      return new ProviderError('bad-request', `The endpoint refused the request (${status}): ${detail}.`, status);
+  }
+  if (status !== undefined && status >= 500) {
+    return new ProviderError('server', `The endpoint had a server error (${status}) after retrying: ${detail}. Try again later.`, status, retryAfterMs);
+  }
+  if (status !== undefined) {
+    return new ProviderError('bad-request', `The endpoint answered ${status}: ${detail}.`, status);
+  }
+  return new ProviderError('protocol', `The endpoint sent a response that could not be read: ${detail}.`);
+}
+
+function readHeader(headers: SdkErrorShape['headers'], name: string): string | undefined {
+  if (!headers) {
+    return undefined;
+  }
+  if (typeof headers.get === 'function') {
+    return headers.get(name) ?? undefined;
+  }
+  return (headers as Record<string, string>)[name];
+}
+
+function parseRetryAfter(ms: string | undefined, seconds: string | undefined): number | undefined {
+  if (ms && Number.isFinite(Number(ms))) {
+    return Number(ms);
+  }
+  if (!seconds) {
+    return undefined;
+  }
+  if (Number.isFinite(Number(seconds))) {
+    return Number(seconds) * 1000;
+  }
+  const date = Date.parse(seconds);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** Endpoints sometimes echo the key in error text ("Incorrect API key provided: sk-..."). */
+export function stripKeys(text: string): string {
+  return text.replace(/\b(sk|pk|rk|or|gsk|xai)-[A-Za-z0-9_\-*]{6,}/g, '$1-…').replace(/Bearer\s+\S+/gi, 'Bearer …');
+}

@@ -1,0 +1,33 @@
+import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
+
+export type StopReason =
+  | 'converged'        // the stopping rule is satisfied
+  | 'budget-exhausted' // the run's token budget is spent
+  | 'cap-reached'      // a per-request or daily cap leaves no room for another call
+  | 'stopped'          // the user pressed Stop
+  | 'error';           // a provider error ended the run
+
+export type BudgetSource = 'tale' | 'local' | 'fixed' | 'fallback';
+
+/** Everything a ReasoningRun tells the outside world, in order. */
+export type RunEvent =
+  | { type: 'budget-estimated'; tokens: number; source: BudgetSource; note?: string }
+  | { type: 'attempt-started'; attempt: number; purpose: CallPurpose; maxTokens: number }
+  | { type: 'delta'; attempt: number; text: string }
+  | { type: 'attempt-finished'; attempt: number; finishReason: string; answer: string | undefined; completionTokens: number }
+  | {
+      type: 'answer';
+      /** The current best answer (vote leader), normalised for display. */
+      answer: string;
+      /** The full text of the chain that best supports it (markdown). */
+      text: string;
+      confidence: number;
+      /** Tokens spent in this run when the answer appeared. */
+      tokensSoFar: number;
+      changed: boolean;
+      /** Human summary of the stopping rule's state, e.g. "3 of 4 agree". */
+      ruleState: string;
+    }
+  | { type: 'spend'; record: SpendRecord }
+  | { type: 'stopped'; reason: StopReason; message: string }
+  | { type: 'error'; message: string; kind: string };

@@ -1,0 +1,121 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** A code-server (VS Code 1.100 in the browser) on loopback with isolated dirs, per DESIGN.md's recipe. */
+export interface CodeServer {
+  port: number;
+  runDir: string;
+  workspace: string;
+  userSettingsPath: string;
+  /** Where the extension host writes its log files. */
+  logsDir: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export const repoRoot = path.resolve(__dirname, '..', '..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startCodeServer(options: { settings: Record<string, unknown>; extraArgs?: string[]; runDir?: string; port?: number }): Promise<CodeServer> {
+  const runDir = options.runDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'br-cs-'));
+  for (const d of ['ud/User', 'ext', 'xdgc', 'xdgd', 'xdgcache', 'ws', 'tmp']) {
+    fs.mkdirSync(path.join(runDir, d), { recursive: true });
+  }
+  const port = options.port ?? (await freePort());
+  const userSettingsPath = path.join(runDir, 'ud', 'User', 'settings.json');
+  if (!fs.existsSync(userSettingsPath)) {
+    fs.writeFileSync(userSettingsPath, JSON.stringify({
+      'workbench.startupEditor': 'none',
+      'workbench.tips.enabled': false,
+      'extensions.autoCheckUpdates': false,
+      'extensions.autoUpdate': false,
+      'telemetry.telemetryLevel': 'off',
+      'security.workspace.trust.enabled': false,
+      'chat.commandCenter.enabled': false,
+      'workbench.colorTheme': 'Default Dark Modern',
+      ...options.settings,
+    }, null, 2));
+  }
+  fs.writeFileSync(path.join(runDir, 'config.yaml'), `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
+  const entry = require.resolve('code-server/out/node/entry.js', { paths: [repoRoot] });
+  const log = fs.openSync(path.join(runDir, 'cs.log'), 'a');
+  const child = spawn(process.execPath, [entry,
+    '--config', path.join(runDir, 'config.yaml'), '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
+    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
+    '--user-data-dir', path.join(runDir, 'ud'), '--extensions-dir', path.join(runDir, 'ext'),
+    ...(options.extraArgs ?? []), path.join(runDir, 'ws')], {
+    env: {
+      ...process.env,
+      EXTENSIONS_GALLERY: '{}',
+      XDG_CONFIG_HOME: path.join(runDir, 'xdgc'),
+      XDG_DATA_HOME: path.join(runDir, 'xdgd'),
+      XDG_CACHE_HOME: path.join(runDir, 'xdgcache'),
+      // code-server leaves vscode-ipc-*.sock files in TMPDIR.
+      TMPDIR: path.join(runDir, 'tmp'),
+    },
+    stdio: ['ignore', log, log],
+    detached: true,
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (res.ok) {
+        break;
+      }
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline || child.exitCode !== null) {
+      throw new Error(`code-server did not start; see ${path.join(runDir, 'cs.log')}`);
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  return {
+    port,
+    runDir,
+    workspace: path.join(runDir, 'ws'),
+    userSettingsPath,
+    logsDir: path.join(runDir, 'ud', 'logs'),
+    process: child,
+    async stop() {
+      if (child.exitCode !== null) {
+        return;
+      }
+      const exited = new Promise((r) => child.once('exit', r));
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+/** The workbench URL that loads this repo as a development extension (and optionally a test module). */
+export function workbenchUrl(port: number, folder: string, options: { testsPath?: string } = {}): string {
+  const payload: [string, string][] = [['extensionDevelopmentPath', `vscode-remote://127.0.0.1:${port}${repoRoot}`]];
+  if (options.testsPath) {
+    payload.push(['extensionTestsPath', `vscode-remote://127.0.0.1:${port}${options.testsPath}`]);
+  }
+  return `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+}

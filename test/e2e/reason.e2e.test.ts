@@ -1,0 +1,83 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { startModelServer, type ModelServer } from '../support/modelServer';
+import { repoRoot, startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
+import { openFile, openWorkbench, panelFrame, runCommand, screenshot, selectAllInEditor, statusBarMeter, type Workbench } from './workbench';
+import { readTraceQuestion, usageTotals } from './fixtures';
+
+// A real VS Code (code-server 1.100) in Debian's Chromium, the extension loaded from this checkout,
+// talking to the loopback OpenAI-protocol server that replays recorded MATH traces.
+describe('e2e: Reason with budget in code-server', function () {
+  let server: ModelServer;
+  let cs: CodeServer;
+  let wb: Workbench | undefined;
+  const question = readTraceQuestion(67);
+
+  before(async function () {
+    server = await startModelServer({ tokensPerSecond: 400 });
+    cs = await startCodeServer({
+      settings: {
+        'budgetReasoner.baseUrl': server.url,
+        'budgetReasoner.model': 'qwen2.5-math-replay',
+      },
+    });
+    fs.writeFileSync(path.join(cs.workspace, 'question.md'), question.text + '\n');
+  });
+
+  after(async function () {
+    await wb?.close();
+    await cs?.stop();
+    await server?.close();
+  });
+
+  it('answers a selected recorded MATH question in the panel and meters the tokens the server reported', async function () {
+    wb = await openWorkbench(workbenchUrl(cs.port, cs.workspace));
+    const { page } = wb;
+    await openFile(page, 'question.md');
+    await selectAllInEditor(page);
+    await runCommand(page, 'Reason with budget');
+
+    const panel = panelFrame(page);
+    const answer = panel.locator('#answer');
+    await answer.filter({ hasText: question.gold }).waitFor({ timeout: 60_000 });
+    await panel.locator('#status').filter({ hasText: /converged|budget|stopped|cap/i }).waitFor({ timeout: 60_000 });
+
+    // The meter's accessible label carries exact counts; they must equal what the server reported.
+    const reported = usageTotals(server);
+    assert.ok(reported.calls >= 1, 'the server answered at least one call');
+    const meter = statusBarMeter(page);
+    await meter.waitFor({ timeout: 10_000 });
+    const label = (await meter.getAttribute('aria-label')) ?? '';
+    const spent = Number(/(\d+) of \d+ tokens/.exec(label)?.[1]);
+    assert.equal(spent, reported.totalTokens, `meter "${label}" vs server usage ${JSON.stringify(reported)}`);
+    assert.match(await meter.innerText(), /tok/);
+    await screenshot(page, 'reason-panel.png');
+  });
+
+  it('runs the extension-host suite (test/vscode) inside code-server and it passes', async function () {
+    await wb?.close();
+    wb = undefined;
+    const testsPath = path.join(repoRoot, 'out', 'test', 'vscode', 'index.js');
+    assert.ok(fs.existsSync(testsPath), `${testsPath} is built by npm run build`);
+    const resultsFile = path.join(cs.runDir, 'vscode-suite.json');
+    fs.rmSync(resultsFile, { force: true });
+    // The suite reads its results path and the server URL from this file (the host inherits no env from the test).
+    fs.writeFileSync(path.join(cs.workspace, '.budget-reasoner-test.json'), JSON.stringify({ resultsFile, serverUrl: server.url }));
+    const suite = await openWorkbench(workbenchUrl(cs.port, cs.workspace, { testsPath }));
+    try {
+      const code = await Promise.race([suite.automationExit, new Promise<string>((r) => setTimeout(() => r('timeout'), 180_000))]);
+      const results = fs.existsSync(resultsFile) ? JSON.parse(fs.readFileSync(resultsFile, 'utf8')) : undefined;
+      if (results) {
+        console.log(`      extension-host suite: ${results.passes} passed, ${results.failures} failed`);
+        for (const f of results.failed ?? []) {
+          console.log(`      ✗ ${f.title}: ${f.error}`);
+        }
+      }
+      assert.equal(code, 0, `codeAutomationExit(${code}); logs:\n${suite.automationLogs.slice(-40).join('\n')}`);
+      assert.ok(results && results.passes > 0 && results.failures === 0, 'the suite ran tests and none failed');
+    } finally {
+      await suite.close();
+    }
+  });
+});

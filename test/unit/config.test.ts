@@ -1,0 +1,86 @@
+import * as assert from 'node:assert/strict';
+import { checkBaseUrl, defaultSettings, isLocalEndpoint, parseSettings, secretKeyFor } from '../../src/core/config';
+
+describe('settings validation', () => {
+  it('accepts the defaults with no problems', () => {
+    const { settings, problems } = parseSettings({});
+    assert.deepEqual(problems, []);
+    assert.deepEqual(settings, defaultSettings);
+  });
+
+  it('parses a numeric budget given as a string or a number', () => {
+    assert.equal(parseSettings({ requestBudget: '4000' }).settings.requestBudget, 4000);
+    assert.equal(parseSettings({ requestBudget: 256 }).settings.requestBudget, 256);
+    assert.equal(parseSettings({ requestBudget: 'auto' }).settings.requestBudget, 'auto');
+  });
+
+  for (const bad of [-5, 0, 3, '1e9', 'lots', 12.5, 10_000_000, null]) {
+    it(`rejects the budget ${JSON.stringify(bad)} with a message and falls back to auto`, () => {
+      const { settings, problems } = parseSettings({ requestBudget: bad });
+      assert.equal(settings.requestBudget, 'auto');
+      assert.equal(problems.length, 1);
+      assert.match(problems[0], /requestBudget.*auto/);
+    });
+  }
+
+  it('rejects negative caps and keeps the defaults', () => {
+    const { settings, problems } = parseSettings({ dailyCapUsd: -1, requestCapUsd: Number.NaN, dailyTokenCap: 'x' });
+    assert.equal(settings.dailyCapUsd, defaultSettings.dailyCapUsd);
+    assert.equal(settings.requestCapUsd, defaultSettings.requestCapUsd);
+    assert.equal(settings.dailyTokenCap, 0);
+    assert.equal(problems.length, 3);
+  });
+
+  it('rejects unknown enum values', () => {
+    const { settings, problems } = parseSettings({ strategy: 'debate', estimator: 'magic' });
+    assert.equal(settings.strategy, 'anytime-sc');
+    assert.equal(settings.estimator, 'auto');
+    assert.equal(problems.length, 2);
+  });
+
+  it('keeps valid price overrides and names the invalid ones', () => {
+    const { settings, problems } = parseSettings({ prices: { good: { input: 0.5, output: 1.5 }, bad: { input: -1, output: 2 }, worse: 'free' } });
+    assert.deepEqual(settings.prices, { good: { input: 0.5, output: 1.5 } });
+    assert.equal(problems.length, 2);
+    assert.match(problems.join(' '), /"bad"/);
+    assert.match(problems.join(' '), /"worse"/);
+  });
+
+  it('rejects a model id with spaces or control characters', () => {
+    assert.equal(parseSettings({ model: 'gpt 4' }).problems.length, 1);
+    assert.equal(parseSettings({ model: 'meta-llama/Llama-3.1-8B-Instruct:free' }).problems.length, 0);
+  });
+});
+
+describe('base URL checks', () => {
+  it('accepts http and https URLs', () => {
+    assert.equal(checkBaseUrl('https://api.openai.com/v1'), undefined);
+    assert.equal(checkBaseUrl('http://localhost:11434/v1'), undefined);
+  });
+
+  for (const bad of ['', '   ', 'not a url', 'ftp://example.com/v1', 'file:///etc/passwd', 'https://user:pw@example.com/v1', 42]) {
+    it(`rejects ${JSON.stringify(bad)} with a message`, () => {
+      assert.match(checkBaseUrl(bad) ?? '', /baseUrl/);
+    });
+  }
+
+  it('an invalid base URL in settings is a problem, not a crash', () => {
+    const { settings, problems } = parseSettings({ baseUrl: 'htp:/broken' });
+    assert.equal(settings.baseUrl, defaultSettings.baseUrl);
+    assert.equal(problems.length, 1);
+  });
+
+  it('knows local endpoints', () => {
+    assert.ok(isLocalEndpoint('http://127.0.0.1:4000/v1'));
+    assert.ok(isLocalEndpoint('http://localhost:11434/v1'));
+    assert.ok(isLocalEndpoint('http://[::1]:1234/v1'));
+    assert.ok(!isLocalEndpoint('https://api.openai.com/v1'));
+    assert.ok(!isLocalEndpoint('https://openrouter.ai/api/v1'));
+  });
+
+  it('stores keys per normalised base URL', () => {
+    assert.equal(secretKeyFor('https://API.openai.com/v1/'), secretKeyFor('https://api.openai.com/v1'));
+    assert.notEqual(secretKeyFor('https://api.openai.com/v1'), secretKeyFor('https://openrouter.ai/api/v1'));
+    assert.notEqual(secretKeyFor('http://localhost:1234/v1'), secretKeyFor('http://localhost:11434/v1'));
+  });
+});
