@@ -20,6 +20,7 @@ export function checkQuestion(input: string | undefined): QuestionCheck {
     };
   }
   // Binary content pasted or selected by mistake: NULs or a high share of control characters.
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this looks for
   const control = question.match(/[\u0000-\u0008\u000e-\u001f\ufffd]/g)?.length ?? 0;
   if (question.includes('\u0000') || control > Math.max(8, question.length * 0.01)) {
     return { ok: false, message: 'The selection looks like binary data, not a question. Nothing was sent.' };

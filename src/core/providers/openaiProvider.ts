@@ -1,4 +1,5 @@
 import type OpenAI from 'openai';
+import type * as OpenAISdk from 'openai';
 import type {
   ChatProvider,
   ChatRequest,
@@ -61,6 +62,7 @@ export class OpenAICompatibleProvider implements ChatProvider {
   readonly id: string;
   readonly billsInDollars = true;
   private client: Promise<OpenAI> | undefined;
+  private sdk: SdkErrors | undefined;
 
   constructor(private readonly options: OpenAICompatibleOptions) {
     this.id = `openai:${options.baseURL.replace(/\/+$/, '')}`;
@@ -107,12 +109,20 @@ export class OpenAICompatibleProvider implements ChatProvider {
         }
       }
     } catch (error) {
-      throw toProviderError(error, { userAborted: signal.aborted, timedOut, model: request.model, baseURL: this.options.baseURL });
+      throw toProviderError(error, { userAborted: signal.aborted, timedOut, model: request.model, baseURL: this.options.baseURL, sdk: this.sdk });
     } finally {
       clearTimeout(idle);
       signal.removeEventListener('abort', onAbort);
     }
+    if (signal.aborted || timedOut) {
+      // The SDK may end the iteration quietly on abort instead of throwing.
+      throw toProviderError(new Error('aborted'), { userAborted: signal.aborted, timedOut, model: request.model, baseURL: this.options.baseURL });
+    }
     const n = Math.max(request.n ?? 1, finishReasons.length);
+    if (finishReasons.filter(Boolean).length < n) {
+      // The SDK ends quietly when the connection closes early; a choice without a finish reason is a cut stream.
+      throw new ProviderError('network', `The connection to ${this.options.baseURL} closed before the answer was complete. Try again.`);
+    }
     const reasons = Array.from({ length: n }, (_, i) => finishReasons[i] ?? 'unknown');
     yield { kind: 'done', finishReasons: reasons, usage };
   }
@@ -126,20 +136,23 @@ export class OpenAICompatibleProvider implements ChatProvider {
       }
       return ids.sort();
     } catch (error) {
-      throw toProviderError(error, { userAborted: signal.aborted, timedOut: false, model: '', baseURL: this.options.baseURL });
+      throw toProviderError(error, { userAborted: signal.aborted, timedOut: false, model: '', baseURL: this.options.baseURL, sdk: this.sdk });
     }
   }
 
   private getClient(): Promise<OpenAI> {
     // The SDK is loaded on first use, never on the activation path.
-    this.client ??= import('openai').then(({ default: OpenAIClient }) => new OpenAIClient({
+    this.client ??= import('openai').then((sdk) => {
+      this.sdk = sdk;
+      return new sdk.default({
       baseURL: this.options.baseURL,
       // Local servers need no key, but the SDK insists on one; it is only ever sent to this base URL.
       apiKey: this.options.apiKey || 'no-key',
       maxRetries: this.options.maxRetries ?? 2,
       timeout: this.options.timeoutMs ?? 60_000,
       dangerouslyAllowBrowser: true,
-    }));
+      });
+    });
     return this.client;
   }
 }
@@ -166,11 +179,15 @@ function toUsage(u: OpenAI.Completions.CompletionUsage): Usage {
   };
 }
 
+/** The SDK's error classes, matched with instanceof: minified bundles rename classes, so names are unreliable. */
+type SdkErrors = Pick<typeof OpenAISdk, 'APIUserAbortError' | 'APIConnectionTimeoutError' | 'APIConnectionError'>;
+
 interface ErrorContext {
   userAborted: boolean;
   timedOut: boolean;
   model: string;
   baseURL: string;
+  sdk?: SdkErrors;
 }
 
 interface SdkErrorShape {
@@ -193,13 +210,14 @@ export function toProviderError(error: unknown, ctx: ErrorContext): ProviderErro
   if (ctx.timedOut) {
     return new ProviderError('timeout', `The endpoint ${ctx.baseURL} stopped sending for too long. Try again, or check that the server is not overloaded.`);
   }
-  if (ctx.userAborted || name === 'APIUserAbortError' || name === 'AbortError') {
+  const is = (cls: keyof SdkErrors) => (ctx.sdk ? error instanceof ctx.sdk[cls] : name === cls);
+  if (ctx.userAborted || is('APIUserAbortError') || name === 'AbortError') {
     return new ProviderError('aborted', 'Stopped.');
   }
-  if (name === 'APIConnectionTimeoutError') {
+  if (is('APIConnectionTimeoutError')) {
     return new ProviderError('timeout', `The endpoint ${ctx.baseURL} did not answer in time. Check that it is running and reachable, then try again.`);
   }
-  if (name === 'APIConnectionError') {
+  if (is('APIConnectionError')) {
     return new ProviderError('network', `Cannot reach ${ctx.baseURL} (${detail}). Check the base URL setting and that the server is running.`);
   }
   const status = e.status;

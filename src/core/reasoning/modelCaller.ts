@@ -55,7 +55,7 @@ export class CapRefusal extends Error {
 /** A provider call that failed after it may have spent tokens; the spend is already recorded. */
 export class CallFailure extends Error {
   constructor(
-    readonly cause: Error,
+    override readonly cause: Error,
     readonly partialTexts: string[],
     readonly record: SpendRecord,
   ) {

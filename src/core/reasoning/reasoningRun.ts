@@ -1,0 +1,347 @@
+/**
+ * One reasoning run: a state machine over a ModelCaller that asks the strategy for the next call,
+ * makes it, votes on the answers and tells the outside world through RunEvents. Deterministic
+ * given the caller's replies; the clock only stamps the curve.
+ */
+import type { ChatMessage } from '../providers/chatProvider';
+import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
+import { CallFailure, CapRefusal } from './modelCaller';
+import type { CallResult, ModelCaller } from './modelCaller';
+import type { BudgetSource, RunEvent, StopReason } from './runEvents';
+import { locateAnswer, normalizeAnswer } from './answers';
+import { anytimeIndex } from './anytimeIndex';
+import type { AnytimePoint } from './anytimeIndex';
+import { answerLogprob, createStrategy, chainReliability } from './strategies';
+import type { ChainRecord, ReasoningStrategy, RunAction, RunState } from './strategies';
+import { budgetPromptLine } from '../budget/budgetTracker';
+
+export const DEFAULT_SYSTEM_PROMPT = 'Please reason step by step, and put your final answer within \\boxed{}.';
+export const FORCED_ANSWER_PROMPT = 'Give only the final answer now, in \\boxed{}.';
+
+export interface RunBudget {
+  /** Per-chain budget stated in the prompt (TALE-style). */
+  chainTokens: number;
+  /** Output tokens the whole run may spend; defaults to 8 chains' worth. */
+  totalTokens?: number;
+  source: BudgetSource;
+  note?: string;
+  /** Spend of the estimate call, if one was made; counted against the run. */
+  records?: SpendRecord[];
+}
+
+export interface ReasoningRunOptions {
+  question: string;
+  systemPrompt?: string;
+  /** Defaults to anytime-sc with its tuned stopping rule. */
+  strategy?: ReasoningStrategy;
+  budget: RunBudget;
+  /** Whether the endpoint samples n > 1 choices per call, and how many at most. */
+  parallel?: number;
+  /** Put the TALE budget line in the prompt (default true). */
+  budgetInPrompt?: boolean;
+  /** Milliseconds clock, for the curve's time stamps (injectable for tests). */
+  clock?: () => number;
+}
+
+export interface CurvePoint extends AnytimePoint {
+  /** `quality` here is the run's confidence in its current answer. */
+  answer: string;
+  time: number;
+}
+
+export interface RunOutcome {
+  reason: StopReason;
+  message: string;
+  answer?: string;
+  confidence: number;
+  tokensSpent: number;
+  chains: number;
+  anytimeIndex: number;
+}
+
+export type RunListener = (event: RunEvent) => void;
+
+export class ReasoningRun {
+  private readonly strategy: ReasoningStrategy;
+  private readonly systemPrompt: string;
+  private readonly clock: () => number;
+  private readonly chains: ChainRecord[] = [];
+  private readonly points: CurvePoint[] = [];
+  private totalBudget: number;
+  private tokensSpent = 0;
+  private pendingForced?: ChainRecord;
+  private extraChainsOwed = 0;
+  private attempts = 0;
+  private lastAnswer?: { answer: string; confidence: number };
+  private controller?: AbortController;
+  private running = false;
+  private userStopped = false;
+  private finished?: RunOutcome;
+
+  constructor(private readonly caller: ModelCaller, private readonly options: ReasoningRunOptions, private readonly listener: RunListener = () => undefined) {
+    this.strategy = options.strategy ?? createStrategy('anytime-sc');
+    this.systemPrompt = options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT;
+    this.clock = options.clock ?? Date.now;
+    if (!(options.budget.chainTokens > 0)) {
+      throw new RangeError('The chain budget must be a positive number of tokens');
+    }
+    this.totalBudget = Math.floor(options.budget.totalTokens ?? options.budget.chainTokens * 8 * 4);
+  }
+
+  /** The confidence-vs-tokens curve so far (one point per answer event, after the origin). */
+  get curve(): readonly CurvePoint[] {
+    return this.points;
+  }
+
+  /** Anytime Index of the run's confidence curve from (0 tokens, 0) to the tokens spent now. */
+  get anytimeIndex(): number {
+    if (this.points.length === 0) {
+      return 0;
+    }
+    const last = this.points[this.points.length - 1];
+    return anytimeIndex([{ tokens: 0, quality: 0 }, ...this.points, { tokens: Math.max(this.tokensSpent, last.tokens), quality: last.quality }]);
+  }
+
+  get outcome(): RunOutcome | undefined {
+    return this.finished;
+  }
+
+  get state(): RunState {
+    return {
+      chainBudget: this.options.budget.chainTokens,
+      totalBudget: this.totalBudget,
+      tokensSpent: this.tokensSpent,
+      chains: this.chains,
+      pendingForced: this.pendingForced,
+      extraChainsOwed: this.extraChainsOwed,
+      parallel: Math.max(1, Math.floor(this.options.parallel ?? 1)),
+    };
+  }
+
+  async start(signal?: AbortSignal): Promise<RunOutcome> {
+    if (this.running || this.finished || this.attempts > 0) {
+      throw new Error('This run has already started; use continueWith to give it more budget.');
+    }
+    const b = this.options.budget;
+    this.emit({ type: 'budget-estimated', tokens: b.chainTokens, source: b.source, ...(b.note ? { note: b.note } : {}) });
+    for (const record of b.records ?? []) {
+      this.spend(record);
+    }
+    return this.loop(signal);
+  }
+
+  /** Resumes the run with more budget: at least one more chain, same votes. */
+  async continueWith(extraTokens: number, signal?: AbortSignal): Promise<RunOutcome> {
+    if (this.running) {
+      throw new Error('The run is still going; stop it or wait before continuing.');
+    }
+    if (!(extraTokens > 0)) {
+      throw new RangeError('Continue needs a positive number of extra tokens');
+    }
+    this.totalBudget += Math.floor(extraTokens);
+    this.extraChainsOwed = Math.max(1, this.extraChainsOwed);
+    this.finished = undefined;
+    this.userStopped = false;
+    return this.loop(signal);
+  }
+
+  /** Stops the run: the call in flight is aborted; answers so far are kept. */
+  stop(): void {
+    this.userStopped = true;
+    this.controller?.abort();
+  }
+
+  private async loop(signal?: AbortSignal): Promise<RunOutcome> {
+    this.running = true;
+    const controller = new AbortController();
+    this.controller = controller;
+    const onAbort = (): void => this.stop();
+    if (signal?.aborted) {
+      this.stop();
+    }
+    signal?.addEventListener('abort', onAbort);
+    try {
+      for (;;) {
+        if (this.userStopped) {
+          return this.finish('stopped', 'Stopped.');
+        }
+        const action = this.strategy.next(this.state);
+        if (action.kind === 'stop') {
+          return this.finish(action.reason, action.message);
+        }
+        const ended = await this.perform(action, controller.signal);
+        if (ended) {
+          return ended;
+        }
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.running = false;
+    }
+  }
+
+  /** Makes one call; returns the outcome when the call ended the run. */
+  private async perform(action: Exclude<RunAction, { kind: 'stop' }>, signal: AbortSignal): Promise<RunOutcome | undefined> {
+    const purpose: CallPurpose = action.kind === 'chain' ? 'attempt' : 'forced-answer';
+    const n = action.kind === 'chain' ? action.n : 1;
+    const firstAttempt = this.attempts + 1;
+    this.attempts += n;
+    const messages = action.kind === 'chain' ? this.chainMessages(action.promptBudget) : this.forcedMessages(action.chain);
+    for (let i = 0; i < n; i++) {
+      this.emit({ type: 'attempt-started', attempt: firstAttempt + i, purpose, maxTokens: action.maxTokens });
+    }
+    let result: CallResult;
+    try {
+      result = await this.caller.call(
+        { messages, maxTokens: action.maxTokens, ...(n > 1 ? { n } : {}), ...(action.kind === 'chain' && action.logprobs ? { logprobs: true } : {}) },
+        purpose,
+        signal,
+        (choice, text) => this.emit({ type: 'delta', attempt: firstAttempt + choice, text }),
+      );
+    } catch (error) {
+      return this.failed(error, signal);
+    }
+    this.spend(result.record);
+    if (action.kind === 'forced-answer') {
+      this.applyForcedAnswer(action.chain, result);
+    } else {
+      this.addChains(result, firstAttempt, action.promptBudget);
+    }
+    this.announce();
+    return undefined;
+  }
+
+  private chainMessages(promptBudget: number): ChatMessage[] {
+    const question = this.options.budgetInPrompt === false ? this.options.question : `${this.options.question}\n${budgetPromptLine(promptBudget)}`;
+    return [
+      { role: 'system', content: this.systemPrompt },
+      { role: 'user', content: question },
+    ];
+  }
+
+  private forcedMessages(chain: ChainRecord): ChatMessage[] {
+    return [
+      ...this.chainMessages(chain.promptBudget),
+      { role: 'assistant', content: chain.text },
+      { role: 'user', content: FORCED_ANSWER_PROMPT },
+    ];
+  }
+
+  private addChains(result: CallResult, firstAttempt: number, promptBudget: number): void {
+    const totalChars = result.choices.reduce((s, c) => s + c.text.length, 0);
+    result.choices.forEach((choice, i) => {
+      // Usage is per call; parallel choices share it in proportion to their text.
+      const completionTokens = result.choices.length === 1 ? result.usage.completionTokens
+        : Math.round(result.usage.completionTokens * (totalChars ? choice.text.length / totalChars : 1 / result.choices.length));
+      const found = locateAnswer(choice.text);
+      const chain: ChainRecord = {
+        attempt: firstAttempt + i,
+        text: choice.text,
+        finishReason: choice.finishReason,
+        completionTokens,
+        maxTokens: result.grantedMaxTokens,
+        promptBudget,
+        forced: false,
+      };
+      // A chain cut off by max_tokens is not trusted to have finished its answer.
+      if (found && choice.finishReason !== 'length') {
+        chain.answer = found.raw;
+        chain.vote = normalizeAnswer(found.raw);
+        chain.form = found.form;
+        chain.answerLogprob = answerLogprob(choice.text, found.offset, found.raw.length, choice.logprobs);
+      }
+      this.chains.push(chain);
+      this.emit({ type: 'attempt-finished', attempt: chain.attempt, finishReason: choice.finishReason, answer: chain.vote, completionTokens });
+      if (chain.vote === undefined && choice.finishReason === 'length' && !this.pendingForced) {
+        this.pendingForced = chain;
+      }
+    });
+    this.extraChainsOwed = Math.max(0, this.extraChainsOwed - result.choices.length);
+  }
+
+  private applyForcedAnswer(chain: ChainRecord, result: CallResult): void {
+    this.pendingForced = undefined;
+    chain.forced = true;
+    const choice = result.choices[0];
+    const found = choice ? locateAnswer(choice.text) : undefined;
+    if (found && !/^\s*unknown\s*$/i.test(found.raw)) {
+      chain.answer = found.raw;
+      chain.vote = normalizeAnswer(found.raw);
+      chain.form = found.form;
+      chain.text = `${chain.text}\n\n**Final answer (forced):** ${found.raw}`;
+    }
+    this.emit({ type: 'attempt-finished', attempt: this.attempts, finishReason: choice?.finishReason ?? 'unknown', answer: chain.vote, completionTokens: result.usage.completionTokens });
+    // Another truncated chain may be waiting for its own forced answer.
+    this.pendingForced = this.chains.find((c) => c.finishReason === 'length' && !c.forced && c.vote === undefined);
+  }
+
+  private failed(error: unknown, signal: AbortSignal): RunOutcome {
+    if (error instanceof CapRefusal) {
+      return this.finish('cap-reached', error.message);
+    }
+    if (error instanceof CallFailure) {
+      this.spend(error.record);
+    }
+    const cause = error instanceof CallFailure ? error.cause : error;
+    const kind = (cause as { kind?: unknown } | undefined)?.kind;
+    if (kind === 'aborted' || signal.aborted || this.userStopped) {
+      return this.finish('stopped', 'Stopped; the answers so far are kept.');
+    }
+    const message = cause instanceof Error ? cause.message : String(cause);
+    this.emit({ type: 'error', message, kind: typeof kind === 'string' ? kind : 'unknown' });
+    return this.finish('error', `The model call failed: ${message}. The answers so far are kept.`);
+  }
+
+  private spend(record: SpendRecord): void {
+    this.tokensSpent += record.completionTokens;
+    this.emit({ type: 'spend', record });
+  }
+
+  /** Emits 'answer' when the leader or its confidence changed. */
+  private announce(): void {
+    const a = this.strategy.assess(this.state);
+    if (a.leader === undefined) {
+      return;
+    }
+    const changed = this.lastAnswer?.answer !== a.leader;
+    if (!changed && Math.abs((this.lastAnswer?.confidence ?? -1) - a.confidence) < 1e-9) {
+      return;
+    }
+    this.lastAnswer = { answer: a.leader, confidence: a.confidence };
+    this.points.push({ tokens: this.tokensSpent, quality: a.confidence, answer: a.leader, time: this.clock() });
+    this.emit({
+      type: 'answer',
+      answer: a.leader,
+      text: this.supportingChain(a.leader)?.text ?? '',
+      confidence: a.confidence,
+      tokensSoFar: this.tokensSpent,
+      changed,
+      ruleState: a.ruleState,
+    });
+  }
+
+  /** The most reliable chain voting for the answer. */
+  private supportingChain(vote: string): ChainRecord | undefined {
+    return this.chains.filter((c) => c.vote === vote).sort((x, y) => chainReliability(y) - chainReliability(x))[0];
+  }
+
+  private finish(reason: StopReason, message: string): RunOutcome {
+    const a = this.strategy.assess(this.state);
+    this.extraChainsOwed = 0;
+    this.finished = {
+      reason,
+      message,
+      ...(a.leader !== undefined ? { answer: a.leader } : {}),
+      confidence: a.confidence,
+      tokensSpent: this.tokensSpent,
+      chains: this.chains.length,
+      anytimeIndex: this.anytimeIndex,
+    };
+    this.emit({ type: 'stopped', reason, message });
+    return this.finished;
+  }
+
+  private emit(event: RunEvent): void {
+    this.listener(event);
+  }
+}

@@ -1,0 +1,323 @@
+/**
+ * How a run spends its budget: small objects that look at the run's state and name the next call.
+ * `anytime-sc` (default), `single`, `value-guided`.
+ */
+import type { FinishReason, TokenLogprob } from '../providers/chatProvider';
+import type { AnswerForm } from './answers';
+import { tallyVotes, BetaStoppingRule } from './stoppingRules';
+import type { StoppingRule } from './stoppingRules';
+
+/** One finished chain (or one choice of a parallel call), with its answer and the signals about it. */
+export interface ChainRecord {
+  attempt: number;
+  text: string;
+  finishReason: FinishReason;
+  /** Answer as written; for a truncated chain, filled in by its forced answer. */
+  answer?: string;
+  /** Normal form voted on. */
+  vote?: string;
+  form?: AnswerForm;
+  completionTokens: number;
+  maxTokens: number;
+  /** Budget stated in the prompt of this chain. */
+  promptBudget: number;
+  /** True once a forced-answer call supplied (or failed to supply) the answer. */
+  forced: boolean;
+  /** Mean log-probability of the answer's tokens, when the endpoint returned logprobs. */
+  answerLogprob?: number;
+}
+
+export interface RunState {
+  /** Per-chain budget from the estimator (stated in the prompt). */
+  chainBudget: number;
+  /** Output tokens the whole run may spend. */
+  totalBudget: number;
+  /** Output tokens spent so far (estimate, chains, forced answers). */
+  tokensSpent: number;
+  chains: readonly ChainRecord[];
+  /** A truncated chain still waiting for its forced answer. */
+  pendingForced?: ChainRecord;
+  /** Chains the user asked for with Continue, still owed regardless of the stopping rule. */
+  extraChainsOwed: number;
+  /** Most choices one call may ask for (n); 1 when the endpoint cannot sample in parallel. */
+  parallel: number;
+}
+
+export type RunAction =
+  | { kind: 'chain'; maxTokens: number; n: number; promptBudget: number; logprobs: boolean }
+  | { kind: 'forced-answer'; chain: ChainRecord; maxTokens: number }
+  | { kind: 'stop'; reason: 'converged' | 'budget-exhausted'; message: string };
+
+export interface Assessment {
+  leader?: string;
+  confidence: number;
+  ruleState: string;
+  /** True when the evidence is enough to stop. */
+  settled: boolean;
+}
+
+export interface ReasoningStrategy {
+  readonly name: string;
+  next(state: RunState): RunAction;
+  assess(state: RunState): Assessment;
+}
+
+/** Every tunable of the default strategy in one place (tuned on MATH idx 0-59 only). */
+export const ANYTIME_DEFAULTS = {
+  /** Logistic model of P(chain correct) from how far inside its budget it finished and the budget itself. */
+  reliability: { bias: 2.516, logLengthOverBudget: -1.221, logBudget: -2.352, budgetScale: 300, logprobWeight: 1 },
+  /** Stop after the first chain when its reliability reaches this. */
+  trustFirstChain: 0.85,
+  /** Beta posterior threshold once there are two or more votes. */
+  betaThreshold: 0.8,
+  maxChains: 8,
+  /** Hard max_tokens per chain = budget x this, at least minChainMaxTokens: unused tokens cost nothing. */
+  maxTokensPerBudget: 4,
+  minChainMaxTokens: 1024,
+  /** After a truncation the next chain gets this much more room (TALE token elasticity). */
+  elasticity: 1.75,
+  forcedAnswerTokens: 48,
+  /** No new chain when fewer output tokens than this remain. */
+  minUsefulChainTokens: 64,
+};
+
+export type AnytimeParams = typeof ANYTIME_DEFAULTS;
+
+/** P(correct) of one chain from signals a live run has; exported for benchmarks and the panel. */
+export function chainReliability(chain: ChainRecord, params: AnytimeParams['reliability'] = ANYTIME_DEFAULTS.reliability): number {
+  if (chain.vote === undefined) {
+    return 0;
+  }
+  const budget = Math.max(1, chain.promptBudget);
+  let logit = params.bias
+    + params.logLengthOverBudget * Math.log(Math.max(1, chain.completionTokens) / budget)
+    + params.logBudget * Math.log(budget / params.budgetScale);
+  if (chain.answerLogprob !== undefined) {
+    logit += params.logprobWeight * chain.answerLogprob;
+  }
+  if (chain.forced || chain.form !== 'boxed') {
+    logit -= 1; // an answer that was forced or not boxed did not finish as asked
+  }
+  return 1 / (1 + Math.exp(-logit));
+}
+
+function votesOf(state: RunState): (string | undefined)[] {
+  return state.chains.map((c) => c.vote);
+}
+
+function remaining(state: RunState): number {
+  return state.totalBudget - state.tokensSpent;
+}
+
+/** max_tokens for the next chain: generous, never smaller than the last chain's after a truncation. */
+function nextChainMaxTokens(state: RunState, params: AnytimeParams): number {
+  let maxTokens = Math.max(params.minChainMaxTokens, Math.round(state.chainBudget * params.maxTokensPerBudget));
+  for (const c of state.chains) {
+    if (c.finishReason === 'length') {
+      maxTokens = Math.max(maxTokens, Math.ceil(c.maxTokens * params.elasticity));
+    }
+  }
+  return Math.min(maxTokens, remaining(state));
+}
+
+/** Shared steps: forced answer for a truncated chain, budget check. Undefined = strategy decides. */
+function commonAction(state: RunState, params: AnytimeParams): RunAction | undefined {
+  if (state.pendingForced) {
+    const maxTokens = Math.min(params.forcedAnswerTokens, remaining(state));
+    if (maxTokens >= 8) {
+      return { kind: 'forced-answer', chain: state.pendingForced, maxTokens };
+    }
+    return { kind: 'stop', reason: 'budget-exhausted', message: 'The budget ran out before a truncated chain could be asked for its answer.' };
+  }
+  if (remaining(state) < params.minUsefulChainTokens) {
+    return { kind: 'stop', reason: 'budget-exhausted', message: `The run's budget of ${state.totalBudget} tokens is spent.` };
+  }
+  return undefined;
+}
+
+/** One chain with the budget in the prompt, then a forced answer if it was cut off. */
+export class SingleChainStrategy implements ReasoningStrategy {
+  readonly name = 'single';
+  constructor(private readonly params: AnytimeParams = ANYTIME_DEFAULTS) {}
+
+  assess(state: RunState): Assessment {
+    const chain = state.chains[0];
+    if (!chain || chain.vote === undefined) {
+      return { confidence: 0, ruleState: chain ? 'no answer' : 'no answers yet', settled: false };
+    }
+    return { leader: chain.vote, confidence: chainReliability(chain, this.params.reliability), ruleState: 'one chain', settled: true };
+  }
+
+  next(state: RunState): RunAction {
+    const common = commonAction(state, this.params);
+    if (common) {
+      return common;
+    }
+    if (state.chains.length > 0 && state.extraChainsOwed === 0) {
+      return { kind: 'stop', reason: 'converged', message: 'The single chain has finished.' };
+    }
+    return { kind: 'chain', maxTokens: nextChainMaxTokens(state, this.params), n: 1, promptBudget: state.chainBudget, logprobs: false };
+  }
+}
+
+/**
+ * Anytime self-consistency: the first chain gives an answer fast; it is trusted alone when it
+ * finished well inside its budget with a boxed answer; otherwise chains are added until the
+ * stopping rule is satisfied or the budget is spent. The answer is the vote leader.
+ */
+export class AnytimeSelfConsistency implements ReasoningStrategy {
+  readonly name = 'anytime-sc';
+  private readonly rule: StoppingRule;
+
+  constructor(rule?: StoppingRule, private readonly params: AnytimeParams = ANYTIME_DEFAULTS, private readonly trustFirstChain = true) {
+    this.rule = rule ?? new BetaStoppingRule(params.betaThreshold);
+  }
+
+  assess(state: RunState): Assessment {
+    const votes = votesOf(state);
+    const counts = tallyVotes(votes);
+    if (counts.length === 0) {
+      return { confidence: 0, ruleState: votes.length ? `${votes.length} chains, no answer yet` : 'no answers yet', settled: false };
+    }
+    const decision = this.rule.evaluate(votes, { tokensSpent: state.tokensSpent, tokenBudget: state.totalBudget });
+    if (this.trustFirstChain && state.chains.length === 1) {
+      const reliability = chainReliability(state.chains[0], this.params.reliability);
+      const trusted = reliability >= this.params.trustFirstChain;
+      return {
+        leader: counts[0].answer,
+        confidence: reliability,
+        ruleState: trusted ? `first chain trusted (${(reliability * 100).toFixed(0)}% reliable)` : decision.state,
+        settled: trusted || decision.stop,
+      };
+    }
+    return { leader: counts[0].answer, confidence: decision.confidence, ruleState: decision.state, settled: decision.stop };
+  }
+
+  next(state: RunState): RunAction {
+    const common = commonAction(state, this.params);
+    if (common) {
+      return common;
+    }
+    if (state.extraChainsOwed === 0 && state.chains.length > 0) {
+      if (this.assess(state).settled) {
+        return { kind: 'stop', reason: 'converged', message: 'The answers agree well enough to stop.' };
+      }
+      if (state.chains.length >= this.params.maxChains) {
+        return { kind: 'stop', reason: 'converged', message: `Stopped after ${state.chains.length} chains, the most this run draws.` };
+      }
+    }
+    // The first call is a single chain so the first answer comes fast; later calls may go parallel.
+    const wanted = state.chains.length === 0 ? 1 : Math.max(1, Math.min(state.parallel, this.params.maxChains - state.chains.length, state.extraChainsOwed || Infinity));
+    const maxTokens = nextChainMaxTokens(state, this.params);
+    const n = Math.max(1, Math.min(wanted, Math.floor(remaining(state) / Math.max(1, maxTokens))));
+    return { kind: 'chain', maxTokens, n, promptBudget: state.chainBudget, logprobs: false };
+  }
+}
+
+/**
+ * Value-guided: each chain's value is the probability of its answer tokens (logprobs, requested),
+ * else its answer's vote share. Votes weigh V^(1/r) with r the remaining budget ratio (BAVT):
+ * broad while the budget is rich, greedy on the best chain as it runs out.
+ */
+export class ValueGuidedStrategy implements ReasoningStrategy {
+  readonly name = 'value-guided';
+
+  constructor(
+    private readonly rule: StoppingRule = new BetaStoppingRule(ANYTIME_DEFAULTS.betaThreshold),
+    private readonly params: AnytimeParams = ANYTIME_DEFAULTS,
+    /** A single chain whose answer tokens are at least this probable ends the run. */
+    private readonly clearlyGood = 0.9,
+  ) {}
+
+  assess(state: RunState): Assessment {
+    const votes = votesOf(state);
+    const counts = tallyVotes(votes);
+    if (counts.length === 0) {
+      return { confidence: 0, ruleState: 'no answers yet', settled: false };
+    }
+    const r = Math.max(0.05, remaining(state) / Math.max(1, state.totalBudget));
+    const weights = new Map<string, number>();
+    let total = 0;
+    let best = 0;
+    for (const chain of state.chains) {
+      if (chain.vote === undefined) {
+        continue;
+      }
+      const value = chainValue(chain, counts, votes.length);
+      best = Math.max(best, chain.answerLogprob !== undefined && chain.form === 'boxed' && !chain.forced ? value : 0);
+      const w = Math.pow(value, 1 / r);
+      weights.set(chain.vote, (weights.get(chain.vote) ?? 0) + w);
+      total += w;
+    }
+    const [leader, weight] = [...weights.entries()].sort((a, b) => b[1] - a[1])[0];
+    const share = total > 0 ? weight / total : 0;
+    const decision = this.rule.evaluate(votes, { tokensSpent: state.tokensSpent, tokenBudget: state.totalBudget });
+    const clearlyGood = best >= this.clearlyGood;
+    return {
+      leader,
+      confidence: clearlyGood ? best : Math.min(share, decision.confidence || share),
+      ruleState: clearlyGood ? `a chain is ${(best * 100).toFixed(0)}% sure of its answer` : `${decision.state}; weighted share ${(share * 100).toFixed(0)}%`,
+      settled: clearlyGood || decision.stop,
+    };
+  }
+
+  next(state: RunState): RunAction {
+    const common = commonAction(state, this.params);
+    if (common) {
+      return common;
+    }
+    if (state.extraChainsOwed === 0 && state.chains.length > 0) {
+      if (this.assess(state).settled) {
+        return { kind: 'stop', reason: 'converged', message: 'A chain is clearly good, or the weighted votes agree.' };
+      }
+      if (state.chains.length >= this.params.maxChains) {
+        return { kind: 'stop', reason: 'converged', message: `Stopped after ${state.chains.length} chains, the most this run draws.` };
+      }
+    }
+    return { kind: 'chain', maxTokens: nextChainMaxTokens(state, this.params), n: 1, promptBudget: state.chainBudget, logprobs: true };
+  }
+}
+
+function chainValue(chain: ChainRecord, counts: ReturnType<typeof tallyVotes>, votes: number): number {
+  if (chain.answerLogprob !== undefined) {
+    return Math.exp(chain.answerLogprob);
+  }
+  const count = counts.find((c) => c.answer === chain.vote)?.count ?? 0;
+  return votes ? count / votes : 0;
+}
+
+/**
+ * Mean logprob of the tokens that spell the answer at [offset, offset+length) of the text, from the
+ * per-token logprobs of the call; undefined when they do not cover the text.
+ */
+export function answerLogprob(text: string, offset: number, length: number, logprobs: readonly TokenLogprob[] | undefined): number | undefined {
+  if (!logprobs || logprobs.length === 0) {
+    return undefined;
+  }
+  let position = 0;
+  const inSpan: number[] = [];
+  for (const t of logprobs) {
+    const start = position;
+    position += t.token.length;
+    if (position > offset && start < offset + length) {
+      inSpan.push(t.logprob);
+    }
+  }
+  if (position < text.length * 0.9 || inSpan.length === 0) {
+    return undefined; // logprobs do not line up with the text
+  }
+  return inSpan.reduce((s, x) => s + x, 0) / inSpan.length;
+}
+
+export type StrategyName = 'anytime-sc' | 'single' | 'value-guided';
+
+export function createStrategy(name: StrategyName, rule?: StoppingRule, params: AnytimeParams = ANYTIME_DEFAULTS): ReasoningStrategy {
+  switch (name) {
+    case 'single':
+      return new SingleChainStrategy(params);
+    case 'value-guided':
+      return new ValueGuidedStrategy(rule, params);
+    case 'anytime-sc':
+      return new AnytimeSelfConsistency(rule, params);
+  }
+}

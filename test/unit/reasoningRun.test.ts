@@ -1,0 +1,285 @@
+import * as assert from 'assert';
+import type { ChatMessage, FinishReason, TokenLogprob } from '../../src/core/providers/chatProvider';
+import { ProviderError } from '../../src/core/providers/chatProvider';
+import type { CallPurpose, SpendRecord } from '../../src/core/ledger/spendRecord';
+import { CallFailure, CapRefusal } from '../../src/core/reasoning/modelCaller';
+import type { CallResult, CallSpec, ModelCaller } from '../../src/core/reasoning/modelCaller';
+import type { RunEvent } from '../../src/core/reasoning/runEvents';
+import { FORCED_ANSWER_PROMPT, ReasoningRun } from '../../src/core/reasoning/reasoningRun';
+import type { ReasoningRunOptions } from '../../src/core/reasoning/reasoningRun';
+import {
+  ANYTIME_DEFAULTS, AnytimeSelfConsistency, SingleChainStrategy, ValueGuidedStrategy, answerLogprob,
+} from '../../src/core/reasoning/strategies';
+import { BetaStoppingRule, EscStoppingRule } from '../../src/core/reasoning/stoppingRules';
+
+type Reply =
+  | { text: string; finishReason?: FinishReason; tokens?: number; logprobs?: TokenLogprob[] }
+  | { texts: string[]; tokens: number }
+  | { cap: true }
+  | { fail: string; kind: string }
+  | { hang: true };
+
+function record(purpose: CallPurpose, completionTokens: number, outcome = 'stop'): SpendRecord {
+  return {
+    time: '2025-01-01T00:00:00.000Z', runId: 'r', purpose, providerId: 'scripted', model: 'm',
+    promptTokens: 10, cachedPromptTokens: 0, completionTokens, reasoningTokens: 0, dollars: 0, estimated: false, outcome,
+  };
+}
+
+/** Replays queued replies in order and records what was asked. */
+class ScriptedCaller implements ModelCaller {
+  readonly model = 'scripted-model';
+  readonly calls: Array<{ spec: CallSpec; purpose: CallPurpose }> = [];
+  constructor(private readonly replies: Reply[]) {}
+
+  async call(spec: CallSpec, purpose: CallPurpose, signal: AbortSignal, onDelta?: (choice: number, text: string) => void): Promise<CallResult> {
+    this.calls.push({ spec, purpose });
+    const reply = this.replies.shift();
+    if (!reply) {
+      throw new Error('script exhausted');
+    }
+    if ('cap' in reply) {
+      throw new CapRefusal('daily-dollars', 'The daily cap of $2.00 is reached.', 2, 2);
+    }
+    if ('fail' in reply) {
+      throw new CallFailure(new ProviderError(reply.kind as 'server', reply.fail), ['partial'], record(purpose, 5, reply.kind));
+    }
+    if ('hang' in reply) {
+      onDelta?.(0, 'thinking...');
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+      throw new CallFailure(new ProviderError('aborted', 'aborted'), ['thinking...'], record(purpose, 3, 'aborted'));
+    }
+    if ('texts' in reply) {
+      reply.texts.forEach((t, i) => onDelta?.(i, t));
+      return {
+        choices: reply.texts.map((text) => ({ text, finishReason: 'stop' as const })),
+        usage: { promptTokens: 10, cachedPromptTokens: 0, completionTokens: reply.tokens, reasoningTokens: 0, estimated: false },
+        record: record(purpose, reply.tokens), grantedMaxTokens: spec.maxTokens,
+      };
+    }
+    const finishReason = reply.finishReason ?? 'stop';
+    const tokens = finishReason === 'length' ? spec.maxTokens : reply.tokens ?? 100;
+    onDelta?.(0, reply.text);
+    return {
+      choices: [{ text: reply.text, finishReason, ...(reply.logprobs ? { logprobs: reply.logprobs } : {}) }],
+      usage: { promptTokens: 10, cachedPromptTokens: 0, completionTokens: tokens, reasoningTokens: 0, estimated: false },
+      record: record(purpose, tokens, finishReason),
+      grantedMaxTokens: spec.maxTokens,
+    };
+  }
+
+  async room(_messages: ChatMessage[]): Promise<number> {
+    return 1e9;
+  }
+}
+
+const boxed = (answer: string, tokens = 100): Reply => ({ text: `Work.\nSo the answer is $\\boxed{${answer}}$.`, tokens });
+
+function makeRun(replies: Reply[], options: Partial<ReasoningRunOptions> = {}) {
+  const caller = new ScriptedCaller(replies);
+  const events: RunEvent[] = [];
+  const run = new ReasoningRun(caller, {
+    question: 'What is 6 * 7?',
+    budget: { chainTokens: 300, totalTokens: 20_000, source: 'local' },
+    strategy: new AnytimeSelfConsistency(new BetaStoppingRule(0.95), ANYTIME_DEFAULTS, false),
+    ...options,
+  }, (e) => events.push(e));
+  const of = <T extends RunEvent['type']>(type: T) => events.filter((e): e is Extract<RunEvent, { type: T }> => e.type === type);
+  return { caller, events, run, of };
+}
+
+describe('ReasoningRun', () => {
+  it('gives the first answer right after the first chain, then progressive answers', async () => {
+    const { run, events, of } = makeRun([boxed('42'), boxed('41'), boxed('42'), boxed('42'), boxed('42'), boxed('42'), boxed('42'), boxed('42')]);
+    const outcome = await run.start();
+    const firstAnswer = events.findIndex((e) => e.type === 'answer');
+    const secondAttempt = events.findIndex((e) => e.type === 'attempt-started' && e.attempt === 2);
+    assert.ok(firstAnswer > 0 && firstAnswer < secondAttempt, 'first answer precedes the second attempt');
+    const answers = of('answer');
+    assert.strictEqual(answers[0].answer, '42');
+    assert.strictEqual(answers[0].tokensSoFar, 100);
+    assert.ok(answers.length >= 3, 'answers arrive as votes accumulate');
+    assert.ok(answers.every((a, i) => i === 0 || a.tokensSoFar > answers[i - 1].tokensSoFar));
+    assert.strictEqual(outcome.reason, 'converged');
+    assert.strictEqual(outcome.answer, '42');
+    assert.strictEqual(outcome.chains, 7); // 5 vs 1 is 120/128 < 0.95; 6 vs 1 is 247/256
+    assert.strictEqual(of('stopped')[0].reason, 'converged');
+    assert.strictEqual(of('spend').length, 7);
+    assert.ok(run.anytimeIndex > 0 && run.anytimeIndex < 1);
+  });
+
+  it('stops early on agreement (ESC window 2)', async () => {
+    const { run, caller } = makeRun([boxed('7'), boxed('7'), boxed('9')], { strategy: new AnytimeSelfConsistency(new EscStoppingRule(2), ANYTIME_DEFAULTS, false) });
+    const outcome = await run.start();
+    assert.strictEqual(outcome.chains, 2);
+    assert.strictEqual(caller.calls.length, 2);
+    assert.strictEqual(outcome.answer, '7');
+  });
+
+  it('trusts a first chain that finished well inside its budget (default strategy)', async () => {
+    const { run, caller, of } = makeRun([boxed('42', 120)], { strategy: new AnytimeSelfConsistency() });
+    const outcome = await run.start();
+    assert.strictEqual(caller.calls.length, 1);
+    assert.strictEqual(outcome.reason, 'converged');
+    assert.match(of('answer')[0].ruleState, /first chain trusted/);
+  });
+
+  it('samples more when the first chain ran long past its budget (default strategy)', async () => {
+    const { run, caller } = makeRun([boxed('42', 1500), boxed('42', 300)], { strategy: new AnytimeSelfConsistency() });
+    const outcome = await run.start();
+    assert.strictEqual(caller.calls.length, 2);
+    assert.strictEqual(outcome.answer, '42');
+  });
+
+  it('puts the TALE budget line in the prompt and the system prompt first', async () => {
+    const { run, caller } = makeRun([boxed('1')], { strategy: new SingleChainStrategy() });
+    await run.start();
+    const messages = caller.calls[0].spec.messages;
+    assert.strictEqual(messages[0].role, 'system');
+    assert.match(messages[0].content, /\\boxed\{\}/);
+    assert.match(messages[1].content, /use less than 300 tokens:$/);
+  });
+
+  it('truncation: forced answer, then the next chain gets a larger budget', async () => {
+    const { run, caller, of } = makeRun([
+      { text: 'Long reasoning without an end', finishReason: 'length' },
+      { text: '\\boxed{42}', tokens: 6 },
+      boxed('42'), boxed('42'), boxed('42'), boxed('42'),
+    ]);
+    const outcome = await run.start();
+    assert.strictEqual(caller.calls[1].purpose, 'forced-answer');
+    const forced = caller.calls[1].spec;
+    assert.ok(forced.maxTokens <= 64);
+    assert.deepStrictEqual(forced.messages.slice(-2).map((m) => m.role), ['assistant', 'user']);
+    assert.strictEqual(forced.messages[forced.messages.length - 2].content, 'Long reasoning without an end');
+    assert.strictEqual(forced.messages[forced.messages.length - 1].content, FORCED_ANSWER_PROMPT);
+    const chainBudgets = caller.calls.filter((c) => c.purpose === 'attempt').map((c) => c.spec.maxTokens);
+    assert.ok(chainBudgets[1] > chainBudgets[0], `elastic: ${chainBudgets}`);
+    assert.ok(chainBudgets.every((b, i) => i === 0 || b >= chainBudgets[i - 1]), 'never smaller');
+    assert.strictEqual(of('answer')[0].answer, '42');
+    assert.strictEqual(outcome.answer, '42');
+  });
+
+  it('a forced answer of "unknown" gives no vote', async () => {
+    const { run } = makeRun([{ text: 'cut', finishReason: 'length' }, { text: 'unknown', tokens: 2 }], { strategy: new SingleChainStrategy() });
+    const outcome = await run.start();
+    assert.strictEqual(outcome.answer, undefined);
+  });
+
+  it('a cap refusal mid-run ends with cap-reached and keeps the answers', async () => {
+    const { run, of } = makeRun([boxed('5'), boxed('6'), { cap: true }]);
+    const outcome = await run.start();
+    assert.strictEqual(outcome.reason, 'cap-reached');
+    assert.strictEqual(outcome.answer, '5');
+    assert.strictEqual(of('stopped')[0].reason, 'cap-reached');
+    assert.match(of('stopped')[0].message, /daily cap/);
+  });
+
+  it('stop() aborts the call in flight, ends with stopped and keeps partial answers', async () => {
+    const { run, of } = makeRun([boxed('5'), { hang: true }]);
+    const done = run.start();
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    run.stop();
+    const outcome = await done;
+    assert.strictEqual(outcome.reason, 'stopped');
+    assert.strictEqual(outcome.answer, '5');
+    assert.strictEqual(of('spend').length, 2, 'the aborted call\'s spend is reported');
+    assert.strictEqual(of('error').length, 0);
+  });
+
+  it('an external abort signal stops the run too', async () => {
+    const { run } = makeRun([boxed('5'), { hang: true }]);
+    const controller = new AbortController();
+    const done = run.start(controller.signal);
+    setImmediate(() => setImmediate(() => controller.abort()));
+    assert.strictEqual((await done).reason, 'stopped');
+  });
+
+  it('a provider error emits error, then stopped with reason error, keeping answers', async () => {
+    const { run, events } = makeRun([boxed('5'), { fail: 'HTTP 500 from the endpoint', kind: 'server' }]);
+    const outcome = await run.start();
+    assert.strictEqual(outcome.reason, 'error');
+    assert.strictEqual(outcome.answer, '5');
+    const tail = events.slice(-2);
+    assert.deepStrictEqual(tail.map((e) => e.type), ['error', 'stopped']);
+    assert.strictEqual((tail[0] as Extract<RunEvent, { type: 'error' }>).kind, 'server');
+  });
+
+  it('continueWith adds chains to the same votes', async () => {
+    const { run, caller } = makeRun([boxed('3'), boxed('3'), boxed('4'), boxed('3'), boxed('3')], {
+      strategy: new AnytimeSelfConsistency(new EscStoppingRule(2), ANYTIME_DEFAULTS, false),
+    });
+    const first = await run.start();
+    assert.strictEqual(first.chains, 2);
+    const second = await run.continueWith(2000);
+    assert.ok(second.chains > first.chains);
+    // One owed chain (4) regardless of the rule, then until the last two agree again (3, 3).
+    assert.strictEqual(second.chains, 5);
+    assert.strictEqual(second.reason, 'converged');
+    assert.strictEqual(second.answer, '3');
+    assert.strictEqual(caller.calls.length, 5);
+  });
+
+  it('never grants more than the run budget, even when every call uses all it is given', async () => {
+    const replies: Reply[] = Array.from({ length: 40 }, () => ({ text: 'cut', finishReason: 'length' as const }));
+    const { run, caller } = makeRun(replies, { budget: { chainTokens: 300, totalTokens: 5000, source: 'fixed' } });
+    const outcome = await run.start();
+    const granted = caller.calls.reduce((s, c) => s + c.spec.maxTokens, 0);
+    assert.ok(granted <= 5000, `granted ${granted}`);
+    assert.strictEqual(outcome.reason, 'budget-exhausted');
+    assert.ok(outcome.tokensSpent <= 5000);
+  });
+
+  it('counts the estimate call against the run and reports its spend', async () => {
+    const { run, of } = makeRun([boxed('1')], {
+      budget: { chainTokens: 300, totalTokens: 5000, source: 'tale', records: [record('estimate', 9)] },
+      strategy: new SingleChainStrategy(),
+    });
+    const outcome = await run.start();
+    assert.strictEqual(of('budget-estimated')[0].source, 'tale');
+    assert.strictEqual(of('spend')[0].record.purpose, 'estimate');
+    assert.strictEqual(outcome.tokensSpent, 109);
+  });
+
+  it('parallel sampling asks for n > 1 after the first chain', async () => {
+    const { run, caller } = makeRun([boxed('2'), { texts: ['\\boxed{2}', '\\boxed{2}', '\\boxed{2}'], tokens: 300 }], { parallel: 3 });
+    const outcome = await run.start();
+    assert.strictEqual(caller.calls[0].spec.n, undefined);
+    assert.strictEqual(caller.calls[1].spec.n, 3);
+    assert.strictEqual(outcome.chains, 4);
+    assert.strictEqual(outcome.tokensSpent, 400);
+  });
+
+  it('value-guided requests logprobs and stops on a clearly good chain', async () => {
+    const text = 'So \\boxed{42}';
+    const logprobs = [{ token: 'So \\boxed{', logprob: -0.5 }, { token: '42', logprob: -0.01 }, { token: '}', logprob: -0.2 }];
+    const { run, caller } = makeRun([{ text, tokens: 50, logprobs }], { strategy: new ValueGuidedStrategy() });
+    const outcome = await run.start();
+    assert.strictEqual(caller.calls[0].spec.logprobs, true);
+    assert.strictEqual(caller.calls.length, 1);
+    assert.ok(outcome.confidence > 0.9);
+  });
+
+  it('value-guided without logprobs falls back to votes', async () => {
+    const { run, caller } = makeRun([boxed('8'), boxed('8'), boxed('8')], { strategy: new ValueGuidedStrategy(new BetaStoppingRule(0.8)) });
+    const outcome = await run.start();
+    assert.strictEqual(caller.calls.length, 2);
+    assert.strictEqual(outcome.answer, '8');
+  });
+
+  it('cannot start twice', async () => {
+    const { run } = makeRun([boxed('1')], { strategy: new SingleChainStrategy() });
+    await run.start();
+    await assert.rejects(run.start());
+  });
+});
+
+describe('answerLogprob', () => {
+  it('averages the logprobs of the tokens spelling the answer', () => {
+    const text = 'x \\boxed{12}';
+    const lp = [{ token: 'x \\boxed{', logprob: -1 }, { token: '1', logprob: -0.2 }, { token: '2', logprob: -0.4 }, { token: '}', logprob: -3 }];
+    assert.ok(Math.abs(answerLogprob(text, text.indexOf('12'), 2, lp)! + 0.3) < 1e-12);
+    assert.strictEqual(answerLogprob(text, 0, 1, undefined), undefined);
+  });
+});
