@@ -1,0 +1,26 @@
+// `tsx test/support/modelServerCli.ts [--port N] [--tps N]`: the loopback model server on recorded
+// traces for demos and manual testing, until SIGINT/SIGTERM.
+import { parseArgs } from 'node:util';
+import { startModelServer } from './modelServer';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { port: { type: 'string' }, tps: { type: 'string' }, seed: { type: 'string' } } });
+  const port = Number(values.port ?? process.env.MODEL_SERVER_PORT ?? 0);
+  const tokensPerSecond = Number(values.tps ?? process.env.MODEL_SERVER_TPS ?? 0);
+  if (!Number.isInteger(port) || port < 0 || port > 65535 || !(tokensPerSecond >= 0)) {
+    throw new Error('usage: modelServerCli [--port N] [--tps TOKENS_PER_SECOND] [--seed N]');
+  }
+  const server = await startModelServer({ port, tokensPerSecond, seed: values.seed === undefined ? undefined : Number(values.seed) });
+  console.log(`Model server: ${server.url}`);
+  console.log(`Control API:  ${server.controlUrl} (POST script | reset | pace, GET requests | responses)`);
+  const stop = () => {
+    void server.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
