@@ -6,6 +6,8 @@ export interface SpendRecord {
   /** ISO time the call finished (or failed). */
   time: string;
   runId: string;
+  /** The VS Code window session that made the call; absent in records written before sessions were recorded. */
+  sessionId?: string;
   purpose: CallPurpose;
   providerId: string;
   model: string;

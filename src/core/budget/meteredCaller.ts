@@ -1,0 +1,230 @@
+import type { ChatMessage, ChatProvider, ChatRequest, FinishReason, TokenLogprob, Usage } from '../providers/chatProvider';
+import { ProviderError } from '../providers/chatProvider';
+import type { SpendLedger } from '../ledger/spendLedger';
+import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
+import type { CallResult, CallSpec, ModelCaller } from '../reasoning/modelCaller';
+import { CallFailure } from '../reasoning/modelCaller';
+import type { PriceLookup, TokenPrice } from '../tokens/prices';
+import { costOf } from '../tokens/prices';
+import type { StreamingTokenCounter, TokenCounter } from '../tokens/tokenCounter';
+import type { GrantRequest, SpendCaps } from './caps';
+import { DEFAULT_MIN_USEFUL_TOKENS, grant, worstCaseDollars } from './caps';
+
+export interface MeteredCallerOptions {
+  provider: ChatProvider;
+  model: string;
+  runId: string;
+  /** The window session, written into every record so the meter can total "this session". */
+  sessionId?: string;
+  caps: SpendCaps;
+  ledger: SpendLedger;
+  prices: PriceLookup;
+  tokens: Pick<TokenCounter, 'countChatPrompt' | 'streaming' | 'truncateToTokens'>;
+  clock?: () => Date;
+  /** Below this many grantable tokens a call is refused rather than sent (default 16). */
+  minUsefulTokens?: number;
+  reasoningEffort?: ChatRequest['reasoningEffort'];
+}
+
+/** Error kinds the endpoint answers before it generates anything: no tokens are billed. */
+const REJECTED_BEFORE_WORK = new Set<string>(['auth', 'forbidden', 'model-not-found', 'rate-limited', 'bad-request', 'context-length']);
+
+/** Providers that do not bill per token (the VS Code LM API) cost no dollars per call. */
+const NO_DOLLARS: TokenPrice = { input: 0, cachedInput: 0, output: 0 };
+
+interface Reservation {
+  tokens: number;
+  dollars: number;
+}
+
+type StreamEnd =
+  | { kind: 'done'; finishReasons: FinishReason[]; usage: Usage | undefined }
+  | { kind: 'cut-off' }
+  | { kind: 'failed'; cause: ProviderError };
+
+/**
+ * Every model call goes through here: the prompt is counted, the caps grant max_tokens, the stream
+ * is counted as it arrives (and cut off if the server ignores max_tokens), and exactly one spend
+ * record reaches the ledger before the call resolves or rejects.
+ */
+export class MeteredCaller implements ModelCaller {
+  readonly model: string;
+  private readonly clock: () => Date;
+  /** Worst-case spend of calls in flight, so parallel calls cannot together pass a cap. */
+  private readonly inFlight = new Set<Reservation>();
+
+  constructor(private readonly options: MeteredCallerOptions) {
+    this.model = options.model;
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  /** Largest max_tokens a call sending `messages` would be granted now; Infinity when no cap applies, 0 when refused. */
+  async room(messages: ChatMessage[]): Promise<number> {
+    const promptTokens = this.options.tokens.countChatPrompt(messages, this.model).tokens;
+    const g = grant({ ...(await this.grantBasis(promptTokens)), wanted: Number.POSITIVE_INFINITY, minUsefulTokens: 1 });
+    return g.ok ? g.maxTokens : 0;
+  }
+
+  async call(spec: CallSpec, purpose: CallPurpose, signal: AbortSignal, onDelta?: (choice: number, text: string) => void): Promise<CallResult> {
+    const choices = Math.max(1, spec.n ?? 1);
+    const promptTokens = this.options.tokens.countChatPrompt(spec.messages, this.model).tokens;
+    const basis = await this.grantBasis(promptTokens);
+    const g = grant({ ...basis, wanted: spec.maxTokens, choices, minUsefulTokens: this.options.minUsefulTokens ?? DEFAULT_MIN_USEFUL_TOKENS });
+    if (!g.ok) {
+      throw g.refusal;
+    }
+    const maxTokens = g.maxTokens;
+    if (signal.aborted) {
+      // Stopped before anything was sent: nothing spent, nothing to record.
+      throw new CallFailure(new ProviderError('aborted', 'Stopped.'), [], this.record(zeroUsage(), purpose, basis.price, 'aborted'));
+    }
+    const reservation: Reservation = {
+      tokens: promptTokens + choices * maxTokens,
+      dollars: basis.price ? worstCaseDollars(promptTokens, maxTokens, choices, basis.price) : 0,
+    };
+    this.inFlight.add(reservation);
+    try {
+      return await this.meter(spec, purpose, signal, onDelta, promptTokens, maxTokens, choices, basis.price);
+    } finally {
+      // Released only once the record is in the ledger, so spend is never under-counted in between.
+      this.inFlight.delete(reservation);
+    }
+  }
+
+  private async meter(
+    spec: CallSpec, purpose: CallPurpose, signal: AbortSignal, onDelta: ((choice: number, text: string) => void) | undefined,
+    promptTokens: number, maxTokens: number, choices: number, price: TokenPrice | undefined,
+  ): Promise<CallResult> {
+    const { provider, tokens } = this.options;
+    const counters: StreamingTokenCounter[] = [];
+    const texts: string[] = [];
+    const logprobs: (TokenLogprob[] | undefined)[] = [];
+    const counter = (i: number) => (counters[i] ??= tokens.streaming(this.model));
+    for (let i = 0; i < choices; i++) {
+      counter(i);
+      texts[i] = '';
+    }
+    const request: ChatRequest = {
+      model: this.model,
+      messages: spec.messages,
+      maxTokens,
+      ...(spec.n !== undefined ? { n: spec.n } : {}),
+      ...(spec.temperature !== undefined ? { temperature: spec.temperature } : {}),
+      ...(spec.logprobs ? { logprobs: true } : {}),
+      ...(this.options.reasoningEffort ? { reasoningEffort: this.options.reasoningEffort } : {}),
+    };
+    // Our own controller carries the user's Stop and our cut-off when a server streams past max_tokens.
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    let received = false;
+    let end: StreamEnd | undefined;
+    try {
+      for await (const event of provider.stream(request, controller.signal)) {
+        if (event.kind === 'done') {
+          end = event;
+          break;
+        }
+        received = true;
+        const i = event.choice;
+        texts[i] ??= '';
+        if (event.logprobs?.length) {
+          (logprobs[i] ??= []).push(...event.logprobs);
+        }
+        if (counter(i).append(event.text) > maxTokens) {
+          // The server ignores max_tokens: keep the text up to the grant and stop paying for more.
+          const kept = tokens.truncateToTokens(texts[i] + event.text, maxTokens, this.model);
+          if (kept.length > texts[i].length) {
+            onDelta?.(i, kept.slice(texts[i].length));
+          }
+          texts[i] = kept;
+          end = { kind: 'cut-off' };
+          controller.abort();
+          break;
+        }
+        texts[i] += event.text;
+        if (event.text) {
+          onDelta?.(i, event.text);
+        }
+      }
+      end ??= { kind: 'failed', cause: new ProviderError('protocol', 'The stream ended without a final event.') };
+    } catch (error) {
+      end = { kind: 'failed', cause: toProviderError(error, signal) };
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+
+    const counted = counters.reduce((sum, c) => sum + (c ? c.finish().exactTokens : 0), 0);
+    const ourCount: Usage = { promptTokens, cachedPromptTokens: 0, completionTokens: counted, reasoningTokens: 0, estimated: true };
+    if (end.kind === 'failed') {
+      const rejected = !received && REJECTED_BEFORE_WORK.has(end.cause.kind);
+      const record = this.record(rejected ? { ...ourCount, promptTokens: 0 } : ourCount, purpose, price, end.cause.kind);
+      await this.options.ledger.append(record);
+      throw new CallFailure(end.cause, texts, record);
+    }
+    const usage = end.kind === 'done' && end.usage ? end.usage : ourCount;
+    const reasons: FinishReason[] = texts.map((_, i) => (end.kind === 'done' ? end.finishReasons[i] ?? 'unknown' : 'length'));
+    const record = this.record(usage, purpose, price, [...new Set(reasons)].join(','));
+    await this.options.ledger.append(record);
+    return {
+      choices: texts.map((text, i) => ({ text, finishReason: reasons[i], ...(logprobs[i] ? { logprobs: logprobs[i] } : {}) })),
+      usage,
+      record,
+      grantedMaxTokens: maxTokens,
+    };
+  }
+
+  private record(usage: Usage, purpose: CallPurpose, price: TokenPrice | undefined, outcome: string): SpendRecord {
+    return {
+      time: this.clock().toISOString(),
+      runId: this.options.runId,
+      ...(this.options.sessionId !== undefined ? { sessionId: this.options.sessionId } : {}),
+      purpose,
+      providerId: this.options.provider.id,
+      model: this.model,
+      promptTokens: usage.promptTokens,
+      cachedPromptTokens: usage.cachedPromptTokens,
+      completionTokens: usage.completionTokens,
+      reasoningTokens: usage.reasoningTokens,
+      dollars: costOf(usage, price),
+      estimated: usage.estimated,
+      outcome,
+    };
+  }
+
+  /** Spend so far from the ledger (other windows' appends included) plus the calls in flight here. */
+  private async grantBasis(promptTokens: number): Promise<Pick<GrantRequest, 'caps' | 'spent' | 'promptTokens' | 'price'>> {
+    const { ledger, provider, prices, runId, caps } = this.options;
+    const price = provider.billsInDollars ? prices(this.model) : NO_DOLLARS;
+    const [run, today] = await Promise.all([ledger.totalsForRun(runId), ledger.today()]);
+    let tokens = 0;
+    let dollars = 0;
+    for (const r of this.inFlight) {
+      tokens += r.tokens;
+      dollars += r.dollars;
+    }
+    return {
+      caps,
+      promptTokens,
+      price,
+      spent: {
+        run: { tokens: run.tokens + tokens, dollars: run.dollars + dollars },
+        today: { tokens: today.tokens + tokens, dollars: today.dollars + dollars },
+      },
+    };
+  }
+}
+
+function zeroUsage(): Usage {
+  return { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, reasoningTokens: 0, estimated: false };
+}
+
+function toProviderError(error: unknown, signal: AbortSignal): ProviderError {
+  if (error instanceof ProviderError) {
+    return error;
+  }
+  if (signal.aborted) {
+    return new ProviderError('aborted', 'Stopped.');
+  }
+  return new ProviderError('protocol', `The endpoint's stream failed: ${error instanceof Error ? error.message : String(error)}`);
+}

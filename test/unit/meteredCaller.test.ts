@@ -1,0 +1,268 @@
+import * as assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { SpendCaps } from '../../src/core/budget/caps';
+import { MeteredCaller } from '../../src/core/budget/meteredCaller';
+import { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
+import { MemorySpendLedger, type SpendLedger } from '../../src/core/ledger/spendLedger';
+import type { SpendRecord } from '../../src/core/ledger/spendRecord';
+import type { ChatMessage, ChatProvider, ChatRequest, ChatStreamEvent, FinishReason, Usage } from '../../src/core/providers/chatProvider';
+import { ProviderError } from '../../src/core/providers/chatProvider';
+import { CallFailure, CapRefusal } from '../../src/core/reasoning/modelCaller';
+import { costOf, priceLookup, priceOf } from '../../src/core/tokens/prices';
+import { TokenCounter } from '../../src/core/tokens/tokenCounter';
+
+type Script = (request: ChatRequest, signal: AbortSignal) => AsyncIterable<ChatStreamEvent>;
+
+/** A ChatProvider that plays scripted streams and remembers what it was asked. */
+class ScriptedProvider implements ChatProvider {
+  readonly id = 'scripted:test';
+  readonly requests: ChatRequest[] = [];
+  readonly signals: AbortSignal[] = [];
+  constructor(private readonly script: Script, readonly billsInDollars = true) {}
+  stream(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatStreamEvent> {
+    this.requests.push(request);
+    this.signals.push(signal);
+    return this.script(request, signal);
+  }
+  async listModels(): Promise<string[]> {
+    return [];
+  }
+}
+
+function reply(deltas: string[], usage?: Usage, finishReasons: FinishReason[] = ['stop']): Script {
+  return async function* () {
+    for (const text of deltas) {
+      yield { kind: 'delta', choice: 0, text };
+    }
+    yield { kind: 'done', finishReasons, usage };
+  };
+}
+
+const tokens = new TokenCounter('gpt-tokenizer');
+const model = 'gpt-4o-mini';
+const messages: ChatMessage[] = [{ role: 'system', content: 'Reason step by step.' }, { role: 'user', content: 'What is 6 * 7?' }];
+const promptTokens = tokens.countChatPrompt(messages, model).tokens;
+const now = () => new Date(2025, 5, 1, 12);
+
+function caller(provider: ChatProvider, ledger: SpendLedger, caps: SpendCaps = {}, prices = priceLookup({})): MeteredCaller {
+  return new MeteredCaller({ provider, model, runId: 'run-1', sessionId: 'session-1', caps, ledger, prices, tokens, clock: now });
+}
+
+const never = new AbortController().signal;
+
+describe('MeteredCaller', () => {
+  it("sends the granted max_tokens, streams deltas, and records the provider's usage (provider numbers win)", async () => {
+    const usage: Usage = { promptTokens: 42, cachedPromptTokens: 10, completionTokens: 9, reasoningTokens: 3, estimated: false };
+    const provider = new ScriptedProvider(reply(['6 * 7', ' = 42.', ' \\boxed{42}'], usage));
+    const ledger = new MemorySpendLedger(now);
+    const seen: string[] = [];
+    const result = await caller(provider, ledger, { requestTokens: promptTokens + 300 }).call({ messages, maxTokens: 1000, temperature: 0.7 }, 'attempt', never, (_c, t) => seen.push(t));
+    assert.equal(provider.requests[0].maxTokens, 300);
+    assert.equal(provider.requests[0].temperature, 0.7);
+    assert.equal(result.grantedMaxTokens, 300);
+    assert.deepEqual(seen, ['6 * 7', ' = 42.', ' \\boxed{42}']);
+    assert.deepEqual(result.choices, [{ text: '6 * 7 = 42. \\boxed{42}', finishReason: 'stop' }]);
+    assert.deepEqual(result.usage, usage);
+    const expected: SpendRecord = {
+      time: now().toISOString(), runId: 'run-1', sessionId: 'session-1', purpose: 'attempt', providerId: 'scripted:test', model,
+      promptTokens: 42, cachedPromptTokens: 10, completionTokens: 9, reasoningTokens: 3,
+      dollars: costOf(usage, priceOf(model)), estimated: false, outcome: 'stop',
+    };
+    assert.deepEqual(result.record, expected);
+    assert.deepEqual(await ledger.records(), [expected]);
+  });
+
+  it('records its own counts, marked estimated, when the provider reports no usage', async () => {
+    const text = 'First, 6 * 7 = 42.\nSo the answer is \\boxed{42}.';
+    const provider = new ScriptedProvider(reply(text.match(/.{1,5}/gs)!, undefined));
+    const ledger = new MemorySpendLedger(now);
+    const result = await caller(provider, ledger).call({ messages, maxTokens: 200 }, 'attempt', never);
+    assert.deepEqual(result.usage, { promptTokens, cachedPromptTokens: 0, completionTokens: tokens.countText(text, model).tokens, reasoningTokens: 0, estimated: true });
+    assert.equal(result.record.estimated, true);
+    assert.equal(result.record.dollars, costOf(result.usage, priceOf(model)));
+  });
+
+  it('records dollars as null for a model with no known price, and 0 for a provider that does not bill per token', async () => {
+    const unknown = await new MeteredCaller({ provider: new ScriptedProvider(reply(['hi'])), model: 'mystery-7b', runId: 'r', caps: {}, ledger: new MemorySpendLedger(now), prices: priceLookup({}), tokens, clock: now })
+      .call({ messages, maxTokens: 50 }, 'attempt', never);
+    assert.equal(unknown.record.dollars, null);
+    const lm = await caller(new ScriptedProvider(reply(['hi']), false), new MemorySpendLedger(now)).call({ messages, maxTokens: 50 }, 'attempt', never);
+    assert.equal(lm.record.dollars, 0);
+  });
+
+  it('refuses at the cap without sending anything or appending anything', async () => {
+    const provider = new ScriptedProvider(reply(['never']));
+    const ledger = new MemorySpendLedger(now);
+    await ledger.append({ time: now().toISOString(), runId: 'earlier', purpose: 'attempt', providerId: 'p', model, promptTokens: 1000, cachedPromptTokens: 0, completionTokens: 0, reasoningTokens: 0, dollars: 2, estimated: false, outcome: 'stop' });
+    const metered = caller(provider, ledger, { dailyDollars: 2 });
+    await assert.rejects(metered.call({ messages, maxTokens: 500 }, 'attempt', never), (e: unknown) => e instanceof CapRefusal && e.cap === 'daily-dollars');
+    assert.equal(provider.requests.length, 0);
+    assert.equal((await ledger.records()).length, 1);
+    assert.equal(await metered.room(messages), 0);
+  });
+
+  it('reports room as the grant for a prompt, Infinity when uncapped', async () => {
+    const ledger = new MemorySpendLedger(now);
+    assert.equal(await caller(new ScriptedProvider(reply([])), ledger, { requestTokens: 500 }).room(messages), 500 - promptTokens);
+    assert.equal(await caller(new ScriptedProvider(reply([])), ledger).room(messages), Number.POSITIVE_INFINITY);
+  });
+
+  it('on Stop mid-stream records the partial spend, then rejects with CallFailure(aborted) carrying the partial text', async () => {
+    const stop = new AbortController();
+    const provider = new ScriptedProvider(async function* (_request, signal) {
+      yield { kind: 'delta', choice: 0, text: 'Let us compute 6 * 7' };
+      yield { kind: 'delta', choice: 0, text: ' step by step' };
+      if (!signal.aborted) {
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      }
+      throw new ProviderError('aborted', 'Stopped.');
+    });
+    const ledger = new MemorySpendLedger(now);
+    const pending = caller(provider, ledger).call({ messages, maxTokens: 500 }, 'attempt', stop.signal, (_c, t) => {
+      if (t === ' step by step') {
+        stop.abort();
+      }
+    });
+    const failure = await pending.then(() => assert.fail('should reject'), (e: unknown) => e as CallFailure);
+    assert.ok(failure instanceof CallFailure);
+    assert.ok(failure.cause instanceof ProviderError && failure.cause.kind === 'aborted');
+    assert.deepEqual(failure.partialTexts, ['Let us compute 6 * 7 step by step']);
+    assert.deepEqual(await ledger.records(), [failure.record]);
+    assert.equal(failure.record.outcome, 'aborted');
+    assert.equal(failure.record.estimated, true);
+    assert.equal(failure.record.promptTokens, promptTokens);
+    assert.equal(failure.record.completionTokens, tokens.countText('Let us compute 6 * 7 step by step', model).tokens);
+    assert.ok(provider.signals[0].aborted, "the provider's signal was aborted");
+  });
+
+  it('records a provider error mid-stream, and no prompt tokens when the endpoint refused before generating', async () => {
+    const ledger = new MemorySpendLedger(now);
+    const midStream = new ScriptedProvider(async function* () {
+      yield { kind: 'delta', choice: 0, text: 'partial answer' };
+      throw new ProviderError('server', 'boom', 502);
+    });
+    const e1 = await caller(midStream, ledger).call({ messages, maxTokens: 100 }, 'attempt', never).catch((e: unknown) => e as CallFailure);
+    assert.ok(e1 instanceof CallFailure);
+    assert.deepEqual([e1.record.outcome, e1.record.promptTokens, e1.record.completionTokens], ['server', promptTokens, tokens.countText('partial answer', model).tokens]);
+    // eslint-disable-next-line require-yield
+    const refused = new ScriptedProvider(async function* () {
+      throw new ProviderError('rate-limited', 'slow down', 429);
+    });
+    const e2 = await caller(refused, ledger).call({ messages, maxTokens: 100 }, 'attempt', never).catch((e: unknown) => e as CallFailure);
+    assert.ok(e2 instanceof CallFailure);
+    assert.deepEqual([e2.record.outcome, e2.record.promptTokens, e2.record.completionTokens, e2.partialTexts], ['rate-limited', 0, 0, ['']]);
+    assert.equal((await ledger.records()).length, 2);
+  });
+
+  it('aborts a server that ignores max_tokens at the grant: text truncated to the grant, finish reason length', async () => {
+    const long = 'The product of six and seven is computed by adding seven to itself six times. '.repeat(40);
+    let pulled = 0;
+    const provider = new ScriptedProvider(async function* (_request, signal) {
+      for (let i = 0; i < long.length; i += 16) {
+        if (signal.aborted) {
+          throw new ProviderError('aborted', 'Stopped.');
+        }
+        pulled++;
+        yield { kind: 'delta', choice: 0, text: long.slice(i, i + 16) };
+      }
+      yield { kind: 'done', finishReasons: ['stop'], usage: { promptTokens, cachedPromptTokens: 0, completionTokens: 999, reasoningTokens: 0, estimated: false } };
+    });
+    const ledger = new MemorySpendLedger(now);
+    const shown: string[] = [];
+    const result = await caller(provider, ledger, { requestTokens: promptTokens + 50 }).call({ messages, maxTokens: 4000 }, 'attempt', never, (_c, t) => shown.push(t));
+    assert.equal(result.grantedMaxTokens, 50);
+    const text = result.choices[0].text;
+    assert.equal(result.choices[0].finishReason, 'length');
+    assert.ok(long.startsWith(text));
+    assert.equal(shown.join(''), text);
+    assert.ok(tokens.countText(text, model).tokens <= 50);
+    assert.ok(tokens.countText(long.slice(0, text.length + 1), model).tokens > 50, 'truncated at the grant, not before');
+    assert.ok(provider.signals[0].aborted);
+    assert.ok(pulled * 16 < text.length + 32, `stopped reading right after the grant (pulled ${pulled} chunks)`);
+    const [record] = await ledger.records();
+    assert.equal(record.estimated, true);
+    assert.equal(record.outcome, 'length');
+    assert.ok(record.completionTokens >= 50 && record.completionTokens <= 50 + 8, `records what was received: ${record.completionTokens}`);
+  });
+
+  it('appends the record to the ledger before the call resolves', async () => {
+    const events: string[] = [];
+    const inner = new MemorySpendLedger(now);
+    const slowLedger: SpendLedger = Object.assign(Object.create(inner) as SpendLedger, {
+      async append(record: SpendRecord) {
+        events.push('append-start');
+        await new Promise((r) => setTimeout(r, 20));
+        await inner.append(record);
+        events.push('append-done');
+      },
+    });
+    const result = await caller(new ScriptedProvider(reply(['42'])), slowLedger).call({ messages, maxTokens: 20 }, 'attempt', never);
+    events.push('resolved');
+    assert.deepEqual(events, ['append-start', 'append-done', 'resolved']);
+    assert.deepEqual(await inner.records(), [result.record]);
+  });
+
+  it('counts calls in flight against the caps, so parallel calls cannot together pass one', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const provider = new ScriptedProvider(async function* () {
+      await gate;
+      yield { kind: 'delta', choice: 0, text: 'ok' };
+      yield { kind: 'done', finishReasons: ['stop'], usage: undefined };
+    });
+    const cap = 2 * promptTokens + 600 + 300;
+    const metered = caller(provider, new MemorySpendLedger(now), { requestTokens: cap });
+    const first = metered.call({ messages, maxTokens: 600 }, 'attempt', never);
+    await new Promise((r) => setImmediate(r));
+    const second = metered.call({ messages, maxTokens: 600 }, 'attempt', never);
+    await new Promise((r) => setImmediate(r));
+    release();
+    const [a, b] = await Promise.all([first, second]);
+    assert.deepEqual([a.grantedMaxTokens, b.grantedMaxTokens], [600, 300]);
+    assert.deepEqual(provider.requests.map((r) => r.maxTokens), [600, 300]);
+  });
+
+  it('meters n parallel choices: the grant is per choice and every choice is counted', async () => {
+    const provider = new ScriptedProvider(async function* () {
+      yield { kind: 'delta', choice: 0, text: 'The answer is 42.' };
+      yield { kind: 'delta', choice: 1, text: 'It is 42' };
+      yield { kind: 'done', finishReasons: ['stop', 'length'], usage: undefined };
+    });
+    const ledger = new MemorySpendLedger(now);
+    const result = await caller(provider, ledger, { requestTokens: promptTokens + 200 }).call({ messages, maxTokens: 500, n: 2 }, 'attempt', never);
+    assert.equal(provider.requests[0].maxTokens, 100);
+    assert.equal(provider.requests[0].n, 2);
+    assert.deepEqual(result.choices.map((c) => [c.text, c.finishReason]), [['The answer is 42.', 'stop'], ['It is 42', 'length']]);
+    assert.equal(result.usage.completionTokens, tokens.countText('The answer is 42.', model).tokens + tokens.countText('It is 42', model).tokens);
+    assert.equal(result.record.outcome, 'stop,length');
+  });
+
+  it('keeps a daily cap across callers sharing one ledger file (two windows)', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'metered-'));
+    try {
+      const file = path.join(dir, 'spend.jsonl');
+      const usage: Usage = { promptTokens: 1000, cachedPromptTokens: 0, completionTokens: 1000, reasoningTokens: 0, estimated: false };
+      const windowA = caller(new ScriptedProvider(reply(['a'], usage)), new FileSpendLedger(file, { durable: false, now }), { dailyTokens: 3000 });
+      const windowB = caller(new ScriptedProvider(reply(['b'], usage)), new FileSpendLedger(file, { durable: false, now }), { dailyTokens: 3000 });
+      await windowA.call({ messages, maxTokens: 20 }, 'attempt', never);
+      assert.equal(await windowB.room(messages), 1000 - promptTokens);
+      await windowB.call({ messages, maxTokens: 20 }, 'attempt', never);
+      await assert.rejects(windowA.call({ messages, maxTokens: 20 }, 'attempt', never), CapRefusal);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('does not send a call whose signal is already aborted', async () => {
+    const stop = new AbortController();
+    stop.abort();
+    const provider = new ScriptedProvider(reply(['x']));
+    const ledger = new MemorySpendLedger(now);
+    const e = await caller(provider, ledger).call({ messages, maxTokens: 20 }, 'attempt', stop.signal).catch((err: unknown) => err as CallFailure);
+    assert.ok(e instanceof CallFailure && (e.cause as ProviderError).kind === 'aborted');
+    assert.equal(provider.requests.length, 0);
+    assert.equal((await ledger.records()).length, 0);
+  });
+});
