@@ -11,7 +11,15 @@ export type BudgetSource = 'tale' | 'local' | 'fixed' | 'fallback';
 
 /** Everything a ReasoningRun tells the outside world, in order. */
 export type RunEvent =
-  | { type: 'budget-estimated'; tokens: number; source: BudgetSource; note?: string }
+  | {
+      type: 'budget-estimated';
+      /** Per-chain budget (what the prompt states). */
+      tokens: number;
+      source: BudgetSource;
+      note?: string;
+      /** The whole run's budget, when it differs from one chain's. */
+      totalTokens?: number;
+    }
   | { type: 'attempt-started'; attempt: number; purpose: CallPurpose; maxTokens: number }
   | { type: 'delta'; attempt: number; text: string }
   | { type: 'attempt-finished'; attempt: number; finishReason: string; answer: string | undefined; completionTokens: number }

@@ -1,0 +1,143 @@
+/**
+ * Host-side half of the panel protocol, free of VS Code so that it is unit-tested and reused by the
+ * browser harness: folds run events into the RunView, and posts at most one message per interval
+ * (a complete snapshot when the webview is (re)ready, else the changed parts and the reasoning to append).
+ */
+import type { SnapshotMessage, UpdateMessage } from '../../protocol';
+import type { RunEvent } from '../reasoning/runEvents';
+import { diffRunView, reduceRunView, withHeader, type RunHeader, type RunView } from './runView';
+
+export interface PublisherClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: PublisherClock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+/** ~30 posts a second: smooth to the eye, cheap for the extension host. */
+export const PUBLISH_INTERVAL_MS = 33;
+
+export interface PublisherStats {
+  /** Messages posted (snapshots and updates). */
+  posts: number;
+  /** Run events received. */
+  events: number;
+  snapshots: number;
+}
+
+export class RunViewPublisher {
+  private current: RunView;
+  /** What the webview has, as far as we know; undefined until a snapshot went out. */
+  private sent: RunView | undefined;
+  private seq = 0;
+  private ready = false;
+  private timer: unknown;
+  private lastPostAt = Number.NEGATIVE_INFINITY;
+  readonly stats: PublisherStats = { posts: 0, events: 0, snapshots: 0 };
+
+  constructor(
+    view: RunView,
+    private readonly post: (message: SnapshotMessage | UpdateMessage) => void,
+    private readonly clock: PublisherClock = systemClock,
+    private readonly intervalMs = PUBLISH_INTERVAL_MS,
+  ) {
+    this.current = view;
+  }
+
+  get view(): RunView {
+    return this.current;
+  }
+
+  push(event: RunEvent): void {
+    this.stats.events++;
+    this.current = reduceRunView(this.current, event);
+    this.schedule();
+  }
+
+  updateHeader(patch: Partial<RunHeader>): void {
+    this.current = withHeader(this.current, patch);
+    this.schedule();
+  }
+
+  /** Replaces the whole view (a restored panel); the next message is a snapshot. */
+  replaceView(view: RunView): void {
+    this.current = view;
+    this.sent = undefined;
+    if (this.ready) {
+      this.snapshot();
+    }
+  }
+
+  /** The webview (re)loaded and listens, or lost an update: it gets everything. */
+  webviewReady(): void {
+    this.ready = true;
+    this.snapshot();
+  }
+
+  /** The webview is hidden (its page is discarded) or gone: posts would be lost, so none are made. */
+  webviewGone(): void {
+    this.ready = false;
+    this.sent = undefined;
+    this.cancelTimer();
+  }
+
+  /** Posts pending changes now if any (used when the run ends and on dispose). */
+  flush(): void {
+    this.cancelTimer();
+    if (!this.ready) {
+      return;
+    }
+    if (!this.sent) {
+      this.snapshot();
+      return;
+    }
+    const { changes, reasoning } = diffRunView(this.sent, this.current);
+    if (Object.keys(changes).length === 0 && !reasoning) {
+      return;
+    }
+    this.seq++;
+    this.send({ type: 'update', seq: this.seq, changes, ...(reasoning ? { reasoning } : {}) });
+  }
+
+  dispose(): void {
+    this.cancelTimer();
+    this.ready = false;
+  }
+
+  private snapshot(): void {
+    this.cancelTimer();
+    this.seq++;
+    this.stats.snapshots++;
+    this.send({ type: 'snapshot', seq: this.seq, view: this.current });
+  }
+
+  private send(message: SnapshotMessage | UpdateMessage): void {
+    this.sent = this.current;
+    this.lastPostAt = this.clock.now();
+    this.stats.posts++;
+    this.post(message);
+  }
+
+  private schedule(): void {
+    if (!this.ready || this.timer !== undefined) {
+      return;
+    }
+    const delay = Math.max(0, this.lastPostAt + this.intervalMs - this.clock.now());
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.flush();
+    }, delay);
+  }
+
+  private cancelTimer(): void {
+    if (this.timer !== undefined) {
+      this.clock.clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Every message between the answer panel's host (src/host/answerPanel.ts) and its webview
+ * (src/webview/main.ts). Both sides import this file; it has no runtime dependency on either.
+ *
+ * Flow: the webview posts `ready`; the host answers with a complete `snapshot`; afterwards it posts
+ * batched `update`s, each numbered. An update carries only the parts of the view that changed and
+ * the reasoning text to append. A webview that sees a gap in the numbers asks for a snapshot.
+ */
+import type { StrategyName } from './core/config';
+import type { ReasoningAppend, RunView, RunViewChanges } from './core/view/runView';
+
+export type { RunHeader } from './core/view/runView';
+
+export const ANSWER_PANEL_VIEW_TYPE = 'budgetReasoner.answer';
+
+export const STRATEGY_NAMES: readonly StrategyName[] = ['single', 'anytime-sc', 'value-guided'];
+
+// ---- host -> webview ----
+
+/** The whole view: sent on ready, on a snapshot request, and after the panel was hidden. */
+export interface SnapshotMessage {
+  type: 'snapshot';
+  seq: number;
+  view: RunView;
+}
+
+/** The parts of the view that changed since the previous message. */
+export interface UpdateMessage {
+  type: 'update';
+  /** Exactly one more than the previous message's seq. */
+  seq: number;
+  changes: RunViewChanges;
+  reasoning?: ReasoningAppend;
+}
+
+/** A short line for the user inside the panel ("Copied", "No editor to insert into"). */
+export interface NoticeMessage {
+  type: 'notice';
+  level: 'info' | 'warning' | 'error';
+  text: string;
+}
+
+export type ToWebviewMessage = SnapshotMessage | UpdateMessage | NoticeMessage;
+
+// ---- webview -> host ----
+
+export interface ReadyMessage { type: 'ready' }
+/** Sent when an update's seq is not the next one expected: something was lost. */
+export interface RequestSnapshotMessage { type: 'requestSnapshot'; lastSeq: number }
+export interface StopMessage { type: 'stop' }
+/** Resume the run with this many more tokens (the webview proposes the current budget: doubling it). */
+export interface ContinueMessage { type: 'continue'; extraTokens: number }
+/** Which answer: an index into view.answers; absent = the current best. The host reads its own copy. */
+export interface CopyMessage { type: 'copy'; answerIndex?: number }
+export interface InsertMessage { type: 'insert'; mode: 'cursor' | 'replace'; answerIndex?: number }
+export interface RerunMessage { type: 'rerun'; strategy: StrategyName }
+export interface OpenSpendReportMessage { type: 'openSpendReport' }
+/** A link the user clicked in rendered markdown; the host only opens http(s) after VS Code's own prompt. */
+export interface OpenLinkMessage { type: 'openLink'; href: string }
+
+export type FromWebviewMessage =
+  | ReadyMessage
+  | RequestSnapshotMessage
+  | StopMessage
+  | ContinueMessage
+  | CopyMessage
+  | InsertMessage
+  | RerunMessage
+  | OpenSpendReportMessage
+  | OpenLinkMessage;
+
+/** Largest continuation a click may ask for; a typo of extra zeros should not authorise a fortune. */
+export const MAX_CONTINUE_TOKENS = 1_000_000;
+
+/**
+ * Checks a message from the webview. The page renders untrusted model output, so its messages are
+ * untrusted too: exact shape, types and ranges, or `{ error }` naming what was wrong.
+ */
+export function parseFromWebviewMessage(raw: unknown): { message: FromWebviewMessage } | { error: string } {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { error: 'not an object' };
+  }
+  const m = raw as Record<string, unknown>;
+  const index = (x: unknown): number | undefined | false =>
+    x === undefined ? undefined : Number.isSafeInteger(x) && (x as number) >= 0 ? x as number : false;
+  switch (m.type) {
+    case 'ready':
+    case 'stop':
+    case 'openSpendReport':
+      return { message: { type: m.type } };
+    case 'requestSnapshot':
+      return Number.isSafeInteger(m.lastSeq) ? { message: { type: 'requestSnapshot', lastSeq: m.lastSeq as number } } : { error: 'requestSnapshot.lastSeq must be an integer' };
+    case 'continue': {
+      const t = m.extraTokens;
+      return Number.isSafeInteger(t) && (t as number) > 0 && (t as number) <= MAX_CONTINUE_TOKENS
+        ? { message: { type: 'continue', extraTokens: t as number } }
+        : { error: `continue.extraTokens must be an integer in 1..${MAX_CONTINUE_TOKENS}` };
+    }
+    case 'copy': {
+      const i = index(m.answerIndex);
+      return i === false ? { error: 'copy.answerIndex must be a non-negative integer' } : { message: i === undefined ? { type: 'copy' } : { type: 'copy', answerIndex: i } };
+    }
+    case 'insert': {
+      const i = index(m.answerIndex);
+      if (m.mode !== 'cursor' && m.mode !== 'replace') {
+        return { error: 'insert.mode must be "cursor" or "replace"' };
+      }
+      if (i === false) {
+        return { error: 'insert.answerIndex must be a non-negative integer' };
+      }
+      return { message: i === undefined ? { type: 'insert', mode: m.mode } : { type: 'insert', mode: m.mode, answerIndex: i } };
+    }
+    case 'rerun':
+      return (STRATEGY_NAMES as readonly unknown[]).includes(m.strategy)
+        ? { message: { type: 'rerun', strategy: m.strategy as StrategyName } }
+        : { error: `rerun.strategy must be one of ${STRATEGY_NAMES.join(', ')}` };
+    case 'openLink':
+      return typeof m.href === 'string' && m.href.length <= 2048 && isSafeExternalLink(m.href)
+        ? { message: { type: 'openLink', href: m.href } }
+        : { error: 'openLink.href must be an http(s) URL' };
+    default:
+      return { error: `unknown message type ${JSON.stringify(String(m.type)).slice(0, 60)}` };
+  }
+}
+
+/** Only plain web links leave the panel; javascript:, data:, file:, command: and the like never do. */
+export function isSafeExternalLink(href: string): boolean {
+  try {
+    const url = new URL(href);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,134 @@
+import * as assert from 'node:assert/strict';
+import type { RunEvent } from '../../src/core/reasoning/runEvents';
+import { applyRunViewUpdate, initialRunView, type RunView } from '../../src/core/view/runView';
+import { RunViewPublisher, type PublisherClock } from '../../src/core/view/runViewPublisher';
+import type { SnapshotMessage, UpdateMessage } from '../../src/protocol';
+
+/** A clock advanced by hand: the publisher's timing is a pure function of it. */
+class ManualClock implements PublisherClock {
+  t = 0;
+  private timers: Array<{ due: number; fn: () => void; id: number }> = [];
+  private id = 0;
+  now() {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number) {
+    this.timers.push({ due: this.t + ms, fn, id: ++this.id });
+    return this.id;
+  }
+  clearTimeout(h: unknown) {
+    this.timers = this.timers.filter((t) => t.id !== h);
+  }
+  advance(ms: number) {
+    const end = this.t + ms;
+    for (let next = this.nextDue(end); next; next = this.nextDue(end)) {
+      this.timers = this.timers.filter((t) => t !== next);
+      this.t = next.due;
+      next.fn();
+    }
+    this.t = end;
+  }
+  private nextDue(end: number) {
+    return this.timers.filter((t) => t.due <= end).sort((a, b) => a.due - b.due)[0];
+  }
+}
+
+const header = { runId: 'r', question: 'q', model: 'm', strategy: 'single' as const, caps: [], providerBillsInDollars: false };
+
+function setup() {
+  const clock = new ManualClock();
+  const posted: Array<SnapshotMessage | UpdateMessage> = [];
+  const publisher = new RunViewPublisher(initialRunView(header), (m) => posted.push(structuredClone(m)), clock, 33);
+  return { clock, posted, publisher };
+}
+
+/** What a webview would hold after receiving these messages in order. */
+function receive(messages: Array<SnapshotMessage | UpdateMessage>): RunView | undefined {
+  let view: RunView | undefined;
+  let seq = -1;
+  for (const m of messages) {
+    if (m.type === 'snapshot') {
+      view = m.view;
+    } else {
+      assert.equal(m.seq, seq + 1, 'updates are numbered without gaps');
+      const r = applyRunViewUpdate(view!, m.changes, m.reasoning);
+      assert.ok(r.consistent);
+      view = r.view;
+    }
+    seq = m.seq;
+  }
+  return view;
+}
+
+describe('RunViewPublisher', () => {
+  it('posts nothing before the webview is ready, then a complete snapshot', () => {
+    const { clock, posted, publisher } = setup();
+    publisher.push({ type: 'budget-estimated', tokens: 500, source: 'fixed' });
+    clock.advance(1000);
+    assert.equal(posted.length, 0);
+    publisher.webviewReady();
+    assert.equal(posted.length, 1);
+    assert.equal(posted[0].type, 'snapshot');
+    assert.equal((posted[0] as SnapshotMessage).view.budget.budgetTokens, 500);
+  });
+
+  it('posts at most once per interval however fast events come, and the receiver ends with the same view', () => {
+    const { clock, posted, publisher } = setup();
+    publisher.webviewReady();
+    publisher.push({ type: 'attempt-started', attempt: 1, purpose: 'attempt', maxTokens: 10_000 });
+    for (let i = 0; i < 1000; i++) {
+      publisher.push({ type: 'delta', attempt: 1, text: `t${i} ` });
+      clock.advance(1); // 1,000 events a second
+    }
+    clock.advance(100);
+    const times: number[] = [];
+    // Re-run to collect post times: the clock is deterministic.
+    const again = setup();
+    again.publisher.webviewReady();
+    again.publisher.push({ type: 'attempt-started', attempt: 1, purpose: 'attempt', maxTokens: 10_000 });
+    for (let i = 0; i < 1000; i++) {
+      again.publisher.push({ type: 'delta', attempt: 1, text: `t${i} ` });
+      const before = again.posted.length;
+      again.clock.advance(1);
+      if (again.posted.length > before) {
+        times.push(again.clock.now());
+      }
+    }
+    for (let i = 1; i < times.length; i++) {
+      assert.ok(times[i] - times[i - 1] >= 33, `posts ${times[i - 1]} and ${times[i]} are at least 33 ms apart`);
+    }
+    assert.ok(posted.length <= Math.ceil(1000 / 33) + 2, `${posted.length} posts`);
+    assert.equal(publisher.stats.events, 1001);
+    assert.equal(publisher.stats.posts, posted.length);
+    assert.deepEqual(receive(posted), publisher.view);
+  });
+
+  it('sends a fresh snapshot when a hidden webview comes back, and nothing while it is hidden', () => {
+    const { clock, posted, publisher } = setup();
+    publisher.webviewReady();
+    publisher.webviewGone();
+    const events: RunEvent[] = [
+      { type: 'attempt-started', attempt: 1, purpose: 'attempt', maxTokens: 100 },
+      { type: 'delta', attempt: 1, text: 'hidden text' },
+    ];
+    events.forEach((e) => publisher.push(e));
+    clock.advance(500);
+    assert.equal(posted.length, 1);
+    publisher.webviewReady();
+    assert.equal(posted.length, 2);
+    assert.equal(posted[1].type, 'snapshot');
+    assert.equal((posted[1] as SnapshotMessage).view.reasoning.text, 'hidden text');
+    assert.ok(posted[1].seq > posted[0].seq);
+  });
+
+  it('flush posts pending changes at once (the run ended)', () => {
+    const { posted, publisher } = setup();
+    publisher.webviewReady();
+    publisher.push({ type: 'stopped', reason: 'stopped', message: '' });
+    publisher.flush();
+    assert.equal(posted.length, 2);
+    assert.equal((posted[1] as UpdateMessage).changes.status?.reason, 'stopped');
+    publisher.flush();
+    assert.equal(posted.length, 2, 'nothing new, nothing posted');
+  });
+});
