@@ -26,11 +26,23 @@ const esbuildProblemMatcherPlugin = {
   },
 };
 
+/**
+ * The BPE tables (3.7 MB) are their own bundles, required only when the first token is counted,
+ * so activation never reads them. tiktoken is the benchmarked alternative and is not shipped.
+ */
+const ENCODINGS = ['o200k_base', 'cl100k_base'];
+/** @type {import('esbuild').Plugin} */
+const lazyEncodingsPlugin = {
+  name: 'lazy-encodings',
+  setup(build) {
+    build.onResolve({ filter: /^gpt-tokenizer\/encoding\/\w+$/ }, (args) => ({ path: `./encodings/${args.path.split('/').pop()}.js`, external: true }));
+    build.onResolve({ filter: /^tiktoken$/ }, () => ({ path: 'tiktoken', external: true }));
+  },
+};
+
 /** Files the bundles load at run time from next to themselves. */
 function copyRuntimeAssets() {
   fs.mkdirSync('dist', { recursive: true });
-  // tiktoken's node entry reads its WASM from next to the bundle (__dirname).
-  fs.copyFileSync(require.resolve('tiktoken/tiktoken_bg.wasm'), path.join('dist', 'tiktoken_bg.wasm'));
   // KaTeX's stylesheet and fonts, served to the webview from dist/ (no CDN).
   const katexDist = path.dirname(require.resolve('katex/dist/katex.min.css'));
   fs.mkdirSync(path.join('dist', 'katex', 'fonts'), { recursive: true });
@@ -61,6 +73,15 @@ async function main() {
       target: 'node20',
       outfile: 'dist/extension.js',
       external: ['vscode'],
+      plugins: [...common.plugins, lazyEncodingsPlugin],
+    }),
+    esbuild.context({
+      ...common,
+      entryPoints: Object.fromEntries(ENCODINGS.map((e) => [e, require.resolve(`gpt-tokenizer/encoding/${e}`)])),
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      outdir: 'dist/encodings',
     }),
     esbuild.context({
       ...common,

@@ -2,7 +2,7 @@
 
 export type StrategyName = 'anytime-sc' | 'single' | 'value-guided';
 export type EstimatorMode = 'auto' | 'tale' | 'local' | 'fixed';
-export type StoppingRuleName = 'beta' | 'esc' | 'epsilon';
+export type StoppingRuleName = 'auto' | 'beta' | 'esc' | 'epsilon';
 
 export interface PriceOverride {
   input: number;
@@ -35,7 +35,7 @@ export const defaultSettings: Settings = {
   dailyTokenCap: 0,
   strategy: 'anytime-sc',
   estimator: 'auto',
-  stoppingRule: 'beta',
+  stoppingRule: 'auto',
   confidenceThreshold: 0.95,
   prices: {},
 };
@@ -86,7 +86,7 @@ export function parseSettings(raw: Partial<Record<keyof Settings, unknown>>): Pa
   s.dailyTokenCap = Math.floor(nonNegative(raw.dailyTokenCap, 'dailyTokenCap', defaultSettings.dailyTokenCap, problems));
   s.strategy = oneOf(raw.strategy, ['anytime-sc', 'single', 'value-guided'] as const, 'strategy', problems) ?? defaultSettings.strategy;
   s.estimator = oneOf(raw.estimator, ['auto', 'tale', 'local', 'fixed'] as const, 'estimator', problems) ?? defaultSettings.estimator;
-  s.stoppingRule = oneOf(raw.stoppingRule, ['beta', 'esc', 'epsilon'] as const, 'stoppingRule', problems) ?? defaultSettings.stoppingRule;
+  s.stoppingRule = oneOf(raw.stoppingRule, ['auto', 'beta', 'esc', 'epsilon'] as const, 'stoppingRule', problems) ?? defaultSettings.stoppingRule;
 
   if (raw.confidenceThreshold !== undefined) {
     const t = raw.confidenceThreshold;

@@ -25,6 +25,12 @@ describe('e2e: Reason with budget in code-server', function () {
     fs.writeFileSync(path.join(cs.workspace, 'question.md'), question.text + '\n');
   });
 
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && wb) {
+      await screenshot(wb.page, `failed-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}.png`).catch(() => undefined);
+    }
+  });
+
   after(async function () {
     await wb?.close();
     await cs?.stop();

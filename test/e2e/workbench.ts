@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type BrowserContext, type FrameLocator, type Locator, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Frame, type FrameLocator, type Locator, type Page } from 'playwright-core';
 
 export const artifactsDir = path.resolve(__dirname, 'artifacts');
 
@@ -55,7 +55,7 @@ export async function openWorkbench(url: string): Promise<Workbench> {
 }
 
 export async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('Escape');
+  // No Escape here: in the editor it would clear the selection the command is meant to use.
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget .quick-input-box input');
   await input.waitFor({ state: 'visible', timeout: 15_000 });
@@ -65,15 +65,14 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   await page.keyboard.press('Enter');
 }
 
-/** Opens a workspace file in the editor through Quick Open. */
+/** Opens a workspace file from the Explorer (Quick Open's file search is slow to index on a cold start). */
 export async function openFile(page: Page, name: string): Promise<void> {
   await page.keyboard.press('Escape');
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: 15_000 });
-  await input.fill(name);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 15_000 });
-  await page.keyboard.press('Enter');
+  await page.keyboard.press('Control+Shift+E');
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
+  await row.waitFor({ timeout: 30_000 });
+  await row.dblclick();
+  await page.locator(`.tabs-container .tab[aria-label*="${name}"]`).first().waitFor({ timeout: 15_000 });
   await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: 15_000 });
 }
 
@@ -96,4 +95,24 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = path.join(artifactsDir, name);
   await page.screenshot({ path: file });
   return file;
+}
+
+/** The answer panel's Frame (for evaluate): the innermost frame holding #answer, newest panel last. */
+export async function panelFrames(page: Page): Promise<Frame[]> {
+  const frames: Frame[] = [];
+  for (const f of page.frames()) {
+    try {
+      if (await f.$('#answer')) {
+        frames.push(f);
+      }
+    } catch {
+      // detached while navigating
+    }
+  }
+  return frames;
+}
+
+/** The text of the notification toasts currently shown. */
+export async function notifications(page: Page): Promise<string> {
+  return (await page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts()).join('\n');
 }

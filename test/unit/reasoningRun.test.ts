@@ -5,7 +5,7 @@ import type { CallPurpose, SpendRecord } from '../../src/core/ledger/spendRecord
 import { CallFailure, CapRefusal } from '../../src/core/reasoning/modelCaller';
 import type { CallResult, CallSpec, ModelCaller } from '../../src/core/reasoning/modelCaller';
 import type { RunEvent } from '../../src/core/reasoning/runEvents';
-import { FORCED_ANSWER_PROMPT, ReasoningRun } from '../../src/core/reasoning/reasoningRun';
+import { FORCED_ANSWER_PROMPT, FORCED_ANSWER_TAIL_CHARS, ReasoningRun, reasoningTail } from '../../src/core/reasoning/reasoningRun';
 import type { ReasoningRunOptions } from '../../src/core/reasoning/reasoningRun';
 import {
   ANYTIME_DEFAULTS, AnytimeSelfConsistency, SingleChainStrategy, ValueGuidedStrategy, answerLogprob,
@@ -272,6 +272,20 @@ describe('ReasoningRun', () => {
     const { run } = makeRun([boxed('1')], { strategy: new SingleChainStrategy() });
     await run.start();
     await assert.rejects(run.start());
+  });
+});
+
+describe('forced-answer prompt', () => {
+  it('re-sends only the tail of a long cut chain, from a line break', () => {
+    const lines = Array.from({ length: 400 }, (_, i) => `step ${i}: some working`);
+    const tail = reasoningTail(lines.join('\n'));
+    assert.ok(tail.length <= FORCED_ANSWER_TAIL_CHARS + 1);
+    assert.ok(tail.startsWith('…\n') || tail.startsWith('…step'));
+    assert.ok(tail.endsWith('step 399: some working'));
+  });
+
+  it('keeps a short chain whole', () => {
+    assert.strictEqual(reasoningTail('x = 5, so \\boxed{5}'), 'x = 5, so \\boxed{5}');
   });
 });
 

@@ -17,6 +17,21 @@ import { budgetPromptLine } from '../budget/budgetTracker';
 
 export const DEFAULT_SYSTEM_PROMPT = 'Please reason step by step, and put your final answer within \\boxed{}.';
 export const FORCED_ANSWER_PROMPT = 'Give only the final answer now, in \\boxed{}.';
+/**
+ * A forced answer re-sends the cut chain as its prompt; its tail holds the latest results and keeps
+ * the call cheap enough to fit what is left of the budget (a whole long chain often would not).
+ */
+export const FORCED_ANSWER_TAIL_CHARS = 2000;
+
+/** The last `maxChars` of a cut chain, starting at a line break where one is near. */
+export function reasoningTail(text: string, maxChars = FORCED_ANSWER_TAIL_CHARS): string {
+  if (text.length <= maxChars) {
+    return text;
+  }
+  const start = text.length - maxChars;
+  const lineBreak = text.indexOf('\n', start);
+  return `…${text.slice(lineBreak !== -1 && lineBreak - start < maxChars / 4 ? lineBreak : start)}`;
+}
 
 export interface RunBudget {
   /** Per-chain budget stated in the prompt (TALE-style). */
@@ -123,7 +138,7 @@ export class ReasoningRun {
       throw new Error('This run has already started; use continueWith to give it more budget.');
     }
     const b = this.options.budget;
-    this.emit({ type: 'budget-estimated', tokens: b.chainTokens, source: b.source, ...(b.note ? { note: b.note } : {}) });
+    this.emit({ type: 'budget-estimated', tokens: b.chainTokens, totalTokens: this.totalBudget, source: b.source, ...(b.note ? { note: b.note } : {}) });
     for (const record of b.records ?? []) {
       this.spend(record);
     }
@@ -222,7 +237,7 @@ export class ReasoningRun {
   private forcedMessages(chain: ChainRecord): ChatMessage[] {
     return [
       ...this.chainMessages(chain.promptBudget),
-      { role: 'assistant', content: chain.text },
+      { role: 'assistant', content: reasoningTail(chain.text) },
       { role: 'user', content: FORCED_ANSWER_PROMPT },
     ];
   }

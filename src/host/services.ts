@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { MeterState } from '../core/budget/meterFormat';
+import type { Settings } from '../core/config';
+import { isLocalEndpoint } from '../core/config';
+import { LocalBudgetEstimator, type LocalEstimatorState } from '../core/budget/localEstimator';
+import { FileSpendLedger, type LedgerStatus } from '../core/ledger/fileSpendLedger';
+import type { LedgerTotals } from '../core/ledger/spendLedger';
+import { describePrice, priceLookup, type PriceLookup } from '../core/tokens/prices';
+import { TokenCounter } from '../core/tokens/tokenCounter';
+import { ApiKeyStore } from './apiKeys';
+import { Disposable } from './lifecycle';
+import type { Logger } from './logger';
+import { readSettings } from './settings';
+import { StatusBarMeter } from './statusBarMeter';
+
+const LEDGER_FILE = 'spend.jsonl';
+const ESTIMATOR_FILE = 'local-estimator.json';
+
+/** The run in progress, as the meter shows it. */
+export interface LiveRun {
+  runId: string;
+  budgetTokens: number;
+  running: boolean;
+}
+
+/**
+ * The extension's object graph, built on activation without loading anything heavy: the ledger,
+ * tokenizer and SDK load on first use.
+ */
+export class Services extends Disposable {
+  readonly sessionId = randomUUID();
+  readonly sessionStart = new Date();
+  readonly apiKeys: ApiKeyStore;
+  readonly meter: StatusBarMeter;
+  readonly tokens = new TokenCounter();
+  private ledgerPromise: Promise<FileSpendLedger> | undefined;
+  private estimatorPromise: Promise<LocalBudgetEstimator> | undefined;
+  private liveRun: LiveRun | undefined;
+  private sessionResetAt: Date | undefined;
+
+  constructor(readonly context: vscode.ExtensionContext, readonly log: Logger) {
+    super();
+    this.apiKeys = new ApiKeyStore(context.secrets);
+    this.meter = this._register(new StatusBarMeter());
+  }
+
+  get storageDir(): string {
+    return this.context.globalStorageUri.fsPath;
+  }
+
+  /** The shared ledger file; a corrupt one is moved aside (never deleted) and the user told. */
+  ledger(): Promise<FileSpendLedger> {
+    this.ledgerPromise ??= (async () => {
+      await fs.mkdir(this.storageDir, { recursive: true });
+      const ledger = new FileSpendLedger(path.join(this.storageDir, LEDGER_FILE));
+      this.reportLedgerStatus(await ledger.open());
+      return ledger;
+    })();
+    return this.ledgerPromise;
+  }
+
+  private reportLedgerStatus(status: LedgerStatus): void {
+    this.log.info('ledger', `${status.state}: ${status.records} records${status.tornLastLine ? ', torn last line skipped' : ''}${status.badLines ? `, ${status.badLines} bad lines skipped` : ''}`);
+    if (status.state !== 'ok' && status.message) {
+      const show = status.state === 'recovered' ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
+      void show(`Budget Reasoner: ${status.message}`);
+    }
+  }
+
+  localEstimator(): Promise<LocalBudgetEstimator> {
+    this.estimatorPromise ??= (async () => {
+      let state: LocalEstimatorState | undefined;
+      try {
+        state = JSON.parse(await fs.readFile(path.join(this.storageDir, ESTIMATOR_FILE), 'utf8')) as LocalEstimatorState;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+          this.log.warn('estimator', `could not read the learned budgets, starting from the prior: ${String(e)}`);
+        }
+      }
+      const countTokens = (text: string) => this.tokens.countText(text, 'gpt-4o').tokens;
+      try {
+        return new LocalBudgetEstimator({ countTokens, state });
+      } catch (e) {
+        this.log.warn('estimator', `learned budgets unusable, starting from the prior: ${String(e)}`);
+        return new LocalBudgetEstimator({ countTokens });
+      }
+    })();
+    return this.estimatorPromise;
+  }
+
+  async saveEstimator(estimator: LocalBudgetEstimator): Promise<void> {
+    await fs.mkdir(this.storageDir, { recursive: true });
+    const file = path.join(this.storageDir, ESTIMATOR_FILE);
+    // Write then rename, so a crash never leaves half a file.
+    await fs.writeFile(`${file}.tmp`, JSON.stringify(estimator.toJSON()));
+    await fs.rename(`${file}.tmp`, file);
+  }
+
+  prices(settings: Settings): PriceLookup {
+    return priceLookup({ baseUrl: settings.baseUrl, overrides: settings.prices });
+  }
+
+  setLiveRun(run: LiveRun | undefined): void {
+    this.liveRun = run;
+  }
+
+  resetSession(): void {
+    this.sessionResetAt = new Date();
+    void this.refreshMeter();
+  }
+
+  /** Re-reads the ledger (other windows too) and redraws the meter. */
+  async refreshMeter(): Promise<void> {
+    const settings = readSettings().settings;
+    const ledger = await this.ledger();
+    await ledger.refresh();
+    const since = this.sessionResetAt ?? this.sessionStart;
+    const [today, month, session] = await Promise.all([ledger.today(), ledger.thisMonth(), ledger.totalsSince(since)]);
+    const local = isLocalEndpoint(settings.baseUrl);
+    const price = this.prices(settings)(settings.model);
+    let run: MeterState['run'];
+    if (this.liveRun) {
+      const t = await ledger.totalsForRun(this.liveRun.runId);
+      run = { tokens: t.tokens, budget: this.liveRun.budgetTokens, dollars: t.unpriced ? null : t.dollars, running: this.liveRun.running };
+    }
+    this.meter.update({
+      run,
+      session: totals(session),
+      today: totals(today),
+      month: totals(month),
+      dailyCapUsd: settings.dailyCapUsd,
+      dailyTokenCap: settings.dailyTokenCap,
+      requestCapUsd: settings.requestCapUsd,
+      requestBudget: settings.requestBudget,
+      model: settings.model,
+      priceSource: local ? 'local endpoint ($0)' : describePrice(price),
+      billsInDollars: !settings.model.startsWith('vscode-lm/'),
+    });
+  }
+}
+
+function totals(t: LedgerTotals): { tokens: number; dollars: number; unpriced: boolean } {
+  return { tokens: t.tokens, dollars: t.dollars, unpriced: t.unpriced };
+}
