@@ -12,6 +12,8 @@ export interface BudgetReasonerApi {
   reason(args?: ReasonArgs): ReturnType<ReasonCommand['run']>;
   meter(): { text: string; ariaLabel: string | undefined };
   ledgerFile(): Promise<string>;
+  /** Posts and events of the newest run's panel (host-side batching), for benchmarks. */
+  lastPanelStats(): { posts: number; events: number; snapshots: number } | undefined;
   activationMs: number;
 }
 
@@ -66,6 +68,7 @@ export function activate(context: vscode.ExtensionContext): BudgetReasonerApi {
     reason: (args) => reason.run(args),
     meter: () => services.meter.rendered,
     ledgerFile: async () => (await services.ledger()).file,
+    lastPanelStats: () => reason.lastPanel?.stats,
     activationMs,
   };
 }

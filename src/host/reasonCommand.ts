@@ -57,6 +57,8 @@ interface QuestionSource {
 
 export class ReasonCommand {
   private readonly runs = new Map<string, ActiveRun>();
+  /** The newest run's panel, for the streaming benchmark's post counts. */
+  lastPanel: AnswerPanel | undefined;
 
   constructor(private readonly services: Services) {}
 
@@ -147,6 +149,7 @@ export class ReasonCommand {
       dollarCap: settings.requestCapUsd > 0 ? settings.requestCapUsd : undefined,
       stoppingRule: stoppingRuleText(settings),
     }, { log: services.log });
+    this.lastPanel = panel;
 
     let estimate: BudgetEstimate;
     try {
