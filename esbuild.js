@@ -55,6 +55,10 @@ function copyRuntimeAssets() {
 }
 
 async function main() {
+  if (production) {
+    // A release build starts clean: no development source maps or stale files reach the VSIX.
+    fs.rmSync('dist', { recursive: true, force: true });
+  }
   copyRuntimeAssets();
   const common = {
     bundle: true,

@@ -2,6 +2,7 @@
 // start code-server with the extension installed, and print the URL to open. Ctrl-C stops both.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { startModelServer } from '../test/support/modelServer';
 import { freePort, repoRoot, startCodeServer } from '../test/e2e/codeServer';
@@ -14,7 +15,8 @@ async function main(): Promise<void> {
   const vsix = path.join(repoRoot, 'budget-reasoner.vsix');
 
   const server = await startModelServer({ port: Number(process.env.MODEL_SERVER_PORT) || 0, tokensPerSecond: Number(process.env.MODEL_SERVER_TPS) || 300 });
-  const runDir = path.join(repoRoot, '.demo');
+  // Outside the repository, so VS Code does not offer to open this checkout's git repository.
+  const runDir = path.join(os.tmpdir(), 'budget-reasoner-demo');
   fs.rmSync(runDir, { recursive: true, force: true });
   const port = Number(process.env.PORT) || (await freePort());
   fs.mkdirSync(path.join(runDir, 'ext'), { recursive: true });
@@ -27,11 +29,13 @@ async function main(): Promise<void> {
     settings: {
       'budgetReasoner.baseUrl': server.url,
       'budgetReasoner.model': 'qwen2.5-math-replay',
+      'git.openRepositoryInParentFolders': 'never',
     },
   });
   const sample = readTraceQuestion(67);
-  fs.writeFileSync(path.join(cs.workspace, 'sample-question.md'),
-    `${sample.text}\n\n<!-- Select the question above, then run "Reason with budget" (Ctrl+Alt+R). Recorded answer: ${sample.gold} -->\n`);
+  fs.writeFileSync(path.join(cs.workspace, 'sample-question.md'), `${sample.text}\n`);
+  fs.writeFileSync(path.join(cs.workspace, 'README.md'),
+    `# Budget Reasoner demo\n\nOpen sample-question.md, select all (Ctrl+A) and run "Reason with budget" (Ctrl+Alt+R or the command palette).\nThe model server replays recorded reasoning traces; the recorded answer is ${sample.gold}.\nAny of the 100 MATH questions in bench/data/qwen25-math-cot works the same way.\n`);
   console.log(`\nModel server (recorded traces): ${server.url}`);
   console.log(`Budget Reasoner in VS Code:     http://127.0.0.1:${cs.port}/?folder=${encodeURIComponent(cs.workspace)}`);
   console.log('Open sample-question.md, select the question and run "Reason with budget". Ctrl-C to stop.\n');

@@ -45,6 +45,7 @@ export async function startCodeServer(options: { settings: Record<string, unknow
       'telemetry.telemetryLevel': 'off',
       'security.workspace.trust.enabled': false,
       'chat.commandCenter.enabled': false,
+      'git.openRepositoryInParentFolders': 'never',
       'workbench.colorTheme': 'Default Dark Modern',
       ...options.settings,
     }, null, 2));

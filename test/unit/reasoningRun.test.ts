@@ -30,6 +30,8 @@ function record(purpose: CallPurpose, completionTokens: number, outcome = 'stop'
 class ScriptedCaller implements ModelCaller {
   readonly model = 'scripted-model';
   readonly calls: Array<{ spec: CallSpec; purpose: CallPurpose }> = [];
+  /** Prompt characters the caps would still let through with room to answer (default: no limit). */
+  roomForChars = Infinity;
   constructor(private readonly replies: Reply[]) {}
 
   async call(spec: CallSpec, purpose: CallPurpose, signal: AbortSignal, onDelta?: (choice: number, text: string) => void): Promise<CallResult> {
@@ -68,8 +70,9 @@ class ScriptedCaller implements ModelCaller {
     };
   }
 
-  async room(_messages: ChatMessage[]): Promise<number> {
-    return 1e9;
+  async room(messages: ChatMessage[]): Promise<number> {
+    const chars = messages.reduce((n, m) => n + m.content.length, 0);
+    return chars <= this.roomForChars ? 1e9 : 0;
   }
 }
 
@@ -158,6 +161,19 @@ describe('ReasoningRun', () => {
     assert.ok(chainBudgets.every((b, i) => i === 0 || b >= chainBudgets[i - 1]), 'never smaller');
     assert.strictEqual(of('answer')[0].answer, '42');
     assert.strictEqual(outcome.answer, '42');
+  });
+
+  it('shortens the forced-answer tail until the caps leave room for the answer', async () => {
+    const long = `${'a line of working\n'.repeat(300)}so far x = 41`;
+    const { run, caller } = makeRun([{ text: long, finishReason: 'length' }, { text: '\\boxed{41}', tokens: 6 }], { strategy: new SingleChainStrategy() });
+    caller.roomForChars = 900;
+    const outcome = await run.start();
+    const forced = caller.calls[1];
+    assert.strictEqual(forced.purpose, 'forced-answer');
+    const sent = forced.spec.messages.reduce((n, m) => n + m.content.length, 0);
+    assert.ok(sent <= 900, `the forced prompt fits the room (${sent} chars)`);
+    assert.match(forced.spec.messages[forced.spec.messages.length - 2].content, /so far x = 41$/);
+    assert.strictEqual(outcome.answer, '41');
   });
 
   it('a forced answer of "unknown" gives no vote', async () => {

@@ -138,6 +138,9 @@ export class MeteredCaller implements ModelCaller {
             onDelta?.(i, kept.slice(texts[i].length));
           }
           texts[i] = kept;
+          // Only the granted part is recorded, so the caps hold; what the last chunk sent past it is dropped unread.
+          counters[i] = tokens.streaming(this.model);
+          counters[i].append(kept);
           end = { kind: 'cut-off' };
           controller.abort();
           break;

@@ -206,7 +206,8 @@ export function toProviderError(error: unknown, ctx: ErrorContext): ProviderErro
   }
   const e = (error ?? {}) as SdkErrorShape;
   const name = e.name ?? '';
-  const detail = stripKeys(e.error?.message ?? e.message ?? String(error));
+  // Without its closing period: every message below puts its own punctuation after it.
+  const detail = stripKeys(e.error?.message ?? e.message ?? String(error)).replace(/[.\s]+$/, '');
   if (ctx.timedOut) {
     return new ProviderError('timeout', `The endpoint ${ctx.baseURL} stopped sending for too long. Try again, or check that the server is not overloaded.`);
   }
@@ -219,6 +220,10 @@ export function toProviderError(error: unknown, ctx: ErrorContext): ProviderErro
   }
   if (is('APIConnectionError')) {
     return new ProviderError('network', `Cannot reach ${ctx.baseURL} (${detail}). Check the base URL setting and that the server is running.`);
+  }
+  if (isSocketClosed(error)) {
+    // undici's fetch throws TypeError('terminated') when the server closes the socket mid-body.
+    return new ProviderError('network', `The connection to ${ctx.baseURL} closed before the answer was complete. Try again.`);
   }
   const status = e.status;
   const retryAfterMs = parseRetryAfter(readHeader(e.headers, 'retry-after-ms'), readHeader(e.headers, 'retry-after'));
@@ -247,7 +252,12 @@ export function toProviderError(error: unknown, ctx: ErrorContext): ProviderErro
   if (status !== undefined) {
     return new ProviderError('bad-request', `The endpoint answered ${status}: ${detail}.`, status);
   }
-  return new ProviderError('protocol', `The endpoint sent a response that could not be read: ${detail}.`);
+  return new ProviderError('protocol', `The endpoint sent a response that could not be read (${detail}). Try again; if it keeps happening, check that ${ctx.baseURL} is an OpenAI-compatible endpoint.`);
+}
+
+function isSocketClosed(error: unknown): boolean {
+  const e = error as { name?: string; message?: string; cause?: { code?: string } } | undefined;
+  return (e?.name === 'TypeError' && e.message === 'terminated') || /^UND_ERR_SOCKET$|^ECONNRESET$/.test(e?.cause?.code ?? '');
 }
 
 function readHeader(headers: SdkErrorShape['headers'], name: string): string | undefined {

@@ -22,6 +22,8 @@ export const FORCED_ANSWER_PROMPT = 'Give only the final answer now, in \\boxed{
  * the call cheap enough to fit what is left of the budget (a whole long chain often would not).
  */
 export const FORCED_ANSWER_TAIL_CHARS = 2000;
+/** Below this the tail no longer carries the chain's latest result. */
+const MIN_FORCED_TAIL_CHARS = 120;
 
 /** The last `maxChars` of a cut chain, starting at a line break where one is near. */
 export function reasoningTail(text: string, maxChars = FORCED_ANSWER_TAIL_CHARS): string {
@@ -201,7 +203,7 @@ export class ReasoningRun {
     const n = action.kind === 'chain' ? action.n : 1;
     const firstAttempt = this.attempts + 1;
     this.attempts += n;
-    const messages = action.kind === 'chain' ? this.chainMessages(action.promptBudget) : this.forcedMessages(action.chain);
+    const messages = action.kind === 'chain' ? this.chainMessages(action.promptBudget) : await this.fittingForcedMessages(action.chain, action.maxTokens);
     for (let i = 0; i < n; i++) {
       this.emit({ type: 'attempt-started', attempt: firstAttempt + i, purpose, maxTokens: action.maxTokens });
     }
@@ -234,10 +236,24 @@ export class ReasoningRun {
     ];
   }
 
-  private forcedMessages(chain: ChainRecord): ChatMessage[] {
+  /**
+   * The forced-answer prompt, its reasoning tail shortened until the caps leave room for the answer:
+   * late in a tight run a cut chain's tail can cost more than what is left, and no answer is worse.
+   */
+  private async fittingForcedMessages(chain: ChainRecord, answerTokens: number): Promise<ChatMessage[]> {
+    let chars = FORCED_ANSWER_TAIL_CHARS;
+    let messages = this.forcedMessages(chain, chars);
+    while (chars > MIN_FORCED_TAIL_CHARS && (await this.caller.room(messages)) < answerTokens) {
+      chars = Math.floor(chars / 2);
+      messages = this.forcedMessages(chain, chars);
+    }
+    return messages;
+  }
+
+  private forcedMessages(chain: ChainRecord, tailChars = FORCED_ANSWER_TAIL_CHARS): ChatMessage[] {
     return [
       ...this.chainMessages(chain.promptBudget),
-      { role: 'assistant', content: reasoningTail(chain.text) },
+      { role: 'assistant', content: reasoningTail(chain.text, tailChars) },
       { role: 'user', content: FORCED_ANSWER_PROMPT },
     ];
   }
@@ -304,7 +320,7 @@ export class ReasoningRun {
     }
     const message = cause instanceof Error ? cause.message : String(cause);
     this.emit({ type: 'error', message, kind: typeof kind === 'string' ? kind : 'unknown' });
-    return this.finish('error', `The model call failed: ${message}. The answers so far are kept.`);
+    return this.finish('error', `The model call failed: ${message.replace(/[.\s]+$/, '')}. The answers so far are kept.`);
   }
 
   private spend(record: SpendRecord): void {

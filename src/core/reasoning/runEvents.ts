@@ -20,7 +20,14 @@ export type RunEvent =
       /** The whole run's budget, when it differs from one chain's. */
       totalTokens?: number;
     }
-  | { type: 'attempt-started'; attempt: number; purpose: CallPurpose; maxTokens: number }
+  | {
+      type: 'attempt-started';
+      attempt: number;
+      purpose: CallPurpose;
+      maxTokens: number;
+      /** The model the attempt goes to, when a run spans several models (a cascade). */
+      model?: string;
+    }
   | { type: 'delta'; attempt: number; text: string }
   | { type: 'attempt-finished'; attempt: number; finishReason: string; answer: string | undefined; completionTokens: number }
   | {
@@ -35,6 +42,8 @@ export type RunEvent =
       changed: boolean;
       /** Human summary of the stopping rule's state, e.g. "3 of 4 agree". */
       ruleState: string;
+      /** The model whose chain supports the answer, when a run spans several models (a cascade). */
+      model?: string;
     }
   | { type: 'spend'; record: SpendRecord }
   | { type: 'stopped'; reason: StopReason; message: string }

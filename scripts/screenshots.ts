@@ -1,0 +1,61 @@
+// `npm run screenshots`: a finished run in the answer panel, in VS Code's dark and light themes,
+// for the README (media/screenshots/). Real code-server, real extension, recorded traces.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startModelServer } from '../test/support/modelServer';
+import { repoRoot, startCodeServer } from '../test/e2e/codeServer';
+import { readTraceQuestion } from '../test/e2e/fixtures';
+import { openFile, openWorkbench, panelFrame, runCommand, selectAllInEditor } from '../test/e2e/workbench';
+
+const THEMES = { dark: 'Default Dark Modern', light: 'Default Light Modern' } as const;
+
+async function main(): Promise<void> {
+  const outDir = path.join(repoRoot, 'media', 'screenshots');
+  fs.mkdirSync(outDir, { recursive: true });
+  const question = readTraceQuestion(70);
+  // The extension installed from its VSIX, as users get it (a development host ignores the theme setting).
+  execFileSync('npm', ['run', '--silent', 'package'], { cwd: repoRoot, stdio: 'inherit' });
+  for (const [name, theme] of Object.entries(THEMES)) {
+    const server = await startModelServer({ tokensPerSecond: 800 });
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'br-shots-'));
+    const entry = require.resolve('code-server/out/node/entry.js', { paths: [repoRoot] });
+    execFileSync(process.execPath, [entry, '--extensions-dir', path.join(runDir, 'ext'), '--user-data-dir', path.join(runDir, 'ud'),
+      '--install-extension', path.join(repoRoot, 'budget-reasoner.vsix')], { stdio: 'ignore', env: { ...process.env, EXTENSIONS_GALLERY: '{}', XDG_CONFIG_HOME: path.join(runDir, 'xdgc'), XDG_DATA_HOME: path.join(runDir, 'xdgd') } });
+    const cs = await startCodeServer({
+      runDir,
+      settings: {
+        'budgetReasoner.baseUrl': server.url,
+        'budgetReasoner.model': 'qwen2.5-math-replay',
+        'budgetReasoner.estimator': 'local',
+        'workbench.colorTheme': theme,
+      },
+    });
+    try {
+      fs.writeFileSync(path.join(cs.workspace, 'question.md'), `${question.text}\n`);
+      const wb = await openWorkbench(`http://127.0.0.1:${cs.port}/?folder=${encodeURIComponent(cs.workspace)}`);
+      await wb.page.setViewportSize({ width: 1500, height: 1000 });
+      await openFile(wb.page, 'question.md');
+      await selectAllInEditor(wb.page);
+      await runCommand(wb.page, 'Reason with budget');
+      const panel = panelFrame(wb.page);
+      await panel.locator('#status').filter({ hasText: /converged|budget/i }).waitFor({ timeout: 120_000 });
+      await panel.locator('#answer-chain summary').click();
+      await wb.page.mouse.move(5, 500);
+      await wb.page.waitForTimeout(800);
+      const file = path.join(outDir, `panel-${name}.png`);
+      await wb.page.screenshot({ path: file });
+      console.log(`wrote ${path.relative(repoRoot, file)}`);
+      await wb.close();
+    } finally {
+      await cs.stop();
+      await server.close();
+    }
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
