@@ -5,7 +5,7 @@ import type { CallPurpose, SpendRecord } from '../../src/core/ledger/spendRecord
 import { CallFailure, CapRefusal } from '../../src/core/reasoning/modelCaller';
 import type { CallResult, CallSpec, ModelCaller } from '../../src/core/reasoning/modelCaller';
 import type { RunEvent } from '../../src/core/reasoning/runEvents';
-import { FORCED_ANSWER_PROMPT, FORCED_ANSWER_TAIL_CHARS, ReasoningRun, reasoningTail } from '../../src/core/reasoning/reasoningRun';
+import { FORCED_ANSWER_PROMPT, FORCED_ANSWER_RESERVE_TOKENS, FORCED_ANSWER_TAIL_CHARS, ReasoningRun, reasoningTail } from '../../src/core/reasoning/reasoningRun';
 import type { ReasoningRunOptions } from '../../src/core/reasoning/reasoningRun';
 import {
   ANYTIME_DEFAULTS, AnytimeSelfConsistency, SingleChainStrategy, ValueGuidedStrategy, answerLogprob,
@@ -32,6 +32,8 @@ class ScriptedCaller implements ModelCaller {
   readonly calls: Array<{ spec: CallSpec; purpose: CallPurpose }> = [];
   /** Prompt characters the caps would still let through with room to answer (default: no limit). */
   roomForChars = Infinity;
+  /** Tokens the caps would grant a call (default: no limit). */
+  roomTokens = 1e9;
   constructor(private readonly replies: Reply[]) {}
 
   async call(spec: CallSpec, purpose: CallPurpose, signal: AbortSignal, onDelta?: (choice: number, text: string) => void): Promise<CallResult> {
@@ -72,7 +74,7 @@ class ScriptedCaller implements ModelCaller {
 
   async room(messages: ChatMessage[]): Promise<number> {
     const chars = messages.reduce((n, m) => n + m.content.length, 0);
-    return chars <= this.roomForChars ? 1e9 : 0;
+    return chars <= this.roomForChars ? this.roomTokens : 0;
   }
 }
 
@@ -174,6 +176,15 @@ describe('ReasoningRun', () => {
     assert.ok(sent <= 900, `the forced prompt fits the room (${sent} chars)`);
     assert.match(forced.spec.messages[forced.spec.messages.length - 2].content, /so far x = 41$/);
     assert.strictEqual(outcome.answer, '41');
+  });
+
+  it('shortens a chain near the end of the budget so its forced answer still fits', async () => {
+    const { run, caller } = makeRun([{ text: 'cut short', finishReason: 'length' }, { text: '\\boxed{7}', tokens: 3 }], { strategy: new SingleChainStrategy() });
+    caller.roomTokens = 500;
+    const outcome = await run.start();
+    assert.strictEqual(caller.calls[0].spec.maxTokens, 500 - FORCED_ANSWER_RESERVE_TOKENS);
+    assert.strictEqual(caller.calls[1].purpose, 'forced-answer');
+    assert.strictEqual(outcome.answer, '7');
   });
 
   it('a forced answer of "unknown" gives no vote', async () => {

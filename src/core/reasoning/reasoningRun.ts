@@ -22,6 +22,10 @@ export const FORCED_ANSWER_PROMPT = 'Give only the final answer now, in \\boxed{
  * the call cheap enough to fit what is left of the budget (a whole long chain often would not).
  */
 export const FORCED_ANSWER_TAIL_CHARS = 2000;
+/** Kept free after a chain for its forced answer: the prompt again, a short tail and the answer itself. */
+export const FORCED_ANSWER_RESERVE_TOKENS = 256;
+/** A chain shorter than this is not worth shortening to: the caps' own clamp applies instead. */
+const MIN_SHORTENED_CHAIN_TOKENS = 64;
 /** Below this the tail no longer carries the chain's latest result. */
 const MIN_FORCED_TAIL_CHARS = 120;
 
@@ -204,6 +208,9 @@ export class ReasoningRun {
     const firstAttempt = this.attempts + 1;
     this.attempts += n;
     const messages = action.kind === 'chain' ? this.chainMessages(action.promptBudget) : await this.fittingForcedMessages(action.chain, action.maxTokens);
+    if (action.kind === 'chain') {
+      action = { ...action, maxTokens: await this.leaveRoomForForcedAnswer(messages, action.maxTokens) };
+    }
     for (let i = 0; i < n; i++) {
       this.emit({ type: 'attempt-started', attempt: firstAttempt + i, purpose, maxTokens: action.maxTokens });
     }
@@ -234,6 +241,16 @@ export class ReasoningRun {
       { role: 'system', content: this.systemPrompt },
       { role: 'user', content: question },
     ];
+  }
+
+  /**
+   * A chain the caps would cut exactly at the budget's end leaves nothing for its forced answer, and
+   * the run ends with no answer at all; so a chain near the end is shortened to keep that room.
+   */
+  private async leaveRoomForForcedAnswer(messages: ChatMessage[], wanted: number): Promise<number> {
+    const room = await this.caller.room(messages);
+    const shortened = room - FORCED_ANSWER_RESERVE_TOKENS;
+    return Number.isFinite(room) && shortened < wanted && shortened >= MIN_SHORTENED_CHAIN_TOKENS ? shortened : wanted;
   }
 
   /**
