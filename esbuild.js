@@ -104,6 +104,14 @@ async function main() {
       target: 'node20',
       outdir: 'out/test/vscode',
       external: ['vscode', 'mocha'],
+    }), esbuild.context({
+      ...common,
+      entryPoints: ['bench/streamingHost.ts'],
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      outdir: 'out/bench',
+      external: ['vscode'],
     })]),
   ]);
   if (watch) {

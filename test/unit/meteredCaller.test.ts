@@ -246,10 +246,10 @@ describe('MeteredCaller', () => {
       const usage: Usage = { promptTokens: 1000, cachedPromptTokens: 0, completionTokens: 1000, reasoningTokens: 0, estimated: false };
       const windowA = caller(new ScriptedProvider(reply(['a'], usage)), new FileSpendLedger(file, { durable: false, now }), { dailyTokens: 3000 });
       const windowB = caller(new ScriptedProvider(reply(['b'], usage)), new FileSpendLedger(file, { durable: false, now }), { dailyTokens: 3000 });
-      await windowA.call({ messages, maxTokens: 20 }, 'attempt', never);
+      await windowA.call({ messages, maxTokens: 1000 }, 'attempt', never);
       assert.equal(await windowB.room(messages), 1000 - promptTokens);
-      await windowB.call({ messages, maxTokens: 20 }, 'attempt', never);
-      await assert.rejects(windowA.call({ messages, maxTokens: 20 }, 'attempt', never), CapRefusal);
+      await windowB.call({ messages, maxTokens: 1000 }, 'attempt', never);
+      await assert.rejects(windowA.call({ messages, maxTokens: 1000 }, 'attempt', never), CapRefusal);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }

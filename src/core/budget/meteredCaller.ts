@@ -165,7 +165,12 @@ export class MeteredCaller implements ModelCaller {
       await this.options.ledger.append(record);
       throw new CallFailure(end.cause, texts, record);
     }
-    const usage = end.kind === 'done' && end.usage ? end.usage : ourCount;
+    let usage = end.kind === 'done' && end.usage ? end.usage : ourCount;
+    if (usage.completionTokens > maxTokens * choices) {
+      // The endpoint ignored max_tokens: as with a stream we cut off, only the granted part is recorded, so the caps hold.
+      const granted = maxTokens * choices;
+      usage = { ...usage, completionTokens: granted, reasoningTokens: Math.min(usage.reasoningTokens, granted), estimated: true };
+    }
     const reasons: FinishReason[] = texts.map((_, i) => (end.kind === 'done' ? end.finishReasons[i] ?? 'unknown' : 'length'));
     const record = this.record(usage, purpose, price, [...new Set(reasons)].join(','));
     await this.options.ledger.append(record);

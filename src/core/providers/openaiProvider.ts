@@ -92,7 +92,22 @@ export class OpenAICompatibleProvider implements ChatProvider {
     try {
       armIdle();
       const stream = await client.chat.completions.create(toCompletionParams(request), { signal: controller.signal });
-      for await (const chunk of stream) {
+      // Raced against the abort: once a response is fully buffered, aborting can leave the SDK's next() pending forever.
+      const chunks = stream[Symbol.asyncIterator]();
+      const abandoned = new Promise<never>((_, reject) => {
+        const fail = () => reject(new Error('aborted'));
+        if (controller.signal.aborted) {
+          fail();
+        }
+        controller.signal.addEventListener('abort', fail, { once: true });
+      });
+      abandoned.catch(() => undefined);
+      for (;;) {
+        const next = await Promise.race([abandoned, chunks.next()]);
+        if (next.done) {
+          break;
+        }
+        const chunk = next.value;
         armIdle();
         for (const choice of chunk.choices ?? []) {
           const text = choice.delta?.content ?? '';
