@@ -178,6 +178,14 @@ describe('ReasoningRun', () => {
     assert.strictEqual(outcome.answer, '41');
   });
 
+  it('tells follow-up chains what the run has used and has left', async () => {
+    const { run, caller } = makeRun([boxed('1'), boxed('2'), boxed('1'), boxed('1'), boxed('1'), boxed('1')]);
+    await run.start();
+    const users = caller.calls.filter((c) => c.purpose === 'attempt').map((c) => c.spec.messages[1].content);
+    assert.ok(!users[0].includes('<budget>'), 'the first chain has only the TALE line');
+    assert.match(users[1], /<budget>Tokens used: 100, Tokens remaining: 19900 \(HIGH\)\./);
+  });
+
   it('shortens a chain near the end of the budget so its forced answer still fits', async () => {
     const { run, caller } = makeRun([{ text: 'cut short', finishReason: 'length' }, { text: '\\boxed{7}', tokens: 3 }], { strategy: new SingleChainStrategy() });
     caller.roomTokens = 500;

@@ -13,7 +13,7 @@ import { anytimeIndex } from './anytimeIndex';
 import type { AnytimePoint } from './anytimeIndex';
 import { answerLogprob, createStrategy, chainReliability } from './strategies';
 import type { ChainRecord, ReasoningStrategy, RunAction, RunState } from './strategies';
-import { budgetPromptLine } from '../budget/budgetTracker';
+import { budgetPromptLine, budgetTrackerBlock } from '../budget/budgetTracker';
 
 export const DEFAULT_SYSTEM_PROMPT = 'Please reason step by step, and put your final answer within \\boxed{}.';
 export const FORCED_ANSWER_PROMPT = 'Give only the final answer now, in \\boxed{}.';
@@ -236,7 +236,12 @@ export class ReasoningRun {
   }
 
   private chainMessages(promptBudget: number): ChatMessage[] {
-    const question = this.options.budgetInPrompt === false ? this.options.question : `${this.options.question}\n${budgetPromptLine(promptBudget)}`;
+    if (this.options.budgetInPrompt === false) {
+      return [{ role: 'system', content: this.systemPrompt }, { role: 'user', content: this.options.question }];
+    }
+    // Follow-up chains also see what the run has used and has left (BATS-style budget tracker).
+    const tracker = this.chains.length > 0 ? `\n${budgetTrackerBlock(this.tokensSpent, this.totalBudget)}` : '';
+    const question = `${this.options.question}\n${budgetPromptLine(promptBudget)}${tracker}`;
     return [
       { role: 'system', content: this.systemPrompt },
       { role: 'user', content: question },
