@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { MeterState } from '../core/budget/meterFormat';
+import type { MeterState, SelectionPreview } from '../core/budget/meterFormat';
 import { meterView } from '../core/budget/meterFormat';
 import { Disposable } from './lifecycle';
 
@@ -7,6 +7,7 @@ import { Disposable } from './lifecycle';
 export class StatusBarMeter extends Disposable {
   private readonly item: vscode.StatusBarItem;
   private last: MeterState | undefined;
+  private preview: SelectionPreview | undefined;
 
   constructor() {
     super();
@@ -15,9 +16,17 @@ export class StatusBarMeter extends Disposable {
     this.item.command = 'budgetReasoner.budgetMenu';
   }
 
+  /** The selected question's cost preview, kept across spend updates until the selection changes. */
+  setPreview(preview: SelectionPreview | undefined): void {
+    this.preview = preview;
+    if (this.last) {
+      this.update(this.last);
+    }
+  }
+
   update(state: MeterState): void {
     this.last = state;
-    const view = meterView(state);
+    const view = meterView({ ...state, preview: state.preview ?? this.preview });
     this.item.text = view.text;
     this.item.accessibilityInformation = { label: view.ariaLabel };
     const tooltip = new vscode.MarkdownString(view.tooltipMarkdown);

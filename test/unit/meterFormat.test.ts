@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { formatDollars, formatTokens, meterView, type MeterState } from '../../src/core/budget/meterFormat';
+import { formatDollars, formatTokens, meterView, previewLine, type MeterState } from '../../src/core/budget/meterFormat';
 
 const zero = { tokens: 0, dollars: 0, unpriced: false };
 const base: MeterState = {
@@ -46,5 +46,13 @@ describe('status-bar meter text', () => {
   it('says when some spend has no known price', () => {
     const v = meterView({ ...base, today: { tokens: 10, dollars: 0, unpriced: true } });
     assert.match(v.tooltipMarkdown, /no known price/);
+  });
+  it('adds the selected question\'s cost preview to the tooltip only when there is one', () => {
+    assert.doesNotMatch(meterView(base).tooltipMarkdown, /Selected question/);
+    const v = meterView({ ...base, preview: { tokens: 1234, low: 0.0012, expected: 0.0094, worst: 0.25 } });
+    assert.match(v.tooltipMarkdown, /Selected question: ~1,234 tokens · estimated \$0\.0012–\$0\.0094 · worst case \$0\.25/);
+    assert.equal(v.text, meterView(base).text);
+    assert.match(previewLine({ tokens: 10, low: null, expected: null, worst: null }), /dollars unknown/);
+    assert.equal(previewLine({ tokens: 10, low: 0, expected: 0, worst: 0 }, false), 'Selected question: ~10 tokens');
   });
 });

@@ -36,12 +36,15 @@ describe('price table', () => {
     assert.match(describePrice(priceOf('my-model', { overrides })), /your price/);
   });
 
-  it('prices models on local endpoints at exactly $0, even when an override exists', () => {
+  it('prices models on local endpoints at exactly $0 unless the user priced that model', () => {
     for (const baseUrl of ['http://localhost:11434/v1', 'http://127.0.0.1:1234/v1', 'http://[::1]:8000/v1', 'http://ollama:11434/v1', 'http://192.168.1.20:8000/v1']) {
       assert.ok(isFreeEndpoint(baseUrl), baseUrl);
-      const p = priceOf('gpt-4o', { baseUrl, overrides: { 'gpt-4o': { input: 1, output: 1 } } });
+      const p = priceOf('gpt-4o', { baseUrl, overrides: { 'my-local-model': { input: 1, output: 1 } } });
       assert.equal(p?.source, 'local');
       assert.equal(costOf({ promptTokens: 1e6, cachedPromptTokens: 0, completionTokens: 1e6 }, p), 0);
+      const priced = priceOf('my-local-model', { baseUrl, overrides: { 'my-local-model': { input: 1, output: 3 } } });
+      assert.equal(priced?.source, 'override');
+      assert.equal(costOf({ promptTokens: 1e6, cachedPromptTokens: 0, completionTokens: 1e6 }, priced), 4);
     }
     for (const baseUrl of ['https://api.openai.com/v1', 'https://openrouter.ai/api/v1', 'not a url']) {
       assert.equal(isFreeEndpoint(baseUrl), false, baseUrl);

@@ -21,6 +21,17 @@ export interface MeterState {
   model: string;
   priceSource: string;
   billsInDollars: boolean;
+  /** What the question selected in the editor would cost (local estimate, no call); absent when nothing is selected. */
+  preview?: SelectionPreview;
+}
+
+/** The cost preview of the selected question, as the tooltip shows it. Dollars are null when the price is unknown. */
+export interface SelectionPreview {
+  /** The estimated token budget of one chain. */
+  tokens: number;
+  low: number | null;
+  expected: number | null;
+  worst: number | null;
 }
 
 export type MeterLevel = 'normal' | 'warning' | 'error';
@@ -103,10 +114,25 @@ export function meterView(state: MeterState): MeterView {
     `daily tokens ${state.dailyTokenCap > 0 ? state.dailyTokenCap.toLocaleString('en-US') : 'no cap'}`,
     `per request ${state.requestBudget === 'auto' ? 'auto budget' : `${state.requestBudget.toLocaleString('en-US')} tokens`}${state.requestCapUsd > 0 ? `, ${formatDollars(state.requestCapUsd)}` : ''}`,
   ];
+  if (state.preview) {
+    lines.push(previewLine(state.preview, state.billsInDollars), '');
+  }
   lines.push(`Caps: ${caps.join(' · ')}`, '', `Model: \`${state.model}\` · prices: ${state.priceSource}`);
   if (state.today.unpriced) {
     lines.push('', '_Some calls used a model with no known price: their dollars are not counted. Set `budgetReasoner.prices`._');
   }
   lines.push('', 'Click for budget, caps, model and the spend report.');
   return { text, ariaLabel, tooltipMarkdown: lines.join('\n'), level };
+}
+
+/** "Selected question: ~N tokens · estimated $a–$b · worst case $c". */
+export function previewLine(p: SelectionPreview, billsInDollars = true): string {
+  const head = `Selected question: ~${p.tokens.toLocaleString('en-US')} tokens`;
+  if (!billsInDollars) {
+    return head;
+  }
+  if (p.low === null || p.expected === null || p.worst === null) {
+    return `${head} · dollars unknown (no price for this model)`;
+  }
+  return `${head} · estimated ${formatDollars(p.low)}–${formatDollars(p.expected)} · worst case ${formatDollars(p.worst)}`;
 }

@@ -68,7 +68,7 @@ export function isFreeEndpoint(baseUrl: string): boolean {
 }
 
 export interface PriceLookupOptions {
-  /** The endpoint the model is called on: local endpoints cost $0. */
+  /** The endpoint the model is called on: local endpoints cost $0 unless the user priced the model. */
   baseUrl?: string;
   /** User overrides per model id (settings `budgetReasoner.prices`), exact id first, then the stripped id. */
   overrides?: Readonly<Record<string, PriceOverride>>;
@@ -78,16 +78,17 @@ export interface PriceLookupOptions {
 export type PriceLookup = (model: string) => ModelPrice | undefined;
 
 export function priceOf(model: string, options: PriceLookupOptions = {}): ModelPrice | undefined {
-  if (options.baseUrl && isFreeEndpoint(options.baseUrl)) {
-    return { input: 0, cachedInput: 0, output: 0, matched: model, source: 'local' };
-  }
   const canonical = canonicalModelId(model);
   const overrides = options.overrides ?? {};
   const overrideKey = [model, model.trim(), canonical].find((k) => Object.prototype.hasOwnProperty.call(overrides, k));
+  // An explicit price wins even on a local endpoint: a user who prices a local model means it (hosted GPUs, chargeback).
   if (overrideKey !== undefined) {
     const o = overrides[overrideKey];
     // Without a cached rate the input rate applies: never assume a discount the user did not state.
     return { input: o.input, cachedInput: o.cachedInput ?? o.input, output: o.output, matched: overrideKey, source: 'override' };
+  }
+  if (options.baseUrl && isFreeEndpoint(options.baseUrl)) {
+    return { input: 0, cachedInput: 0, output: 0, matched: model, source: 'local' };
   }
   const list = Object.prototype.hasOwnProperty.call(LIST_PRICES, canonical) ? LIST_PRICES[canonical] : undefined;
   if (!list) {
