@@ -4,7 +4,7 @@ const { spawn } = require('node:child_process');
 
 const mocha = (...args) => ['npx', ['mocha', '--reporter', 'spec', ...args]];
 // Stages other than unit must not pick up .mocharc.json's unit spec.
-const mochaOwn = (...args) => mocha('--no-config', '--require', 'tsx/cjs', '--extension', 'ts', '--forbid-only', ...args);
+const mochaOwn = (...args) => mocha('--no-config', '--require', 'tsx/cjs', '--extension', 'ts', '--forbid-only', '--exit', ...args);
 const stages = [
   { name: 'type check', cmd: ['npx', ['tsc', '--noEmit']] },
   { name: 'lint', cmd: ['npx', ['eslint', 'src', 'test', 'bench', 'scripts']] },

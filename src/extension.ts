@@ -3,14 +3,16 @@ import { showBudgetMenu } from './host/budgetMenu';
 import { Logger, showError } from './host/logger';
 import { calibrate, exportSpendCsv, selectModel, showSpendReport } from './host/otherCommands';
 import { registerAnswerPanelSerializer } from './host/answerPanel';
+import { SelectionCostPreview } from './host/costPreview';
 import { ReasonCommand, type ReasonArgs } from './host/reasonCommand';
 import { Services } from './host/services';
 import { readSettings, SECTION } from './host/settings';
+import { openSampleQuestion } from './host/walkthrough';
 
 /** What activate() returns: used by the extension-host tests and other extensions. */
 export interface BudgetReasonerApi {
   reason(args?: ReasonArgs): ReturnType<ReasonCommand['run']>;
-  meter(): { text: string; ariaLabel: string | undefined };
+  meter(): { text: string; ariaLabel: string | undefined; tooltip: string };
   ledgerFile(): Promise<string>;
   /** Posts and events of the newest run's panel (host-side batching), for benchmarks. */
   lastPanelStats(): { posts: number; events: number; snapshots: number } | undefined;
@@ -52,6 +54,8 @@ export function activate(context: vscode.ExtensionContext): BudgetReasonerApi {
   command('budgetReasoner.exportSpendCsv', () => exportSpendCsv(services));
   command('budgetReasoner.calibrate', () => calibrate(services));
   command('budgetReasoner.showLog', () => log.show());
+  command('budgetReasoner.trySample', () => openSampleQuestion(context.extensionUri));
+  context.subscriptions.push(new SelectionCostPreview(services));
   registerAnswerPanelSerializer(context, (panel) => reason.adoptRestored(panel), log);
 
   context.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => {

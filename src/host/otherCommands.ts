@@ -128,6 +128,7 @@ export async function calibrate(services: Services): Promise<void> {
     sessionId: services.sessionId,
     caps: capsFromSettings(settings, totalTokenCap),
     ledger: await services.ledger(),
+    sharedReservations: await services.sharedReservations(),
     prices: services.prices(settings),
     tokens: services.tokens,
   });

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import { budgetPromptLine } from '../core/budget/budgetTracker';
 import { capsFromSettings, grant, type SpendCaps } from '../core/budget/caps';
+import { autoRunBudget, confirmationMessage, needsConfirmation, TALE_MAX_CHAIN_TOKENS } from '../core/budget/costPreview';
 import type { SpendLedger } from '../core/ledger/spendLedger';
+import type { SharedReservations } from '../core/ledger/sharedReservations';
 import { MeteredCaller } from '../core/budget/meteredCaller';
 import { estimateBudget, TaleBudgetEstimator } from '../core/budget/taleEstimator';
 import type { BudgetEstimate } from '../core/budget/localEstimator';
@@ -18,6 +20,8 @@ import { createStoppingRule } from '../core/reasoning/stoppingRules';
 import { AnytimeSelfConsistency, createStrategy } from '../core/reasoning/strategies';
 import { contextProblem, contextWindowOf } from '../core/tokens/contextWindows';
 import { AnswerPanel, type PanelAction } from './answerPanel';
+import { confirmAboveUsd, previewRunCost } from './costPreview';
+import { openWalkthroughStep, PROVIDER_STEP } from './walkthrough';
 import { pickDailyCap, pickRequestBudget } from './budgetMenu';
 import { LanguageModelProvider } from './lmProvider';
 import { showError } from './logger';
@@ -42,8 +46,6 @@ export interface RunSummary {
   chains: number;
 }
 
-/** Chains the auto budget plans for: the majority-of-8 anchor of the recorded traces. */
-const AUTO_CHAINS = 8;
 /** A first chain shorter than this is not worth starting: the run is refused instead. */
 const MIN_CHAIN_TOKENS = 64;
 /** The least answer room the context check insists on. */
@@ -129,6 +131,19 @@ export class ReasonCommand {
       return undefined;
     }
 
+    // Before anything is sent (the TALE call included): a run that may cost more than the user's threshold asks first.
+    const threshold = confirmAboveUsd();
+    if (threshold > 0) {
+      const preview = await previewRunCost(services, settings, question, args.budgetTokens);
+      if (needsConfirmation(preview, threshold)) {
+        const choice = await vscode.window.showWarningMessage(confirmationMessage(preview), { modal: true }, 'Run');
+        if (choice !== 'Run') {
+          services.log.info('run', 'declined at the cost confirmation; nothing was sent');
+          return undefined;
+        }
+      }
+    }
+
     const runId = randomUUID();
     const ledger = await services.ledger();
     const fixedBudget = args.budgetTokens ?? (settings.requestBudget === 'auto' ? undefined : settings.requestBudget);
@@ -136,7 +151,7 @@ export class ReasonCommand {
     const abort = new AbortController();
 
     // The estimate call is capped by the daily and dollar caps only: the run budget is not known yet.
-    const estimateCaller = this.caller(provider, settings, runId, capsFromSettings(settings), ledger);
+    const estimateCaller = this.caller(provider, settings, runId, capsFromSettings(settings), ledger, await services.sharedReservations());
     const strategyName = args.strategy ?? settings.strategy;
     const panel = AnswerPanel.create(services.context.extensionUri, {
       runId,
@@ -144,7 +159,7 @@ export class ReasonCommand {
       model: settings.model,
       strategy: strategyName,
       caps: describeCaps(settings),
-      providerBillsInDollars: provider.billsInDollars && !isLocalEndpoint(settings.baseUrl),
+      providerBillsInDollars: provider.billsInDollars && services.prices(settings)(settings.model)?.source !== 'local',
       budgetTokens: fixedBudget,
       dollarCap: settings.requestCapUsd > 0 ? settings.requestCapUsd : undefined,
       stoppingRule: stoppingRuleText(settings),
@@ -153,7 +168,7 @@ export class ReasonCommand {
 
     let estimate: BudgetEstimate;
     try {
-      const tale = new TaleBudgetEstimator({ caller: estimateCaller, fallback: estimator });
+      const tale = new TaleBudgetEstimator({ caller: estimateCaller, fallback: estimator, capTokens: TALE_MAX_CHAIN_TOKENS });
       estimate = settings.estimator === 'fixed' && fixedBudget !== undefined
         ? { tokens: fixedBudget, source: 'fixed' }
         : await estimateBudget(settings.estimator, question, { local: estimator, tale }, abort.signal);
@@ -167,10 +182,10 @@ export class ReasonCommand {
     }
     // Budgets count billed tokens (prompt + completion), as the caps and the meter do.
     const chainTokens = Math.min(estimate.tokens, fixedBudget ?? Number.POSITIVE_INFINITY);
-    const budgetTokens = fixedBudget ?? AUTO_CHAINS * (chainTokens + promptTokens);
+    const budgetTokens = fixedBudget ?? autoRunBudget(chainTokens, promptTokens);
     // One caps object for the run: Continue raises its token budget in place.
     const caps = capsFromSettings(settings, budgetTokens);
-    const caller = this.caller(provider, settings, runId, caps, ledger);
+    const caller = this.caller(provider, settings, runId, caps, ledger, await services.sharedReservations());
     const strategy = strategyName === 'anytime-sc' && settings.stoppingRule === 'auto'
       ? new AnytimeSelfConsistency()
       : createStrategy(strategyName, settings.stoppingRule === 'auto' ? undefined : createStoppingRule(settings.stoppingRule, { threshold: settings.confidenceThreshold }));
@@ -307,7 +322,7 @@ export class ReasonCommand {
     }
   }
 
-  private caller(provider: ChatProvider, settings: Settings, runId: string, caps: SpendCaps, ledger: SpendLedger): MeteredCaller {
+  private caller(provider: ChatProvider, settings: Settings, runId: string, caps: SpendCaps, ledger: SpendLedger, sharedReservations: SharedReservations): MeteredCaller {
     return new MeteredCaller({
       provider,
       model: settings.model.replace(/^vscode-lm\//, ''),
@@ -315,6 +330,7 @@ export class ReasonCommand {
       sessionId: this.services.sessionId,
       caps,
       ledger,
+      sharedReservations,
       prices: this.services.prices(settings),
       tokens: this.services.tokens,
     });
@@ -331,6 +347,8 @@ export class ReasonCommand {
     }
     const apiKey = await this.services.apiKeys.get(settings.baseUrl);
     if (!apiKey && !isLocalEndpoint(settings.baseUrl)) {
+      // Nothing configured yet: the walkthrough's provider step explains the choices better than a toast.
+      await openWalkthroughStep(PROVIDER_STEP).catch((e) => this.services.log.warn('walkthrough', String(e)));
       const choice = await vscode.window.showWarningMessage(
         `Budget Reasoner: no API key is set for ${settings.baseUrl}. Nothing was sent.`, 'Set API Key', 'Use a Local Endpoint');
       if (choice === 'Set API Key') {

@@ -7,6 +7,7 @@ import type { Settings } from '../core/config';
 import { isLocalEndpoint } from '../core/config';
 import { LocalBudgetEstimator, type LocalEstimatorState } from '../core/budget/localEstimator';
 import { FileSpendLedger, type LedgerStatus } from '../core/ledger/fileSpendLedger';
+import { SharedReservations } from '../core/ledger/sharedReservations';
 import type { LedgerTotals } from '../core/ledger/spendLedger';
 import { describePrice, priceLookup, type PriceLookup } from '../core/tokens/prices';
 import { TokenCounter } from '../core/tokens/tokenCounter';
@@ -37,6 +38,7 @@ export class Services extends Disposable {
   readonly meter: StatusBarMeter;
   readonly tokens = new TokenCounter();
   private ledgerPromise: Promise<FileSpendLedger> | undefined;
+  private reservations: SharedReservations | undefined;
   private estimatorPromise: Promise<LocalBudgetEstimator> | undefined;
   private liveRun: LiveRun | undefined;
   private sessionResetAt: Date | undefined;
@@ -52,6 +54,12 @@ export class Services extends Disposable {
   }
 
   /** The shared ledger file; a corrupt one is moved aside (never deleted) and the user told. */
+  /** Calls in flight in every window sharing the ledger, so one daily cap holds across windows. */
+  async sharedReservations(): Promise<SharedReservations> {
+    this.reservations ??= new SharedReservations((await this.ledger()).file);
+    return this.reservations;
+  }
+
   ledger(): Promise<FileSpendLedger> {
     this.ledgerPromise ??= (async () => {
       await fs.mkdir(this.storageDir, { recursive: true });
@@ -136,7 +144,7 @@ export class Services extends Disposable {
       requestCapUsd: settings.requestCapUsd,
       requestBudget: settings.requestBudget,
       model: settings.model,
-      priceSource: local ? 'local endpoint ($0)' : describePrice(price),
+      priceSource: local && price?.source === 'local' ? 'local endpoint ($0)' : describePrice(price),
       billsInDollars: !settings.model.startsWith('vscode-lm/'),
     });
   }

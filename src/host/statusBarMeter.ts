@@ -43,7 +43,8 @@ export class StatusBarMeter extends Disposable {
   }
 
   /** For the extension-host tests: what the item shows. */
-  get rendered(): { text: string; ariaLabel: string | undefined } {
-    return { text: this.item.text, ariaLabel: this.item.accessibilityInformation?.label };
+  get rendered(): { text: string; ariaLabel: string | undefined; tooltip: string } {
+    const t = this.item.tooltip;
+    return { text: this.item.text, ariaLabel: this.item.accessibilityInformation?.label, tooltip: typeof t === 'string' ? t : t?.value ?? '' };
   }
 }

@@ -77,7 +77,8 @@ export async function openFile(page: Page, name: string): Promise<void> {
 }
 
 export async function selectAllInEditor(page: Page): Promise<void> {
-  await page.locator('.monaco-editor .view-lines').first().click();
+  // The editor area's editor, not the Output panel's (also a Monaco editor).
+  await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
   await page.keyboard.press('Control+A');
 }
 

@@ -1,6 +1,7 @@
 import type { ChatMessage, ChatProvider, ChatRequest, FinishReason, TokenLogprob, Usage } from '../providers/chatProvider';
 import { ProviderError } from '../providers/chatProvider';
 import type { SpendLedger } from '../ledger/spendLedger';
+import type { SharedReservations } from '../ledger/sharedReservations';
 import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
 import type { CallResult, CallSpec, ModelCaller } from '../reasoning/modelCaller';
 import { CallFailure } from '../reasoning/modelCaller';
@@ -24,6 +25,8 @@ export interface MeteredCallerOptions {
   /** Below this many grantable tokens a call is refused rather than sent (default 16). */
   minUsefulTokens?: number;
   reasoningEffort?: ChatRequest['reasoningEffort'];
+  /** Calls in flight in every window sharing the ledger file; without it only this process's count. */
+  sharedReservations?: SharedReservations;
 }
 
 /** Error kinds the endpoint answers before it generates anything: no tokens are billed. */
@@ -68,26 +71,35 @@ export class MeteredCaller implements ModelCaller {
   async call(spec: CallSpec, purpose: CallPurpose, signal: AbortSignal, onDelta?: (choice: number, text: string) => void): Promise<CallResult> {
     const choices = Math.max(1, spec.n ?? 1);
     const promptTokens = this.options.tokens.countChatPrompt(spec.messages, this.model).tokens;
-    const basis = await this.grantBasis(promptTokens);
-    const g = grant({ ...basis, wanted: spec.maxTokens, choices, minUsefulTokens: this.options.minUsefulTokens ?? DEFAULT_MIN_USEFUL_TOKENS });
-    if (!g.ok) {
-      throw g.refusal;
-    }
-    const maxTokens = g.maxTokens;
+    const shared = this.options.sharedReservations;
+    // Deciding the grant and reserving it is one step under the shared lock: another window
+    // sharing the ledger cannot grant the same room under the daily caps in between.
+    const decide = async () => {
+      const basis = await this.grantBasis(promptTokens);
+      const g = grant({ ...basis, wanted: spec.maxTokens, choices, minUsefulTokens: this.options.minUsefulTokens ?? DEFAULT_MIN_USEFUL_TOKENS });
+      if (!g.ok) {
+        throw g.refusal;
+      }
+      const reservation: Reservation = {
+        tokens: promptTokens + choices * g.maxTokens,
+        dollars: basis.price ? worstCaseDollars(promptTokens, g.maxTokens, choices, basis.price) : 0,
+      };
+      const release = shared && !signal.aborted ? await shared.add(reservation) : undefined;
+      return { basis, maxTokens: g.maxTokens, reservation, release };
+    };
+    const { basis, maxTokens, reservation, release } = shared ? await shared.withLock(decide) : await decide();
     if (signal.aborted) {
       // Stopped before anything was sent: nothing spent, nothing to record.
+      await release?.();
       throw new CallFailure(new ProviderError('aborted', 'Stopped.'), [], this.record(zeroUsage(), purpose, basis.price, 'aborted'));
     }
-    const reservation: Reservation = {
-      tokens: promptTokens + choices * maxTokens,
-      dollars: basis.price ? worstCaseDollars(promptTokens, maxTokens, choices, basis.price) : 0,
-    };
     this.inFlight.add(reservation);
     try {
       return await this.meter(spec, purpose, signal, onDelta, promptTokens, maxTokens, choices, basis.price);
     } finally {
       // Released only once the record is in the ledger, so spend is never under-counted in between.
       this.inFlight.delete(reservation);
+      await release?.();
     }
   }
 
@@ -200,24 +212,29 @@ export class MeteredCaller implements ModelCaller {
     };
   }
 
-  /** Spend so far from the ledger (other windows' appends included) plus the calls in flight here. */
+  /**
+   * Spend so far from the ledger (other windows' appends included) plus the calls in flight: this
+   * window's for the run, every window's (the shared reservations) for the day when the ledger is shared.
+   */
   private async grantBasis(promptTokens: number): Promise<Pick<GrantRequest, 'caps' | 'spent' | 'promptTokens' | 'price'>> {
-    const { ledger, provider, prices, runId, caps } = this.options;
+    const { ledger, provider, prices, runId, caps, sharedReservations } = this.options;
     const price = provider.billsInDollars ? prices(this.model) : NO_DOLLARS;
-    const [run, today] = await Promise.all([ledger.totalsForRun(runId), ledger.today()]);
+    const [run, today, everywhere] = await Promise.all([ledger.totalsForRun(runId), ledger.today(), sharedReservations?.total()]);
     let tokens = 0;
     let dollars = 0;
     for (const r of this.inFlight) {
       tokens += r.tokens;
       dollars += r.dollars;
     }
+    const dayTokens = everywhere ? everywhere.tokens : tokens;
+    const dayDollars = everywhere ? everywhere.dollars : dollars;
     return {
       caps,
       promptTokens,
       price,
       spent: {
         run: { tokens: run.tokens + tokens, dollars: run.dollars + dollars },
-        today: { tokens: today.tokens + tokens, dollars: today.dollars + dollars },
+        today: { tokens: today.tokens + dayTokens, dollars: today.dollars + dayDollars },
       },
     };
   }

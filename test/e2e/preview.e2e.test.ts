@@ -1,0 +1,74 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { startModelServer, type ModelServer } from '../support/modelServer';
+import { startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
+import { openFile, openWorkbench, runCommand, screenshot, selectAllInEditor, statusBarMeter, type Workbench } from './workbench';
+import { readTraceQuestion } from './fixtures';
+
+// A priced model on the loopback server: the user's price override makes it a paid run, so the
+// meter previews its cost and Reason with budget asks before sending anything.
+describe('e2e: cost preview and confirmation in code-server', function () {
+  let server: ModelServer;
+  let cs: CodeServer;
+  let wb: Workbench | undefined;
+  const question = readTraceQuestion(67);
+
+  before(async function () {
+    server = await startModelServer({ tokensPerSecond: 400 });
+    cs = await startCodeServer({
+      settings: {
+        'budgetReasoner.baseUrl': server.url,
+        'budgetReasoner.model': 'qwen2.5-math-replay',
+        'budgetReasoner.prices': { 'qwen2.5-math-replay': { input: 50, output: 200 } },
+      },
+    });
+    fs.writeFileSync(path.join(cs.workspace, 'question.md'), question.text + '\n');
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && wb) {
+      await screenshot(wb.page, `failed-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}.png`).catch(() => undefined);
+    }
+  });
+
+  after(async function () {
+    await wb?.close();
+    await cs?.stop();
+    await server?.close();
+  });
+
+  it('previews the selected question\'s cost in the meter tooltip, asks before the run, and sends nothing when cancelled', async function () {
+    wb = await openWorkbench(workbenchUrl(cs.port, cs.workspace));
+    const { page } = wb;
+    await openFile(page, 'question.md');
+    await selectAllInEditor(page);
+    // The first command activates the extension (nothing runs at startup) and asks before a paid run.
+    await runCommand(page, 'Reason with budget');
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ timeout: 30_000 });
+    assert.match(await dialog.innerText(), /This run may cost up to \$0\.25 \(estimated \$[\d.]+–\$[\d.]+\)\. Run it\?/);
+    await screenshot(page, 'preview-confirm.png');
+    await dialog.locator('.monaco-button', { hasText: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached', timeout: 10_000 });
+    // Give a (wrong) run the time it would need to reach the server, then check it never did.
+    await page.waitForTimeout(2_000);
+    assert.equal(server.requests.length, 0, `requests sent: ${JSON.stringify(server.requests.map((r) => r.body?.max_tokens ?? r))}`);
+
+    // With the extension active, selecting the question previews its cost in the meter's tooltip.
+    await selectAllInEditor(page);
+    const meter = statusBarMeter(page);
+    await meter.waitFor({ timeout: 30_000 });
+    let tooltip = '';
+    for (let i = 0; i < 20 && !/Selected question/.test(tooltip); i++) {
+      await page.mouse.move(0, 0);
+      await page.waitForTimeout(500);
+      await meter.hover();
+      const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'Budget Reasoner' }).last();
+      await hover.waitFor({ timeout: 5_000 }).catch(() => undefined);
+      tooltip = (await hover.innerText().catch(() => '')) ?? '';
+    }
+    assert.match(tooltip, /Selected question: ~[\d,]+ tokens · estimated \$[\d.]+–\$[\d.]+ · worst case \$0\.25/);
+    await screenshot(page, 'preview-tooltip.png');
+  });
+});
