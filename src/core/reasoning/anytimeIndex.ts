@@ -41,3 +41,15 @@ export function anytimeIndex(points: readonly AnytimePoint[], qMax = 1): number 
 function clamp01(x: number): number {
   return Math.min(1, Math.max(0, x));
 }
+
+/**
+ * Anytime Index of a live run's confidence curve: from (0 tokens, 0) through its answer points to
+ * the tokens spent now, holding the last confidence. 0 before the first answer.
+ */
+export function runAnytimeIndex(points: readonly AnytimePoint[], tokensSpent: number): number {
+  if (points.length === 0) {
+    return 0;
+  }
+  const last = points[points.length - 1];
+  return anytimeIndex([{ tokens: 0, quality: 0 }, ...points, { tokens: Math.max(tokensSpent, last.tokens), quality: last.quality }]);
+}

@@ -13,7 +13,7 @@ import { costOf } from '../tokens/prices';
 import { CallFailure, CapRefusal } from './modelCaller';
 import type { CallResult, CallSpec, ModelCaller } from './modelCaller';
 import type { BudgetSource, RunEvent, StopReason } from './runEvents';
-import { anytimeIndex } from './anytimeIndex';
+import { runAnytimeIndex } from './anytimeIndex';
 import { ReasoningRun } from './reasoningRun';
 import type { CurvePoint, RunListener, RunOutcome } from './reasoningRun';
 import { AnytimeSelfConsistency, ANYTIME_DEFAULTS, chainReliability } from './strategies';
@@ -281,11 +281,7 @@ export class CascadeRun {
   }
 
   get anytimeIndex(): number {
-    if (this.points.length === 0) {
-      return 0;
-    }
-    const last = this.points[this.points.length - 1];
-    return anytimeIndex([{ tokens: 0, quality: 0 }, ...this.points, { tokens: Math.max(this.tokensSpent, last.tokens), quality: last.quality }]);
+    return runAnytimeIndex(this.points, this.tokensSpent);
   }
 
   /** The tier running now (or last), by name. */

@@ -9,7 +9,7 @@ import { CallFailure, CapRefusal } from './modelCaller';
 import type { CallResult, ModelCaller } from './modelCaller';
 import type { BudgetSource, RunEvent, StopReason } from './runEvents';
 import { locateAnswer, normalizeAnswer } from './answers';
-import { anytimeIndex } from './anytimeIndex';
+import { runAnytimeIndex } from './anytimeIndex';
 import type { AnytimePoint } from './anytimeIndex';
 import { answerLogprob, createStrategy, chainReliability } from './strategies';
 import type { ChainRecord, ReasoningStrategy, RunAction, RunState } from './strategies';
@@ -116,11 +116,7 @@ export class ReasoningRun {
 
   /** Anytime Index of the run's confidence curve from (0 tokens, 0) to the tokens spent now. */
   get anytimeIndex(): number {
-    if (this.points.length === 0) {
-      return 0;
-    }
-    const last = this.points[this.points.length - 1];
-    return anytimeIndex([{ tokens: 0, quality: 0 }, ...this.points, { tokens: Math.max(this.tokensSpent, last.tokens), quality: last.quality }]);
+    return runAnytimeIndex(this.points, this.tokensSpent);
   }
 
   get outcome(): RunOutcome | undefined {
