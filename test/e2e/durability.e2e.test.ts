@@ -1,0 +1,122 @@
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { startModelServer, type ModelServer } from '../support/modelServer';
+import { startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
+import { readTraceQuestion } from './fixtures';
+import { openFile, openWorkbench, panelFrame, runCommand, screenshot, selectAllInEditor, statusBarMeter, type Workbench } from './workbench';
+
+/** The extension-host processes of one code-server: its descendants started with --type=extensionHost. */
+function extensionHostPids(root: number): number[] {
+  const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' }).trim().split('\n')
+    .map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), args: m[3] }));
+  const descendants = new Set([root]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const r of rows) {
+      if (descendants.has(r.ppid) && !descendants.has(r.pid)) {
+        descendants.add(r.pid);
+        grew = true;
+      }
+    }
+  }
+  return rows.filter((r) => descendants.has(r.pid) && /extensionHost/i.test(r.args)).map((r) => r.pid);
+}
+
+function findLedger(dir: string): string | undefined {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      const found = findLedger(full);
+      if (found) {
+        return found;
+      }
+    } else if (entry.name === 'spend.jsonl') {
+      return full;
+    }
+  }
+  return undefined;
+}
+
+const wholeRecords = (file: string) => fs.readFileSync(file, 'utf8').split('\n').flatMap((l) => {
+  try {
+    return [JSON.parse(l) as { runId: string; purpose: string; promptTokens: number; completionTokens: number }];
+  } catch {
+    return [];
+  }
+});
+
+// SIGKILL the extension host in the middle of a streaming run: every record whose usage had arrived
+// survives, a torn tail is ignored, and after reopening the meter's "today" matches the ledger.
+describe('e2e: durability in code-server', function () {
+  let server: ModelServer;
+  let cs: CodeServer;
+  let wb: Workbench | undefined;
+
+  before(async function () {
+    server = await startModelServer({ tokensPerSecond: 40 });
+    cs = await startCodeServer({
+      settings: {
+        'budgetReasoner.baseUrl': server.url,
+        'budgetReasoner.model': 'qwen2.5-math-replay',
+        'budgetReasoner.estimator': 'tale',
+      },
+    });
+    fs.writeFileSync(path.join(cs.workspace, 'question.md'), `${readTraceQuestion(74).text}\n`);
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && wb) {
+      await screenshot(wb.page, `failed-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}.png`).catch(() => undefined);
+    }
+  });
+
+  after(async function () {
+    await wb?.close();
+    await cs?.stop();
+    await server?.close();
+  });
+
+  it('a killed extension host loses no recorded call; the torn tail is skipped; the meter matches the ledger', async function () {
+    wb = await openWorkbench(workbenchUrl(cs.port, cs.workspace));
+    const { page } = wb;
+    await openFile(page, 'question.md');
+    await selectAllInEditor(page);
+    await runCommand(page, 'Reason with budget');
+    // The TALE estimate call has its record; the first chain is streaming (slowly) when the host dies.
+    await panelFrame(page).locator('#reasoning').filter({ hasText: /\w{3,}/ }).waitFor({ timeout: 60_000 });
+    const ledgerFile = findLedger(cs.runDir);
+    assert.ok(ledgerFile, 'the ledger file exists');
+    const before = wholeRecords(ledgerFile);
+    assert.ok(before.some((r) => r.purpose === 'estimate'), 'the estimate call was recorded before the kill');
+    const pids = extensionHostPids(cs.process.pid!);
+    assert.ok(pids.length >= 1, 'found the extension host process');
+    for (const pid of pids) {
+      process.kill(pid, 'SIGKILL');
+    }
+    // A crash in the middle of an append leaves a partial last line.
+    fs.appendFileSync(ledgerFile, '{"time":"2026-11-23T21:00:00.000Z","runId":"torn","purp');
+
+    await page.reload();
+    await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+    await runCommand(page, 'Budget Reasoner: Show Log');
+    const after = wholeRecords(ledgerFile);
+    for (const r of before) {
+      assert.ok(after.some((a) => JSON.stringify(a) === JSON.stringify(r)), `record of ${r.purpose} survived`);
+    }
+    assert.ok(fs.readFileSync(ledgerFile, 'utf8').includes('"runId":"torn","purp'), 'the torn tail is kept, not deleted');
+    const today = after.reduce((n, r) => n + r.promptTokens + r.completionTokens, 0);
+    const meter = statusBarMeter(page);
+    await meter.waitFor({ timeout: 30_000 });
+    let label = '';
+    for (let i = 0; i < 50 && !new RegExp(`${today} tokens`).test(label); i++) {
+      label = (await meter.getAttribute('aria-label')) ?? '';
+      await page.waitForTimeout(200);
+    }
+    assert.match(label, new RegExp(`Budget Reasoner: ${today} tokens and .* spent today`), `meter "${label}" vs ledger ${today} tokens`);
+    console.log(`      durability: ${before.length} records before the kill, ${after.length} whole records after, ${today} tokens today on the meter and in the ledger`);
+    await screenshot(page, 'after-kill.png');
+  });
+});
