@@ -48,6 +48,9 @@ const wholeRecords = (file: string) => fs.readFileSync(file, 'utf8').split('\n')
   }
 });
 
+/** Less than the two windows' runs need together (about 1,700 tokens), so the cap has to bind. */
+const DAILY_TOKENS = 1200;
+
 // SIGKILL the extension host in the middle of a streaming run: every record whose usage had arrived
 // survives, a torn tail is ignored, and after reopening the meter's "today" matches the ledger.
 describe('e2e: durability in code-server', function () {
@@ -62,6 +65,7 @@ describe('e2e: durability in code-server', function () {
         'budgetReasoner.baseUrl': server.url,
         'budgetReasoner.model': 'qwen2.5-math-replay',
         'budgetReasoner.estimator': 'tale',
+        'budgetReasoner.dailyTokenCap': DAILY_TOKENS,
       },
     });
     fs.writeFileSync(path.join(cs.workspace, 'question.md'), `${readTraceQuestion(74).text}\n`);
@@ -101,7 +105,19 @@ describe('e2e: durability in code-server', function () {
 
     await page.reload();
     await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
-    await runCommand(page, 'Budget Reasoner: Show Log');
+    // Activate the extension; its commands appear once the new extension host has started.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await runCommand(page, 'Budget Reasoner: Show Log');
+        break;
+      } catch (e) {
+        if (attempt >= 4) {
+          throw e;
+        }
+        await page.keyboard.press('Escape');
+        await page.waitForTimeout(3000);
+      }
+    }
     const after = wholeRecords(ledgerFile);
     for (const r of before) {
       assert.ok(after.some((a) => JSON.stringify(a) === JSON.stringify(r)), `record of ${r.purpose} survived`);
@@ -118,5 +134,34 @@ describe('e2e: durability in code-server', function () {
     assert.match(label, new RegExp(`Budget Reasoner: ${today} tokens and .* spent today`), `meter "${label}" vs ledger ${today} tokens`);
     console.log(`      durability: ${before.length} records before the kill, ${after.length} whole records after, ${today} tokens today on the meter and in the ledger`);
     await screenshot(page, 'after-kill.png');
+  });
+
+  it('two windows (two extension hosts) running at once hold one daily token cap', async function () {
+    await wb?.close();
+    wb = undefined;
+    server.setTokensPerSecond(500);
+    const ledgerFile = findLedger(cs.runDir)!;
+    const spentBefore = wholeRecords(ledgerFile).reduce((n, r) => n + r.promptTokens + r.completionTokens, 0);
+    fs.writeFileSync(path.join(cs.workspace, 'mixed.md'), `${readTraceQuestion(70).text}\n`);
+    const windows = [await openWorkbench(workbenchUrl(cs.port, cs.workspace)), await openWorkbench(workbenchUrl(cs.port, cs.workspace))];
+    try {
+      for (const w of windows) {
+        await openFile(w.page, 'mixed.md');
+        await selectAllInEditor(w.page);
+      }
+      await Promise.all(windows.map((w) => runCommand(w.page, 'Reason with budget')));
+      await Promise.all(windows.map((w) => panelFrame(w.page).locator('#status').filter({ hasText: /converged|budget|stopped|cap|error/i }).waitFor({ timeout: 120_000 })));
+      const records = wholeRecords(ledgerFile);
+      const spent = records.reduce((n, r) => n + r.promptTokens + r.completionTokens, 0);
+      const runs = new Set(records.map((r) => r.runId)).size;
+      console.log(`      two windows: ${spent - spentBefore} tokens in ${runs - 1} runs after ${spentBefore} earlier today; daily cap ${DAILY_TOKENS}`);
+      assert.ok(spent > spentBefore, 'the windows made calls');
+      assert.ok(windows.length === 2 && (await Promise.all(windows.map((w) => panelFrame(w.page).locator('#status').innerText()))).some((t) => /cap/i.test(t)), 'the cap stopped at least one window');
+      assert.ok(spent <= DAILY_TOKENS, `${spent} tokens today against a cap of ${DAILY_TOKENS}`);
+    } finally {
+      for (const w of windows) {
+        await w.close();
+      }
+    }
   });
 });

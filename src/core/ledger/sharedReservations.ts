@@ -67,7 +67,8 @@ export class SharedReservations {
       const file = `${this.dir}/${name}`;
       try {
         const r = JSON.parse(await fs.readFile(file, 'utf8')) as ReservedAmount & { expires: number };
-        if (r.expires < this.now()) {
+        if (r.expires < this.now() || !processAlive(Number(name.split('-')[0]))) {
+          // Expired, or its window's extension host is gone (crashed or killed): the call is over.
           await fs.rm(file, { force: true });
           continue;
         }
@@ -86,5 +87,18 @@ export class SharedReservations {
     const file = `${this.dir}/${process.pid}-${randomUUID()}.json`;
     await fs.writeFile(file, JSON.stringify({ ...amount, expires: this.now() + (this.options.expiryMs ?? 10 * 60_000) }));
     return () => fs.rm(file, { force: true });
+  }
+}
+
+/** Windows sharing a ledger run on one machine, so a reservation's process id tells if it can still spend. */
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) {
+    return true;
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
