@@ -331,6 +331,8 @@ export class ReasonCommand {
       caps,
       ledger,
       sharedReservations,
+      // VS Code's language models count their own prompts; the local tokenizer covers the rest.
+      ...(provider instanceof LanguageModelProvider ? { countPrompt: (messages) => provider.countTokens(messages.map((m) => m.content).join('\n')) } : {}),
       prices: this.services.prices(settings),
       tokens: this.services.tokens,
     });

@@ -103,6 +103,19 @@ describe('MeteredCaller', () => {
     assert.equal(await metered.room(messages), 0);
   });
 
+  it("uses the provider's own prompt count where it gives one (VS Code LM API), else the local tokenizer", async () => {
+    const ledger = new MemorySpendLedger(now);
+    const own = (n: number | undefined) => new MeteredCaller({
+      provider: new ScriptedProvider(reply(['ok'])), model, runId: 'run-1', caps: { requestTokens: 500 }, ledger, prices: priceLookup({}), tokens, clock: now,
+      countPrompt: async () => n,
+    });
+    assert.equal(await own(100).room(messages), 400);
+    assert.equal(await own(undefined).room(messages), 500 - promptTokens);
+    const result = await own(100).call({ messages, maxTokens: 50 }, 'attempt', never);
+    assert.equal(result.grantedMaxTokens, 50);
+    assert.equal(result.usage.promptTokens, 100, 'no usage from the provider: the provider count is what is recorded');
+  });
+
   it('reports room as the grant for a prompt, Infinity when uncapped', async () => {
     const ledger = new MemorySpendLedger(now);
     assert.equal(await caller(new ScriptedProvider(reply([])), ledger, { requestTokens: 500 }).room(messages), 500 - promptTokens);

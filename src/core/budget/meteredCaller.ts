@@ -21,6 +21,11 @@ export interface MeteredCallerOptions {
   ledger: SpendLedger;
   prices: PriceLookup;
   tokens: Pick<TokenCounter, 'countChatPrompt' | 'streaming' | 'truncateToTokens'>;
+  /**
+   * The provider's own prompt count, where it has one (the VS Code LM API's countTokens); undefined
+   * when it gives none or an implausible one, and the local tokenizer counts instead.
+   */
+  countPrompt?: (messages: ChatMessage[]) => Promise<number | undefined>;
   clock?: () => Date;
   /** Below this many grantable tokens a call is refused rather than sent (default 16). */
   minUsefulTokens?: number;
@@ -63,14 +68,14 @@ export class MeteredCaller implements ModelCaller {
 
   /** Largest max_tokens a call sending `messages` would be granted now; Infinity when no cap applies, 0 when refused. */
   async room(messages: ChatMessage[]): Promise<number> {
-    const promptTokens = this.options.tokens.countChatPrompt(messages, this.model).tokens;
+    const promptTokens = await this.promptTokens(messages);
     const g = grant({ ...(await this.grantBasis(promptTokens)), wanted: Number.POSITIVE_INFINITY, minUsefulTokens: 1 });
     return g.ok ? g.maxTokens : 0;
   }
 
   async call(spec: CallSpec, purpose: CallPurpose, signal: AbortSignal, onDelta?: (choice: number, text: string) => void): Promise<CallResult> {
     const choices = Math.max(1, spec.n ?? 1);
-    const promptTokens = this.options.tokens.countChatPrompt(spec.messages, this.model).tokens;
+    const promptTokens = await this.promptTokens(spec.messages);
     const shared = this.options.sharedReservations;
     // Deciding the grant and reserving it is one step under the shared lock: another window
     // sharing the ledger cannot grant the same room under the daily caps in between.
@@ -210,6 +215,11 @@ export class MeteredCaller implements ModelCaller {
       estimated: usage.estimated,
       outcome,
     };
+  }
+
+  private async promptTokens(messages: ChatMessage[]): Promise<number> {
+    const own = await this.options.countPrompt?.(messages).catch(() => undefined);
+    return own ?? this.options.tokens.countChatPrompt(messages, this.model).tokens;
   }
 
   /**
