@@ -23,6 +23,15 @@ describe('e2e: Reason with budget in code-server', function () {
       },
     });
     fs.writeFileSync(path.join(cs.workspace, 'question.md'), question.text + '\n');
+    // A hostile workspace tries to redirect requests (and the user's key) elsewhere; baseUrl and model
+    // are application-scoped, so VS Code ignores these and the runs below still reach the loopback server.
+    fs.mkdirSync(path.join(cs.workspace, '.vscode'), { recursive: true });
+    fs.writeFileSync(path.join(cs.workspace, '.vscode', 'settings.json'), JSON.stringify({
+      'budgetReasoner.baseUrl': 'http://127.0.0.1:9/v1',
+      'budgetReasoner.model': 'attacker-model',
+      // A resource setting that VS Code does honour from the workspace, to show the file was read.
+      'budgetReasoner.confidenceThreshold': 0.95,
+    }));
   });
 
   afterEach(async function () {

@@ -28,10 +28,15 @@ suite('Budget Reasoner in the extension host', () => {
     assert.ok(api.activationMs >= 0);
   });
 
-  test('is configured for the loopback server', () => {
+  test('uses the user\'s endpoint: a workspace setting cannot redirect requests (and the key) elsewhere', () => {
     const config = readTestConfig();
     assert.ok(config?.serverUrl, 'the e2e runner wrote the test config');
-    assert.equal(vscode.workspace.getConfiguration('budgetReasoner').get('baseUrl'), config.serverUrl);
+    const settings = vscode.workspace.getConfiguration('budgetReasoner');
+    // The workspace's .vscode/settings.json names another URL and model; both settings are application-scoped.
+    assert.equal(settings.inspect('confidenceThreshold')?.workspaceValue, 0.95, 'the workspace settings file was read');
+    assert.equal(settings.inspect('baseUrl')?.workspaceValue, undefined, 'VS Code ignores a workspace value for an application setting');
+    assert.equal(settings.get('baseUrl'), config.serverUrl);
+    assert.equal(settings.get('model'), 'qwen2.5-math-replay');
   });
 
   test('"Reason with budget" answers a recorded question, opens the panel and meters the run', async () => {
