@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { startModelServer, type ModelServer } from '../support/modelServer';
 import { startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
 import { readTraceQuestion } from './fixtures';
-import { openFile, openWorkbench, panelFrame, runCommand, screenshot, selectAllInEditor, statusBarMeter, type Workbench } from './workbench';
+import { openFile, openWorkbench, panelFrame, reasonOnFile, runCommand, screenshot, screenshotIfFailed, selectAllInEditor, statusBarMeter, type Workbench } from './workbench';
 
 /** The extension-host processes of one code-server: its descendants started with --type=extensionHost. */
 function extensionHostPids(root: number): number[] {
@@ -72,9 +72,7 @@ describe('e2e: durability in code-server', function () {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) {
-      await screenshot(wb.page, `failed-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}.png`).catch(() => undefined);
-    }
+    await screenshotIfFailed(this.currentTest, wb);
   });
 
   after(async function () {
@@ -86,9 +84,7 @@ describe('e2e: durability in code-server', function () {
   it('a killed extension host loses no recorded call; the torn tail is skipped; the meter matches the ledger', async function () {
     wb = await openWorkbench(workbenchUrl(cs.port, cs.workspace));
     const { page } = wb;
-    await openFile(page, 'question.md');
-    await selectAllInEditor(page);
-    await runCommand(page, 'Reason with budget');
+    await reasonOnFile(page, 'question.md');
     // The TALE estimate call has its record; the first chain is streaming (slowly) when the host dies.
     await panelFrame(page).locator('#reasoning').filter({ hasText: /\w{3,}/ }).waitFor({ timeout: 60_000 });
     const ledgerFile = findLedger(cs.runDir);

@@ -5,7 +5,7 @@ import { startModelServer, type ModelServer } from '../support/modelServer';
 import { startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
 import { readTraceQuestion } from './fixtures';
 import {
-  notifications, openFile, openWorkbench, panelFrame, panelFrames, runCommand, screenshot, selectAllInEditor, statusBarMeter,
+  notifications, openWorkbench, panelFrame, panelFrames, reasonOnFile, runCommand, screenshot, screenshotIfFailed, statusBarMeter,
   type Workbench,
 } from './workbench';
 
@@ -51,9 +51,7 @@ describe('e2e: answer panel and budget meter in code-server', function () {
 
   async function ask(file: string, text: string): Promise<void> {
     fs.writeFileSync(path.join(cs.workspace, file), `${text}\n`);
-    await openFile(wb.page, file);
-    await selectAllInEditor(wb.page);
-    await runCommand(wb.page, 'Reason with budget');
+    await reasonOnFile(wb.page, file);
   }
 
   /** The newest panel (each run opens its own, in the same editor group, so it is the visible one). */
@@ -73,9 +71,7 @@ describe('e2e: answer panel and budget meter in code-server', function () {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') {
-      await screenshot(wb.page, `failed-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}.png`).catch(() => undefined);
-    }
+    await screenshotIfFailed(this.currentTest, wb);
     // Close editors and panels so each test starts from one clean editor group.
     await runCommand(wb.page, 'View: Close All Editor Groups').catch(() => undefined);
     server.reset();

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startModelServer, type ModelServer } from '../support/modelServer';
 import { startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
-import { openFile, openWorkbench, runCommand, screenshot, selectAllInEditor, statusBarMeter, type Workbench } from './workbench';
+import { openFile, openWorkbench, runCommand, screenshot, screenshotIfFailed, selectAllInEditor, statusBarMeter, type Workbench } from './workbench';
 import { readTraceQuestion } from './fixtures';
 
 // A priced model on the loopback server: the user's price override makes it a paid run, so the
@@ -27,9 +27,7 @@ describe('e2e: cost preview and confirmation in code-server', function () {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) {
-      await screenshot(wb.page, `failed-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}.png`).catch(() => undefined);
-    }
+    await screenshotIfFailed(this.currentTest, wb);
   });
 
   after(async function () {

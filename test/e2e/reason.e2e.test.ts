@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startModelServer, type ModelServer } from '../support/modelServer';
 import { repoRoot, startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
-import { openFile, openWorkbench, panelFrame, runCommand, screenshot, selectAllInEditor, statusBarMeter, type Workbench } from './workbench';
+import { openWorkbench, panelFrame, reasonOnFile, screenshot, screenshotIfFailed, statusBarMeter, type Workbench } from './workbench';
 import { readTraceQuestion, usageTotals } from './fixtures';
 
 // A real VS Code (code-server 1.100) in Debian's Chromium, the extension loaded from this checkout,
@@ -35,9 +35,7 @@ describe('e2e: Reason with budget in code-server', function () {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) {
-      await screenshot(wb.page, `failed-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 60)}.png`).catch(() => undefined);
-    }
+    await screenshotIfFailed(this.currentTest, wb);
   });
 
   after(async function () {
@@ -49,9 +47,7 @@ describe('e2e: Reason with budget in code-server', function () {
   it('answers a selected recorded MATH question in the panel and meters the tokens the server reported', async function () {
     wb = await openWorkbench(workbenchUrl(cs.port, cs.workspace));
     const { page } = wb;
-    await openFile(page, 'question.md');
-    await selectAllInEditor(page);
-    await runCommand(page, 'Reason with budget');
+    await reasonOnFile(page, 'question.md');
 
     const panel = panelFrame(page);
     const answer = panel.locator('#answer');

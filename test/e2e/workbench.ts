@@ -117,3 +117,17 @@ export async function panelFrames(page: Page): Promise<Frame[]> {
 export async function notifications(page: Page): Promise<string> {
   return (await page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts()).join('\n');
 }
+
+/** In an afterEach: keeps a screenshot of the workbench when the test that just ran failed. */
+export async function screenshotIfFailed(test: Mocha.Test | undefined, wb: Workbench | undefined): Promise<void> {
+  if (test?.state === 'failed' && wb) {
+    await screenshot(wb.page, `failed-${test.title.replace(/\W+/g, '-').slice(0, 60)}.png`).catch(() => undefined);
+  }
+}
+
+/** Opens a workspace file, selects all of it and runs "Reason with budget" on it, as a user would. */
+export async function reasonOnFile(page: Page, file: string): Promise<void> {
+  await openFile(page, file);
+  await selectAllInEditor(page);
+  await runCommand(page, 'Reason with budget');
+}
