@@ -1,36 +1,13 @@
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import fc from 'fast-check';
 import {
   countChatPrompt, countText, encodingForModel, loadEncoder, REPLY_PRIMING_TOKENS, StreamingTokenCounter, TokenCounter,
   TOKENS_PER_MESSAGE, type TokenizerBackendName,
 } from '../../src/core/tokens/tokenCounter';
+import { chunked, recordedChains } from '../support/recordedText';
 
-const repoRoot = path.resolve(__dirname, '../..');
 // tiktoken-specific and cross-backend checks live in tokens.backends.test.ts.
 const backends: TokenizerBackendName[] = ['gpt-tokenizer'];
-
-/** A few recorded reasoning chains (real model output: LaTeX, digits, newlines). */
-function recordedChains(count: number): string[] {
-  const file = [path.join(repoRoot, 'bench/data/qwen25-math-cot/math_cot_100.jsonl'), '/work/shared/data/qwen25-math-cot/math_cot_100.jsonl']
-    .find((f) => { try { readFileSync(f); return true; } catch { return false; } })!;
-  const rows = readFileSync(file, 'utf8').trim().split('\n').slice(0, count).map((l) => JSON.parse(l) as { code: string[] });
-  return rows.map((r) => r.code[0]);
-}
-
-/** Deterministic chunking with sizes 1..24, like SSE deltas of a few tokens. */
-function chunked(text: string, seed: number): string[] {
-  const out: string[] = [];
-  let s = seed;
-  for (let i = 0; i < text.length;) {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    const n = 1 + (s % 24);
-    out.push(text.slice(i, i + n));
-    i += n;
-  }
-  return out;
-}
 
 describe('token counting', () => {
   it('maps models to their encodings and flags unknown models as estimated', () => {

@@ -198,13 +198,9 @@ export class AnytimeSelfConsistency implements ReasoningStrategy {
     if (common) {
       return common;
     }
-    if (state.extraChainsOwed === 0 && state.chains.length > 0) {
-      if (this.assess(state).settled) {
-        return { kind: 'stop', reason: 'converged', message: 'The answers agree well enough to stop.' };
-      }
-      if (state.chains.length >= this.params.maxChains) {
-        return { kind: 'stop', reason: 'converged', message: `Stopped after ${state.chains.length} chains, the most this run draws.` };
-      }
+    const done = convergedStop(state, this.params, () => this.assess(state).settled, 'The answers agree well enough to stop.');
+    if (done) {
+      return done;
     }
     // The first call is a single chain so the first answer comes fast; later calls may go parallel.
     const wanted = state.chains.length === 0 ? 1 : Math.max(1, Math.min(state.parallel, this.params.maxChains - state.chains.length, state.extraChainsOwed || Infinity));
@@ -266,13 +262,9 @@ export class ValueGuidedStrategy implements ReasoningStrategy {
     if (common) {
       return common;
     }
-    if (state.extraChainsOwed === 0 && state.chains.length > 0) {
-      if (this.assess(state).settled) {
-        return { kind: 'stop', reason: 'converged', message: 'A chain is clearly good, or the weighted votes agree.' };
-      }
-      if (state.chains.length >= this.params.maxChains) {
-        return { kind: 'stop', reason: 'converged', message: `Stopped after ${state.chains.length} chains, the most this run draws.` };
-      }
+    const done = convergedStop(state, this.params, () => this.assess(state).settled, 'A chain is clearly good, or the weighted votes agree.');
+    if (done) {
+      return done;
     }
     return { kind: 'chain', maxTokens: nextChainMaxTokens(state, this.params), n: 1, promptBudget: state.chainBudget, logprobs: true };
   }
@@ -307,6 +299,20 @@ export function answerLogprob(text: string, offset: number, length: number, logp
     return undefined; // logprobs do not line up with the text
   }
   return inSpan.reduce((s, x) => s + x, 0) / inSpan.length;
+}
+
+/** Once no chain is owed: stop when the votes settle, or when the run has drawn its most chains. */
+function convergedStop(state: RunState, params: AnytimeParams, settled: () => boolean, message: string): RunAction | undefined {
+  if (state.extraChainsOwed !== 0 || state.chains.length === 0) {
+    return undefined;
+  }
+  if (settled()) {
+    return { kind: 'stop', reason: 'converged', message };
+  }
+  if (state.chains.length >= params.maxChains) {
+    return { kind: 'stop', reason: 'converged', message: `Stopped after ${state.chains.length} chains, the most this run draws.` };
+  }
+  return undefined;
 }
 
 export type StrategyName = 'anytime-sc' | 'single' | 'value-guided';

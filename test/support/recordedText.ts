@@ -1,0 +1,23 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+const MATH_TRACES = path.resolve(__dirname, '..', '..', 'bench', 'data', 'qwen25-math-cot', 'math_cot_100.jsonl');
+
+/** The first recorded chain of each of the first `count` MATH questions (bench/data). */
+export function recordedChains(count: number): string[] {
+  const rows = readFileSync(MATH_TRACES, 'utf8').trim().split('\n').slice(0, count).map((l) => JSON.parse(l) as { code: string[] });
+  return rows.map((r) => r.code[0]);
+}
+
+/** Deterministic chunking with sizes 1..24, like SSE deltas of a few tokens. */
+export function chunked(text: string, seed: number): string[] {
+  const out: string[] = [];
+  let s = seed;
+  for (let i = 0; i < text.length;) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    const n = 1 + (s % 24);
+    out.push(text.slice(i, i + n));
+    i += n;
+  }
+  return out;
+}
