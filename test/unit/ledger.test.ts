@@ -44,6 +44,16 @@ const fast = { durable: false };
 describe('FileSpendLedger', () => {
   useTempDir();
 
+  it('counts a line met twice (a reader racing another process\'s append) once, by its id', async () => {
+    const ledger = new FileSpendLedger(file, fast);
+    await ledger.open();
+    await ledger.append(rec({ runId: 'once' }));
+    const line = (await fs.readFile(file, 'utf8')).split('\n')[0];
+    await fs.appendFile(file, `${line}\n`);
+    const again = new FileSpendLedger(file, fast);
+    assert.deepEqual((await again.records()).map((r) => r.runId), ['once']);
+  });
+
   it('appends one JSON line per record, durably, and reads them back in a new instance', async () => {
     const ledger = new FileSpendLedger(file);
     assert.equal((await ledger.open()).state, 'ok');
@@ -52,7 +62,9 @@ describe('FileSpendLedger', () => {
     const lines = (await fs.readFile(file, 'utf8')).split('\n');
     assert.equal(lines.length, 3);
     assert.equal(lines[2], '');
-    assert.deepEqual(JSON.parse(lines[1]), rec({ runId: 'b', dollars: null }));
+    const { id, ...line } = JSON.parse(lines[1]);
+    assert.match(id, /^[0-9a-f-]{36}$/, 'each line carries an id, so a line read twice counts once');
+    assert.deepEqual(line, rec({ runId: 'b', dollars: null }));
     const again = new FileSpendLedger(file, fast);
     assert.deepEqual((await again.records()).map((r) => r.runId), ['a', 'b']);
     assert.deepEqual(await again.open(), { state: 'ok', records: 2, badLines: 0, tornLastLine: false, salvagedRecords: 0 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { SpendRecord } from './spendRecord';
@@ -45,6 +46,7 @@ export class FileSpendLedger implements SpendLedger {
   private readonly now: () => Date;
   private readonly durable: boolean;
   private all: SpendRecord[] = [];
+  private seenIds = new Set<string>();
   private byDay = new Map<string, LedgerTotals>();
   private byMonth = new Map<string, LedgerTotals>();
   private byRun = new Map<string, LedgerTotals>();
@@ -86,7 +88,7 @@ export class FileSpendLedger implements SpendLedger {
     }
     return this.exclusive(async () => {
       await this.ensureLoaded();
-      await this.appendLines([serializeRecord(record)]);
+      await this.appendLines([serializeRecord({ ...record, id: randomUUID() })]);
       // Our own line comes back through the reader, exactly like other windows' lines.
       await this.readOn();
     });
@@ -152,6 +154,7 @@ export class FileSpendLedger implements SpendLedger {
 
   private reset(): void {
     this.all = [];
+    this.seenIds = new Set();
     this.byDay = new Map();
     this.byMonth = new Map();
     this.byRun = new Map();
@@ -160,7 +163,15 @@ export class FileSpendLedger implements SpendLedger {
     this.tornLineAt = undefined;
   }
 
-  private ingest(r: SpendRecord): void {
+  private ingest(line: SpendRecord): void {
+    // A reader can meet a line twice when it races another process's append; ids make reading idempotent.
+    const { id, ...r } = line;
+    if (id !== undefined) {
+      if (this.seenIds.has(id)) {
+        return;
+      }
+      this.seenIds.add(id);
+    }
     this.all.push(r);
     const time = new Date(r.time);
     const add = (map: Map<string, LedgerTotals>, key: string) => {

@@ -170,6 +170,7 @@ export function isSpendRecord(v: unknown): v is SpendRecord {
 export function serializeRecord(r: SpendRecord): string {
   const ordered: SpendRecord = {
     time: r.time,
+    ...(r.id !== undefined ? { id: r.id } : {}),
     runId: r.runId,
     ...(r.sessionId !== undefined ? { sessionId: r.sessionId } : {}),
     purpose: r.purpose,

@@ -5,6 +5,8 @@ export type CallPurpose = 'estimate' | 'attempt' | 'forced-answer' | 'probe' | '
 export interface SpendRecord {
   /** ISO time the call finished (or failed). */
   time: string;
+  /** Written by the file ledger on each line so a line read twice is counted once; never in records it returns. */
+  id?: string;
   runId: string;
   /** The VS Code window session that made the call; absent in records written before sessions were recorded. */
   sessionId?: string;
