@@ -7,7 +7,7 @@ import { SelectionCostPreview } from './host/costPreview';
 import { ReasonCommand, type ReasonArgs } from './host/reasonCommand';
 import { Services } from './host/services';
 import { readSettings, SECTION } from './host/settings';
-import { openSampleQuestion } from './host/walkthrough';
+import { openSampleQuestion, openWalkthroughOnFirstRun } from './host/walkthrough';
 
 /** What activate() returns: used by the extension-host tests and other extensions. */
 export interface BudgetReasonerApi {
@@ -65,6 +65,7 @@ export function activate(context: vscode.ExtensionContext): BudgetReasonerApi {
   }));
   // The meter shows today's spend from the ledger as soon as the extension is active (after a reload too).
   void services.refreshMeter().catch((e) => log.error('meter', 'could not read the ledger', e));
+  void openWalkthroughOnFirstRun(context, services);
 
   const activationMs = performance.now() - t0;
   log.info('activate', `activated in ${activationMs.toFixed(1)} ms`);
