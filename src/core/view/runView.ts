@@ -17,6 +17,12 @@ export const REASONING_LIMIT_CHARS = 64 * 1024;
 /** Attempt summaries kept for the panel; runs rarely have more, and older ones only add noise. */
 export const ATTEMPTS_LIMIT = 200;
 
+/** Models listed in a restored view's header and cost table (a cascade has a handful). */
+export const MODELS_LIMIT = 32;
+
+/** Longest model name kept from a restored view (names come from settings and endpoints). */
+export const MODEL_NAME_LIMIT = 200;
+
 /** What the command knows before the first event: shown at the top of the panel. */
 export interface RunHeader {
   runId: string;
@@ -33,6 +39,23 @@ export interface RunHeader {
   dollarCap?: number;
   /** The stopping rule in words, e.g. "Beta posterior ≥ 0.95". */
   stoppingRule?: string;
+  /**
+   * A run over several models (a cascade), cheapest first, e.g. ["gpt-oss-6b", "gpt-4o-mini", "gpt-4.1"]:
+   * the header shows them as a ladder instead of `model`, and the panel labels answers and attempts by model.
+   */
+  models?: string[];
+}
+
+/** One model's share of the run's spend, from the spend records naming it. */
+export interface ModelSpendView {
+  model: string;
+  calls: number;
+  promptTokens: number;
+  completionTokens: number;
+  /** Dollars of this model's calls; null when some call's price is unknown ("unpriced", never a silent 0). */
+  dollars: number | null;
+  /** Dollars of this model's calls whose price is known. */
+  knownDollars: number;
 }
 
 /** Budget-bar segments: what the tokens were spent on. Probes and calibration count as "other". */
@@ -60,6 +83,8 @@ export interface BudgetView {
   estimatedCounts: boolean;
   /** Rough tokens of attempts still streaming (chars / 4), not yet in spentTokens. */
   inFlightTokens: number;
+  /** Spend per model billed, in the order the models were first called. */
+  byModel: ModelSpendView[];
 }
 
 export interface ProgressiveAnswer {
@@ -70,6 +95,8 @@ export interface ProgressiveAnswer {
   confidence: number;
   changed: boolean;
   ruleState: string;
+  /** The model whose chain supports the answer, when the run names one (a cascade). */
+  model?: string;
 }
 
 export interface ReasoningView {
@@ -90,6 +117,8 @@ export interface AttemptView {
   finishReason: string | null;
   answer: string | null;
   completionTokens: number | null;
+  /** The model the attempt went to, when the run names one (a cascade). */
+  model?: string;
 }
 
 export interface CurvePoint {
@@ -149,6 +178,7 @@ export function initialRunView(header: RunHeader): RunView {
       calls: 0,
       estimatedCounts: false,
       inFlightTokens: 0,
+      byModel: [],
     },
     answers: [],
     reasoning: { epoch: 0, attempt: null, purpose: null, text: '', totalChars: 0 },
@@ -211,6 +241,7 @@ export function reduceRunView(view: RunView, event: RunEvent): RunView {
       const attempts = [...view.attempts, {
         attempt: event.attempt, purpose: event.purpose, maxTokens: event.maxTokens,
         finishReason: null, answer: null, completionTokens: null,
+        ...(event.model !== undefined ? { model: event.model } : {}),
       }].slice(-ATTEMPTS_LIMIT);
       const streamingChars = { ...view.streamingChars, [String(event.attempt)]: 0 };
       // An attempt after the run ended means it was continued: it is running again.
@@ -255,6 +286,7 @@ export function reduceRunView(view: RunView, event: RunEvent): RunView {
       const answer: ProgressiveAnswer = {
         answer: event.answer, text: event.text, tokensSoFar: event.tokensSoFar,
         confidence: event.confidence, changed: event.changed, ruleState: event.ruleState,
+        ...(event.model !== undefined ? { model: event.model } : {}),
       };
       const answers = [...view.answers, answer];
       return { ...view, answers, curve: curveOf(answers, view.curve.earlyStop) };
@@ -333,7 +365,22 @@ function addSpend(b: BudgetView, r: SpendRecord): BudgetView {
     knownDollars: b.knownDollars + (r.dollars ?? 0),
     calls: b.calls + 1,
     estimatedCounts: b.estimatedCounts || r.estimated,
+    byModel: addModelSpend(b.byModel, r),
   };
+}
+
+function addModelSpend(rows: readonly ModelSpendView[], r: SpendRecord): ModelSpendView[] {
+  const i = rows.findIndex((row) => row.model === r.model);
+  const row = i >= 0 ? rows[i] : { model: r.model, calls: 0, promptTokens: 0, completionTokens: 0, dollars: 0, knownDollars: 0 };
+  const next: ModelSpendView = {
+    model: row.model,
+    calls: row.calls + 1,
+    promptTokens: row.promptTokens + r.promptTokens,
+    completionTokens: row.completionTokens + r.completionTokens,
+    dollars: row.dollars === null || r.dollars === null ? null : row.dollars + r.dollars,
+    knownDollars: row.knownDollars + (r.dollars ?? 0),
+  };
+  return i >= 0 ? rows.map((x, j) => (j === i ? next : x)) : [...rows, next];
 }
 
 function finalSpend(b: BudgetView): { tokens: number; dollars: number | null } {
@@ -436,11 +483,20 @@ const numOr = (x: unknown, d: number): number => (isNum(x) ? x : d);
 const strOr = (x: unknown, d: string): string => (isStr(x) ? x : d);
 const oneOf = <T extends string>(x: unknown, values: readonly T[]): T | undefined => (values as readonly unknown[]).includes(x) ? x as T : undefined;
 
-const STRATEGIES = ['anytime-sc', 'single', 'value-guided'] as const;
+// 'cascade' is a run over several models (CascadeRun); a view of such a run must restore too.
+const STRATEGIES = ['anytime-sc', 'single', 'value-guided', 'cascade'] as const;
 const SOURCES = ['tale', 'local', 'fixed', 'fallback'] as const;
 const PURPOSES = ['estimate', 'attempt', 'forced-answer', 'probe', 'calibration'] as const;
 const REASONS = ['converged', 'budget-exhausted', 'cap-reached', 'stopped', 'error'] as const;
 const STATES = ['running', 'finished', 'interrupted'] as const;
+
+/** A stored list of model names: strings only, bounded; undefined when there is none. */
+function models(x: unknown): string[] | undefined {
+  const list = Array.isArray(x) ? x.filter(isStr).slice(0, MODELS_LIMIT).map((m) => m.slice(0, MODEL_NAME_LIMIT)) : [];
+  return list.length ? list : undefined;
+}
+
+const modelOf = (o: Obj): { model?: string } => (isStr(o.model) ? { model: o.model.slice(0, MODEL_NAME_LIMIT) } : {});
 
 /**
  * Rebuilds a RunView from untrusted data (the webview's stored state): every field is type-checked,
@@ -459,12 +515,14 @@ export function parseRunView(raw: unknown): RunView | undefined {
     runId: h.runId.slice(0, 200),
     question: h.question.slice(0, 100_000),
     model: h.model.slice(0, 200),
-    strategy,
+    // The list above may name a strategy StrategyName does not (yet): labels fall back to the name itself.
+    strategy: strategy as StrategyName,
     caps: Array.isArray(h.caps) ? h.caps.filter(isStr).slice(0, 20).map((c) => c.slice(0, 200)) : [],
     providerBillsInDollars: h.providerBillsInDollars === true,
     ...(isNum(h.budgetTokens) ? { budgetTokens: h.budgetTokens } : {}),
     ...(isNum(h.dollarCap) ? { dollarCap: h.dollarCap } : {}),
     ...(isStr(h.stoppingRule) ? { stoppingRule: h.stoppingRule.slice(0, 200) } : {}),
+    ...(models(h.models) ? { models: models(h.models) } : {}),
   };
   const view = initialRunView(header);
 
@@ -487,6 +545,13 @@ export function parseRunView(raw: unknown): RunView | undefined {
     calls: numOr(b.calls, 0),
     estimatedCounts: b.estimatedCounts === true,
     inFlightTokens: numOr(b.inFlightTokens, 0),
+    byModel: (Array.isArray(b.byModel) ? b.byModel : []).flatMap((m): ModelSpendView[] =>
+      isObj(m) && isStr(m.model) && isNum(m.calls) && isNum(m.promptTokens) && isNum(m.completionTokens)
+        ? [{
+          model: m.model.slice(0, MODEL_NAME_LIMIT), calls: m.calls, promptTokens: m.promptTokens, completionTokens: m.completionTokens,
+          dollars: m.dollars === null ? null : numOr(m.dollars, 0), knownDollars: numOr(m.knownDollars, 0),
+        }]
+        : []).slice(0, MODELS_LIMIT),
   };
 
   view.answers = (Array.isArray(raw.answers) ? raw.answers : []).slice(-1000).flatMap((a): ProgressiveAnswer[] =>
@@ -494,6 +559,7 @@ export function parseRunView(raw: unknown): RunView | undefined {
       ? [{
         answer: a.answer.slice(0, 10_000), text: a.text.slice(0, 200_000), tokensSoFar: a.tokensSoFar,
         confidence: a.confidence, changed: a.changed === true, ruleState: strOr(a.ruleState, '').slice(0, 200),
+        ...modelOf(a),
       }]
       : []);
 
@@ -515,6 +581,7 @@ export function parseRunView(raw: unknown): RunView | undefined {
         finishReason: isStr(a.finishReason) ? a.finishReason.slice(0, 100) : null,
         answer: isStr(a.answer) ? a.answer.slice(0, 10_000) : null,
         completionTokens: isNum(a.completionTokens) ? a.completionTokens : null,
+        ...modelOf(a),
       }]
       : [];
   });

@@ -1,7 +1,7 @@
 /** The answer panel's words and numbers, as plain functions of the view (unit-tested without a DOM). */
 import { formatDollars, formatTokens } from '../budget/meterFormat';
 import type { BudgetSource, StopReason } from '../reasoning/runEvents';
-import type { BudgetView, ProgressiveAnswer, RunView, StatusView } from './runView';
+import type { BudgetView, ModelSpendView, ProgressiveAnswer, RunView, StatusView } from './runView';
 
 const SOURCE_LABELS: Record<BudgetSource, string> = {
   tale: 'TALE estimate',
@@ -14,6 +14,7 @@ export const STRATEGY_LABELS: Record<string, string> = {
   'anytime-sc': 'anytime self-consistency',
   single: 'single chain',
   'value-guided': 'value-guided',
+  cascade: 'model cascade',
 };
 
 const REASON_LABELS: Record<StopReason, string> = {
@@ -48,7 +49,8 @@ export function budgetText(budget: BudgetView): string {
 /** The header's second line, as separate parts joined with " · " by the caller. */
 export function headerParts(view: RunView): string[] {
   const h = view.header;
-  const parts = [h.model, STRATEGY_LABELS[h.strategy] ?? h.strategy, `budget ${budgetText(view.budget)}`];
+  const models = h.models?.length ? h.models.join(' → ') : h.model;
+  const parts = [models, STRATEGY_LABELS[h.strategy] ?? h.strategy, `budget ${budgetText(view.budget)}`];
   if (h.stoppingRule) {
     parts.push(h.stoppingRule);
   }
@@ -115,4 +117,74 @@ export function shortTitle(question: string, max = 40): string {
   const cut = line.slice(0, max);
   const space = cut.lastIndexOf(' ');
   return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
+}
+
+/**
+ * Whether the panel labels answers and attempts by model and shows the cost by model: only for a run
+ * over several models (a cascade header, spend billed to more than one model, or an event naming its
+ * model). A single-model run looks as it always did.
+ */
+export function showsModels(view: RunView): boolean {
+  return (view.header.models?.length ?? 0) > 0
+    || view.budget.byModel.length > 1
+    || view.attempts.some((a) => a.model !== undefined)
+    || view.answers.some((a) => a.model !== undefined);
+}
+
+/**
+ * Dollars with two significant digits below a cent, so a cheap model's share does not read "$0.0000":
+ * "$0.000018", "$0.0031", "$0.25", "$12.50".
+ */
+export function preciseDollars(d: number): string {
+  if (d >= 0.01 || d <= 0) {
+    return d <= 0 ? '$0' : formatDollars(d);
+  }
+  const decimals = Math.min(8, 1 - Math.floor(Math.log10(d)));
+  const s = d.toFixed(decimals);
+  return Number(s) === 0 ? `<$${(10 ** -decimals).toFixed(decimals)}` : `$${s}`;
+}
+
+/** A model's (or the run's) dollars: "unpriced" when no call had a price, "$x + unpriced" when only some did. */
+export function modelDollarsText(dollars: number | null, knownDollars: number): string {
+  if (dollars !== null) {
+    return preciseDollars(dollars);
+  }
+  return knownDollars > 0 ? `${preciseDollars(knownDollars)} + unpriced` : 'unpriced';
+}
+
+export interface ModelCostRow {
+  model: string;
+  calls: string;
+  tokensIn: string;
+  tokensOut: string;
+  /** Absent when the provider does not bill in dollars (a local endpoint): tokens only. */
+  dollars?: string;
+}
+
+/** The "Cost by model" table: one row per model billed, in the order they were called, then the total when there are several. */
+export function modelCostRows(budget: BudgetView, billsInDollars: boolean): { rows: ModelCostRow[]; total: ModelCostRow | null } {
+  const row = (model: string, m: Pick<ModelSpendView, 'calls' | 'promptTokens' | 'completionTokens' | 'dollars' | 'knownDollars'>): ModelCostRow => ({
+    model,
+    calls: exactTokens(m.calls),
+    tokensIn: exactTokens(m.promptTokens),
+    tokensOut: exactTokens(m.completionTokens),
+    ...(billsInDollars ? { dollars: modelDollarsText(m.dollars, m.knownDollars) } : {}),
+  });
+  const rows = budget.byModel.map((m) => row(m.model, m));
+  const total = rows.length > 1 ? row('Total', budget) : null;
+  return { rows, total };
+}
+
+/** The run's models in ladder order (the header's list, then as they appear): a model's place picks its badge colour. */
+export function modelOrder(view: RunView): string[] {
+  const seen = new Set<string>(view.header.models ?? []);
+  for (const a of view.attempts) {
+    if (a.model !== undefined) {
+      seen.add(a.model);
+    }
+  }
+  for (const m of view.budget.byModel) {
+    seen.add(m.model);
+  }
+  return [...seen];
 }
