@@ -7,7 +7,8 @@ import { formatTokens } from '../core/budget/meterFormat';
 import type { ProgressiveAnswer, RunView } from '../core/view/runView';
 import { purposeLabel } from '../core/view/runView';
 import {
-  STRATEGY_LABELS, answerMeta, anytimeIndexText, budgetLegend, exactTokens, headerParts, percent, spendText, statusText,
+  STRATEGY_LABELS, answerMeta, anytimeIndexText, budgetLegend, exactTokens, headerParts, modelCostRows, modelOrder, percent,
+  showsModels, spendText, statusText, type ModelCostRow,
 } from '../core/view/runViewText';
 import type { FromWebviewMessage } from '../protocol';
 import { STRATEGY_NAMES } from '../protocol';
@@ -30,11 +31,16 @@ const LONG_QUESTION_CHARS = 280;
 
 const SEGMENTS = ['estimate', 'attempt', 'forced-answer', 'other', 'reasoning', 'in-flight'] as const;
 
+/** Badge colours: a model's place in the ladder, cycling (see .model-badge[data-tier] in panel.css). */
+const TIER_COLOURS = 6;
+
 export class PanelDom {
   private readonly els: {
     question: HTMLElement; meta: HTMLElement; caps: HTMLElement;
     spend: HTMLElement; status: HTMLElement; bar: HTMLElement; legend: HTMLElement;
     segments: Record<(typeof SEGMENTS)[number], HTMLElement>;
+    modelCosts: HTMLElement; modelCostsHead: HTMLElement; modelCostsBody: HTMLElement; modelCostsTotal: HTMLElement;
+    answerModel: HTMLElement; reasoningModel: HTMLElement;
     stop: HTMLButtonElement; cont: HTMLButtonElement; copy: HTMLButtonElement; insert: HTMLButtonElement;
     replace: HTMLButtonElement; rerun: HTMLButtonElement; rerunStrategy: HTMLSelectElement; spendReport: HTMLButtonElement;
     continueForm: HTMLElement; continueTokens: HTMLInputElement; notice: HTMLElement;
@@ -49,6 +55,10 @@ export class PanelDom {
   private stickToBottom = true;
   private noticeTimer: ReturnType<typeof setTimeout> | undefined;
   private curveWidth = 0;
+  /** Whether answers and attempts carry model badges (a run over several models); see showsModels. */
+  private modelsShown = false;
+  /** Each model's place in the ladder, for its badge colour. */
+  private tiers = new Map<string, number>();
 
   constructor(private readonly root: HTMLElement, private readonly post: (m: FromWebviewMessage) => void) {
     root.replaceChildren(this.skeleton());
@@ -57,6 +67,8 @@ export class PanelDom {
       question: $('question'), meta: $('meta'), caps: $('caps'),
       spend: $('spend'), status: $('status'), bar: $('budget-bar'), legend: $('budget-legend'),
       segments: Object.fromEntries(SEGMENTS.map((s) => [s, $(`segment-${s}`)])) as Record<(typeof SEGMENTS)[number], HTMLElement>,
+      modelCosts: $('model-costs'), modelCostsHead: $('model-costs-head'), modelCostsBody: $('model-costs-body'), modelCostsTotal: $('model-costs-total'),
+      answerModel: $('answer-model'), reasoningModel: $('reasoning-model'),
       stop: $('stop'), cont: $('continue'), copy: $('copy'), insert: $('insert'), replace: $('replace'),
       rerun: $('rerun'), rerunStrategy: $('rerun-strategy'), spendReport: $('spend-report'),
       continueForm: $('continue-form'), continueTokens: $('continue-tokens'), notice: $('notice'),
@@ -88,7 +100,13 @@ export class PanelDom {
           h('span', { id: 'status', class: 'status' })),
         h('div', { id: 'budget-bar', class: 'budget-bar', role: 'meter', 'aria-valuemin': 0, 'aria-label': 'Tokens spent of the budget' },
           ...SEGMENTS.map(segment)),
-        h('div', { id: 'budget-legend', class: 'legend' })),
+        h('div', { id: 'budget-legend', class: 'legend' }),
+        h('div', { id: 'model-costs', class: 'model-costs', hidden: true },
+          h('table', { class: 'model-cost-table', 'aria-labelledby': 'model-costs-title' },
+            h('caption', { id: 'model-costs-title', class: 'section-title' }, 'Cost by model'),
+            h('thead', { id: 'model-costs-head' }),
+            h('tbody', { id: 'model-costs-body' }),
+            h('tfoot', { id: 'model-costs-total' })))),
       h('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Run actions' },
         button('stop', 'Stop', 'primary', 'Stop the run; the best answer so far stays'),
         button('continue', 'Continue…', 'secondary', 'Continue this run with more budget'),
@@ -110,6 +128,7 @@ export class PanelDom {
       h('section', { class: 'current', 'aria-labelledby': 'current-title' },
         h('div', { class: 'section-head' },
           h('h2', { id: 'current-title', class: 'section-title' }, 'Best answer'),
+          h('span', { id: 'answer-model', class: 'model-badge', hidden: true }),
           h('span', { id: 'answer-meta', class: 'description' })),
         h('div', { id: 'answer', class: 'answer placeholder', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' }, 'No answer yet'),
         h('details', { id: 'answer-chain', class: 'chain' },
@@ -124,7 +143,9 @@ export class PanelDom {
         h('div', { class: 'section-head' }, h('h2', { id: 'answers-title', class: 'section-title' }, 'Progressive answers')),
         h('ol', { id: 'answers', class: 'answers' })),
       h('details', { id: 'reasoning-section', class: 'reasoning-section', open: true },
-        h('summary', {}, h('span', { id: 'reasoning-title', class: 'section-title' }, 'Reasoning')),
+        h('summary', {},
+          h('span', { id: 'reasoning-title', class: 'section-title' }, 'Reasoning'),
+          h('span', { id: 'reasoning-model', class: 'model-badge', hidden: true })),
         h('pre', { id: 'reasoning', class: 'reasoning', tabindex: 0, 'aria-label': 'Live reasoning of the current attempt' }),
         h('ol', { id: 'attempts', class: 'attempts', 'aria-label': 'Attempts' })),
     );
@@ -210,11 +231,28 @@ export class PanelDom {
   render(view: RunView, prev: RunView | undefined, reasoning: ReasoningDomChange | undefined): void {
     this.view = view;
     this.root.removeAttribute('aria-busy');
+    // Model badges come and go together: when the run turns out to span models, the labelled parts are redrawn.
+    let modelsChanged = false;
+    if (!prev || prev.header !== view.header || prev.budget.byModel !== view.budget.byModel || prev.attempts !== view.attempts || prev.answers !== view.answers) {
+      const shown = showsModels(view);
+      const order = shown ? modelOrder(view) : [];
+      modelsChanged = shown !== this.modelsShown || order.length !== this.tiers.size || order.some((m, i) => this.tiers.get(m) !== i);
+      this.modelsShown = shown;
+      this.tiers = new Map(order.map((m, i) => [m, i]));
+    }
+    if (modelsChanged) {
+      // Drawn again from scratch below, with or without badges.
+      prev = prev && { ...prev, answers: [], attempts: [], budget: { ...prev.budget, byModel: [] } };
+      this.els.answers.replaceChildren();
+    }
     if (!prev || prev.header !== view.header || prev.budget.estimate !== view.budget.estimate) {
       this.renderHeader(view, !prev || prev.header.question !== view.header.question);
     }
     if (!prev || prev.budget !== view.budget || prev.header !== view.header) {
       this.renderBudget(view);
+    }
+    if (!prev || prev.budget.byModel !== view.budget.byModel || prev.header.providerBillsInDollars !== view.header.providerBillsInDollars) {
+      this.renderModelCosts(view);
     }
     if (!prev || prev.status !== view.status || prev.header !== view.header) {
       this.els.status.textContent = statusText(view.status, view.header.providerBillsInDollars);
@@ -234,9 +272,11 @@ export class PanelDom {
     if (!prev || prev.curve !== view.curve || prev.budget.budgetTokens !== view.budget.budgetTokens) {
       this.renderCurve(view);
     }
-    if (!prev || prev.reasoning.attempt !== view.reasoning.attempt || prev.reasoning.purpose !== view.reasoning.purpose) {
+    if (!prev || modelsChanged || prev.reasoning.attempt !== view.reasoning.attempt || prev.reasoning.purpose !== view.reasoning.purpose) {
       const r = view.reasoning;
       this.els.reasoningTitle.textContent = r.attempt === null ? 'Reasoning' : `Reasoning · attempt ${r.attempt}${r.purpose ? `: ${purposeLabel(r.purpose)}` : ''}`;
+      const model = r.attempt === null ? undefined : view.attempts.find((a) => a.attempt === r.attempt)?.model;
+      this.setBadge(this.els.reasoningModel, model);
     }
     if (!prev || reasoning) {
       this.renderReasoning(view, !prev || !reasoning || reasoning.reset, reasoning?.append ?? '');
@@ -334,6 +374,7 @@ export class PanelDom {
       e.answer.removeAttribute('data-answer');
       e.answerMeta.textContent = '';
       e.answerChain.hidden = true;
+      this.setBadge(e.answerModel, undefined);
       return;
     }
     e.answer.classList.remove('placeholder');
@@ -341,6 +382,7 @@ export class PanelDom {
     e.answer.dataset.confidence = best.confidence.toFixed(3);
     e.answer.replaceChildren(renderAnswer(best.answer));
     e.answerMeta.textContent = answerMeta(best);
+    this.setBadge(e.answerModel, best.model);
     e.answerChain.hidden = !best.text;
     this.renderChain();
   }
@@ -385,6 +427,7 @@ export class PanelDom {
     h('div', { class: 'item-row' },
       h('span', { class: 'item-number', 'aria-hidden': 'true' }, String(index + 1)),
       answer,
+      this.badge(a.model),
       h('span', { class: 'confidence-pill', title: 'confidence' }, percent(a.confidence)),
       h('span', { class: 'item-actions' },
         h('button', { type: 'button', class: 'text-button item-copy', 'aria-label': `Copy answer ${index + 1}` }, 'Copy'),
@@ -453,9 +496,61 @@ export class PanelDom {
       const outcome = a.finishReason === null ? 'streaming' : a.finishReason;
       const tokens = a.completionTokens !== null ? ` · ${formatTokens(a.completionTokens)} tokens` : ` · up to ${formatTokens(a.maxTokens)}`;
       const answer = a.answer !== null ? ` · → ${a.answer}` : '';
-      return h('li', { class: `attempt attempt-${a.finishReason === null ? 'open' : 'done'}` }, `#${a.attempt} ${purposeLabel(a.purpose)} · ${outcome}${tokens}${answer}`);
+      return h('li', { class: `attempt attempt-${a.finishReason === null ? 'open' : 'done'}` },
+        h('span', { class: 'attempt-text' }, `#${a.attempt} ${purposeLabel(a.purpose)} · ${outcome}${tokens}${answer}`),
+        this.badge(a.model));
     });
     this.els.attempts.replaceChildren(...rows);
+  }
+
+  /**
+   * The "Cost by model" table under the budget bar, for runs over several models. Model names are
+   * untrusted text: they only ever go into text nodes and attribute values.
+   */
+  private renderModelCosts(view: RunView): void {
+    const e = this.els;
+    const show = this.modelsShown && view.budget.byModel.length > 0;
+    e.modelCosts.hidden = !show;
+    if (!show) {
+      e.modelCostsHead.replaceChildren();
+      e.modelCostsBody.replaceChildren();
+      e.modelCostsTotal.replaceChildren();
+      return;
+    }
+    const dollars = view.header.providerBillsInDollars;
+    const { rows, total } = modelCostRows(view.budget, dollars);
+    const th = (text: string, cls: string) => h('th', { scope: 'col', class: cls }, text);
+    e.modelCostsHead.replaceChildren(h('tr', {},
+      th('Model', 'col-model'), th('Calls', 'num'), th('Tokens in', 'num'), th('Tokens out', 'num'), dollars && th('Cost', 'num')));
+    const tr = (r: ModelCostRow, cls: string, name: Node | string) => h('tr', { class: cls, 'data-model': cls === 'model-row' ? r.model : undefined },
+      h('th', { scope: 'row', class: 'col-model' }, name),
+      h('td', { class: 'num' }, r.calls), h('td', { class: 'num' }, r.tokensIn), h('td', { class: 'num' }, r.tokensOut),
+      r.dollars !== undefined && h('td', { class: `num${r.dollars.includes('unpriced') ? ' unpriced' : ''}` }, r.dollars));
+    e.modelCostsBody.replaceChildren(...rows.map((r) => tr(r, 'model-row', this.badge(r.model) ?? r.model)));
+    e.modelCostsTotal.replaceChildren(...(total ? [tr(total, 'total-row', document.createTextNode(total.model))] : []));
+  }
+
+  /** A model's badge (its name as text, its ladder place as a colour), or nothing for a single-model run. */
+  private badge(model: string | undefined): HTMLElement | null {
+    if (!this.modelsShown || model === undefined) {
+      return null;
+    }
+    const el = h('span', { class: 'model-badge' });
+    this.setBadge(el, model);
+    return el;
+  }
+
+  private setBadge(el: HTMLElement, model: string | undefined): void {
+    if (!this.modelsShown || model === undefined) {
+      el.hidden = true;
+      el.textContent = '';
+      return;
+    }
+    el.hidden = false;
+    el.textContent = model;
+    el.title = `model: ${model}`;
+    const tier = this.tiers.get(model);
+    el.dataset.tier = tier === undefined ? '' : String(tier % TIER_COLOURS);
   }
 
   private openContinue(): void {
