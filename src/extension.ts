@@ -3,6 +3,7 @@ import { showBudgetMenu } from './host/budgetMenu';
 import { Logger, showError } from './host/logger';
 import { calibrate, exportSpendCsv, selectModel, showSpendReport } from './host/otherCommands';
 import { registerAnswerPanelSerializer } from './host/answerPanel';
+import { BudgetChat, OPEN_RUN_PANEL_COMMAND } from './host/chatParticipant';
 import { SelectionCostPreview } from './host/costPreview';
 import { ReasonCommand, type ReasonArgs } from './host/reasonCommand';
 import { Services } from './host/services';
@@ -14,6 +15,8 @@ export interface BudgetReasonerApi {
   reason(args?: ReasonArgs): ReturnType<ReasonCommand['run']>;
   meter(): { text: string; ariaLabel: string | undefined; tooltip: string };
   ledgerFile(): Promise<string>;
+  /** The @budget chat participant's handler, callable without the chat UI (tests; VS Code without chat). */
+  chat: Pick<BudgetChat, 'handle'>;
   /** Posts and events of the newest run's panel (host-side batching), for benchmarks. */
   lastPanelStats(): { posts: number; events: number; snapshots: number } | undefined;
   activationMs: number;
@@ -55,6 +58,9 @@ export function activate(context: vscode.ExtensionContext): BudgetReasonerApi {
   command('budgetReasoner.calibrate', () => calibrate(services));
   command('budgetReasoner.showLog', () => log.show());
   command('budgetReasoner.trySample', () => openSampleQuestion(context.extensionUri));
+  const chat = new BudgetChat(services, reason);
+  chat.register(context);
+  command(OPEN_RUN_PANEL_COMMAND, (runId: unknown) => chat.openPanel(runId));
   context.subscriptions.push(new SelectionCostPreview(services));
   registerAnswerPanelSerializer(context, (panel) => reason.adoptRestored(panel), log);
 
@@ -73,6 +79,7 @@ export function activate(context: vscode.ExtensionContext): BudgetReasonerApi {
     reason: (args) => reason.run(args),
     meter: () => services.meter.rendered,
     ledgerFile: async () => (await services.ledger()).file,
+    chat,
     lastPanelStats: () => reason.lastPanel?.stats,
     activationMs,
   };

@@ -1,6 +1,6 @@
 /** The extension's settings, validated. Pure: the host reads raw values, this checks them. */
 
-export type StrategyName = 'anytime-sc' | 'single' | 'value-guided';
+export type StrategyName = 'anytime-sc' | 'single' | 'value-guided' | 'cascade';
 export type EstimatorMode = 'auto' | 'tale' | 'local' | 'fixed';
 export type StoppingRuleName = 'auto' | 'beta' | 'esc' | 'epsilon';
 
@@ -9,6 +9,18 @@ export interface PriceOverride {
   cachedInput?: number;
   output: number;
 }
+
+/** One rung of `budgetReasoner.cascade`, cheapest first. */
+export interface CascadeTierSetting {
+  model: string;
+  /** Normalised; defaults to `budgetReasoner.baseUrl`. */
+  baseUrl: string;
+  /** Dollars per 1M tokens; absent = the price table and `budgetReasoner.prices`. */
+  price?: PriceOverride;
+}
+
+/** Which model @budget in VS Code Chat uses. */
+export type ChatModelChoice = 'auto' | 'configured' | 'picked';
 
 export interface Settings {
   baseUrl: string;
@@ -24,6 +36,9 @@ export interface Settings {
   stoppingRule: StoppingRuleName;
   confidenceThreshold: number;
   prices: Record<string, PriceOverride>;
+  /** Models for the cascade strategy, cheapest first. */
+  cascade: CascadeTierSetting[];
+  chatModel: ChatModelChoice;
 }
 
 export const defaultSettings: Settings = {
@@ -38,7 +53,11 @@ export const defaultSettings: Settings = {
   stoppingRule: 'auto',
   confidenceThreshold: 0.95,
   prices: {},
+  cascade: [],
+  chatModel: 'auto',
 };
+
+const MODEL_ID = /^[\w.:/@+-]{1,200}$/;
 
 export const MIN_REQUEST_BUDGET = 10;
 export const MAX_REQUEST_BUDGET = 999_999;
@@ -51,7 +70,7 @@ export interface ParsedSettings {
 
 export function parseSettings(raw: Partial<Record<keyof Settings, unknown>>): ParsedSettings {
   const problems: string[] = [];
-  const s: Settings = { ...defaultSettings, prices: {} };
+  const s: Settings = { ...defaultSettings, prices: {}, cascade: [] };
 
   const baseUrl = raw.baseUrl ?? defaultSettings.baseUrl;
   const urlProblem = checkBaseUrl(baseUrl);
@@ -62,7 +81,7 @@ export function parseSettings(raw: Partial<Record<keyof Settings, unknown>>): Pa
   }
 
   if (raw.model !== undefined) {
-    if (typeof raw.model === 'string' && /^[\w.:/@+-]{1,200}$/.test(raw.model.trim())) {
+    if (typeof raw.model === 'string' && MODEL_ID.test(raw.model.trim())) {
       s.model = raw.model.trim();
     } else {
       problems.push(`"budgetReasoner.model" must be a model id such as gpt-4o-mini (got ${describe(raw.model)}).`);
@@ -84,7 +103,7 @@ export function parseSettings(raw: Partial<Record<keyof Settings, unknown>>): Pa
   s.requestCapUsd = nonNegative(raw.requestCapUsd, 'requestCapUsd', defaultSettings.requestCapUsd, problems);
   s.dailyCapUsd = nonNegative(raw.dailyCapUsd, 'dailyCapUsd', defaultSettings.dailyCapUsd, problems);
   s.dailyTokenCap = Math.floor(nonNegative(raw.dailyTokenCap, 'dailyTokenCap', defaultSettings.dailyTokenCap, problems));
-  s.strategy = oneOf(raw.strategy, ['anytime-sc', 'single', 'value-guided'] as const, 'strategy', problems) ?? defaultSettings.strategy;
+  s.strategy = oneOf(raw.strategy, ['anytime-sc', 'single', 'value-guided', 'cascade'] as const, 'strategy', problems) ?? defaultSettings.strategy;
   s.estimator = oneOf(raw.estimator, ['auto', 'tale', 'local', 'fixed'] as const, 'estimator', problems) ?? defaultSettings.estimator;
   s.stoppingRule = oneOf(raw.stoppingRule, ['auto', 'beta', 'esc', 'epsilon'] as const, 'stoppingRule', problems) ?? defaultSettings.stoppingRule;
 
@@ -113,7 +132,51 @@ export function parseSettings(raw: Partial<Record<keyof Settings, unknown>>): Pa
       }
     }
   }
+  s.cascade = parseCascade(raw.cascade, s.baseUrl, problems);
+  if (s.strategy === 'cascade' && s.cascade.length < 2) {
+    problems.push('The "cascade" strategy needs at least two models in "budgetReasoner.cascade", cheapest first; using "anytime-sc".');
+    s.strategy = 'anytime-sc';
+  }
+  s.chatModel = oneOf(raw.chatModel, ['auto', 'configured', 'picked'] as const, 'chatModel', problems) ?? defaultSettings.chatModel;
   return { settings: s, problems };
+}
+
+function parseCascade(raw: unknown, defaultBaseUrl: string, problems: string[]): CascadeTierSetting[] {
+  if (raw === undefined || raw === null) {
+    return [];
+  }
+  if (!Array.isArray(raw)) {
+    problems.push('"budgetReasoner.cascade" must be a list of {model, baseUrl?, input?, output?}, cheapest first.');
+    return [];
+  }
+  const tiers: CascadeTierSetting[] = [];
+  raw.forEach((entry: unknown, i) => {
+    const where = `"budgetReasoner.cascade" entry ${i + 1}`;
+    const e = entry as Record<string, unknown> | null;
+    if (e === null || typeof e !== 'object' || typeof e.model !== 'string' || !MODEL_ID.test(e.model.trim())) {
+      problems.push(`${where} is ignored: it needs "model", a model id such as gpt-4o-mini.`);
+      return;
+    }
+    let baseUrl = defaultBaseUrl;
+    if (e.baseUrl !== undefined) {
+      const urlProblem = checkBaseUrl(e.baseUrl);
+      if (urlProblem) {
+        problems.push(`${where} is ignored: ${urlProblem.replace('"budgetReasoner.baseUrl"', 'its "baseUrl"')}`);
+        return;
+      }
+      baseUrl = String(e.baseUrl).trim().replace(/\/+$/, '');
+    }
+    let price: PriceOverride | undefined;
+    if (e.input !== undefined || e.output !== undefined) {
+      if (!isPrice(e.input) || !isPrice(e.output)) {
+        problems.push(`${where} is ignored: give both "input" and "output" as non-negative dollars per 1M tokens, or neither.`);
+        return;
+      }
+      price = { input: e.input, output: e.output };
+    }
+    tiers.push({ model: e.model.trim(), baseUrl, ...(price ? { price } : {}) });
+  });
+  return tiers;
 }
 
 /** Undefined when the URL is usable, else a message that says how to fix it. */

@@ -57,6 +57,17 @@ export class AnswerPanel extends Disposable {
     return new AnswerPanel(panel, extensionUri, initialRunView(header), options.log ?? consoleLog);
   }
 
+  /** A panel showing a run that happened elsewhere (a chat response): finished, with Copy, Insert and the report. */
+  static fromView(extensionUri: vscode.Uri, view: RunView, options: AnswerPanelOptions = {}): AnswerPanel {
+    const panel = vscode.window.createWebviewPanel(
+      ANSWER_PANEL_VIEW_TYPE,
+      shortTitle(view.header.question),
+      { viewColumn: options.viewColumn ?? vscode.ViewColumn.Beside, preserveFocus: options.preserveFocus ?? true },
+      webviewOptions(extensionUri),
+    );
+    return new AnswerPanel(panel, extensionUri, view, options.log ?? consoleLog);
+  }
+
   /** Takes over a panel VS Code restored after a reload, showing the stored view. */
   static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, view: RunView, log: PanelLog = consoleLog): AnswerPanel {
     panel.webview.options = webviewOptions(extensionUri);

@@ -4,6 +4,7 @@ import { AUTO_CHAINS, autoRunBudget, costPreview, TALE_ESTIMATE_MAX_TOKENS, TALE
 import { AUTO_LOCAL_AFTER_RUNS, taleEstimatePrompt } from '../core/budget/taleEstimator';
 import type { Settings } from '../core/config';
 import { DEFAULT_SYSTEM_PROMPT } from '../core/reasoning/reasoningRun';
+import type { PriceLookup } from '../core/tokens/prices';
 import { Disposable } from './lifecycle';
 import type { Services } from './services';
 import { readSettings, SECTION } from './settings';
@@ -24,7 +25,7 @@ export function confirmAboveUsd(): number {
  * What a run of this question would cost, with the local estimator only (never a call). The
  * budget follows ReasonCommand: a fixed budget as set, else AUTO_CHAINS chains at the estimate.
  */
-export async function previewRunCost(services: Services, settings: Settings, question: string, budgetTokens?: number): Promise<CostPreview> {
+export async function previewRunCost(services: Services, settings: Settings, question: string, budgetTokens?: number, prices: PriceLookup = services.prices(settings)): Promise<CostPreview> {
   const estimator = await services.localEstimator();
   const fixedBudget = budgetTokens ?? (settings.requestBudget === 'auto' ? undefined : settings.requestBudget);
   const estimated = settings.estimator === 'fixed' && fixedBudget !== undefined ? fixedBudget : estimator.estimate(question).tokens;
@@ -42,7 +43,7 @@ export async function previewRunCost(services: Services, settings: Settings, que
     estimateCall: usesTale
       ? { promptTokens: services.tokens.countChatPrompt([{ role: 'user', content: taleEstimatePrompt(question) }], settings.model).tokens, maxTokens: TALE_ESTIMATE_MAX_TOKENS }
       : undefined,
-    price: services.prices(settings)(settings.model.replace(/^vscode-lm\//, '')),
+    price: prices(settings.model.replace(/^vscode-lm\//, '')),
     requestCapUsd: settings.requestCapUsd,
   });
 }

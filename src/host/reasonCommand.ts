@@ -8,7 +8,7 @@ import type { SharedReservations } from '../core/ledger/sharedReservations';
 import { MeteredCaller } from '../core/budget/meteredCaller';
 import { estimateBudget, TaleBudgetEstimator } from '../core/budget/taleEstimator';
 import type { BudgetEstimate } from '../core/budget/localEstimator';
-import type { Settings, StrategyName } from '../core/config';
+import type { CascadeTierSetting, Settings, StrategyName } from '../core/config';
 import { isLocalEndpoint } from '../core/config';
 import type { ChatProvider } from '../core/providers/chatProvider';
 import { OpenAICompatibleProvider } from '../core/providers/openaiProvider';
@@ -18,7 +18,10 @@ import { DEFAULT_SYSTEM_PROMPT, ReasoningRun, type RunOutcome } from '../core/re
 import type { RunEvent } from '../core/reasoning/runEvents';
 import { createStoppingRule } from '../core/reasoning/stoppingRules';
 import { AnytimeSelfConsistency, createStrategy } from '../core/reasoning/strategies';
+import { CascadeRun, type CascadeTier } from '../core/reasoning/cascade';
 import { contextProblem, contextWindowOf } from '../core/tokens/contextWindows';
+import { priceLookup, type PriceLookup, type TokenPrice } from '../core/tokens/prices';
+import type { RunHeader } from '../core/view/runView';
 import { AnswerPanel, type PanelAction } from './answerPanel';
 import { confirmAboveUsd, previewRunCost } from './costPreview';
 import { openWalkthroughStep, PROVIDER_STEP } from './walkthrough';
@@ -52,9 +55,46 @@ const MIN_CHAIN_TOKENS = 64;
 const MIN_ANSWER_TOKENS = 64;
 
 /** Where the question came from, so Insert / Replace go back to the right editor. */
-interface QuestionSource {
+export interface QuestionSource {
   uri?: vscode.Uri;
   selection?: vscode.Selection;
+}
+
+/** Where a run shows itself: the answer panel, or a chat response. */
+export interface RunSurface {
+  push(event: RunEvent): void;
+  updateHeader(patch: Partial<RunHeader>): void;
+}
+
+/** How a run started from somewhere other than the command (the chat participant) differs. */
+export interface StartOptions {
+  source?: QuestionSource;
+  /** A model chosen by the caller (the chat's picked model) instead of the configured provider. */
+  model?: { provider: ChatProvider; id: string };
+  /** Shows the run; default: a new answer panel beside the editor. */
+  surface?: (header: RunHeader) => RunSurface;
+  /** Says why a run was not started (nothing was sent); default: an error notification. */
+  refuse?: (message: string) => Promise<void>;
+  /** Cancels the run, e.g. the chat's cancellation. */
+  signal?: AbortSignal;
+}
+
+/** A model the run can call: its provider, its id there, and how its tokens are priced. */
+interface ResolvedModel {
+  id: string;
+  provider: ChatProvider;
+  prices: PriceLookup;
+}
+
+/** What the command drives: one ReasoningRun, or a cascade of them. */
+interface RunEngine {
+  start(signal: AbortSignal): Promise<RunOutcome>;
+  continueWith(extraTokens: number, signal: AbortSignal): Promise<RunOutcome>;
+  stop(): void;
+  readonly outcome: RunOutcome | undefined;
+  readonly totalBudget: number;
+  /** Completion tokens of each clean chain that reached `answer`: what the local estimator learns from. */
+  agreeingChainTokens(answer: string): number[];
 }
 
 export class ReasonCommand {
@@ -64,7 +104,7 @@ export class ReasonCommand {
 
   constructor(private readonly services: Services) {}
 
-  /** A panel VS Code restored after a reload: its run is over, but Copy, Insert and the report still work. */
+  /** A panel VS Code restored after a reload (or opened from a chat run): its run is over, but Copy, Insert and the report still work. */
   adoptRestored(panel: AnswerPanel): void {
     panel.onDidAction(async (action) => {
       // Copy is done by the panel itself.
@@ -79,14 +119,7 @@ export class ReasonCommand {
   }
 
   async run(args: ReasonArgs = {}): Promise<RunSummary | undefined> {
-    const { log } = this.services;
-    const { settings, problems } = readSettings();
-    for (const p of problems) {
-      log.warn('settings', p);
-    }
-    if (problems.length) {
-      void vscode.window.showWarningMessage(`Budget Reasoner: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more, see the log)` : ''}`);
-    }
+    const { settings } = this.settingsWithWarnings();
 
     const source: QuestionSource = {};
     let input = args.question;
@@ -114,27 +147,54 @@ export class ReasonCommand {
       void vscode.window.showWarningMessage(`Budget Reasoner: ${checked.message}`);
       return undefined;
     }
-    return this.start(checked.question, settings, args, source);
+    return this.start(checked.question, settings, args, { source });
   }
 
-  private async start(question: string, settings: Settings, args: ReasonArgs, source: QuestionSource): Promise<RunSummary | undefined> {
+  /** Settings, with their problems logged and the first one shown. */
+  settingsWithWarnings(): { settings: Settings; problems: string[] } {
+    const { settings, problems } = readSettings();
+    for (const p of problems) {
+      this.services.log.warn('settings', p);
+    }
+    if (problems.length) {
+      void vscode.window.showWarningMessage(`Budget Reasoner: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more, see the log)` : ''}`);
+    }
+    return { settings, problems };
+  }
+
+  /** The whole pipeline for one question: checks, cost confirmation, estimate, caps, then the run. */
+  async start(question: string, settings: Settings, args: ReasonArgs, options: StartOptions): Promise<RunSummary | undefined> {
     const { services } = this;
-    const provider = await this.provider(settings);
-    if (!provider) {
+    const refuse = options.refuse ?? (async (message: string) => {
+      await showError(services.log, message);
+    });
+    const strategyName = args.strategy ?? settings.strategy;
+    // A cascade's models, cheapest first; else the one model. Missing keys and prices stop it here, before anything is sent.
+    const models = strategyName === 'cascade'
+      ? await this.cascadeModels(settings.cascade, settings, refuse)
+      : await this.singleModel(settings, options.model);
+    if (!models) {
       return undefined;
     }
+    const first = models[0];
+    const strongest = models[models.length - 1];
     const systemPrompt = DEFAULT_SYSTEM_PROMPT;
-    const promptTokens = services.tokens.countChatPrompt([{ role: 'system', content: systemPrompt }, { role: 'user', content: question }], settings.model).tokens;
-    const tooLong = contextProblem(promptTokens, MIN_ANSWER_TOKENS, settings.model, contextWindowOf(settings.model));
-    if (tooLong) {
-      await showError(services.log, tooLong);
-      return undefined;
+    const chatPrompt = (model: string) => services.tokens.countChatPrompt([{ role: 'system', content: systemPrompt }, { role: 'user', content: question }], model).tokens;
+    for (const m of models) {
+      const tooLong = contextProblem(chatPrompt(m.id), MIN_ANSWER_TOKENS, m.id, contextWindowOf(m.id));
+      if (tooLong) {
+        await refuse(tooLong);
+        return undefined;
+      }
     }
+    const promptTokens = chatPrompt(first.id);
 
     // Before anything is sent (the TALE call included): a run that may cost more than the user's threshold asks first.
+    // A cascade is previewed at its strongest model: the most it can cost.
     const threshold = confirmAboveUsd();
     if (threshold > 0) {
-      const preview = await previewRunCost(services, settings, question, args.budgetTokens);
+      const previewSettings = strategyName === 'cascade' ? { ...settings, model: strongest.id, prices: {} } : settings;
+      const preview = await previewRunCost(services, previewSettings, question, args.budgetTokens, strongest.prices);
       if (needsConfirmation(preview, threshold)) {
         const choice = await vscode.window.showWarningMessage(confirmationMessage(preview), { modal: true }, 'Run');
         if (choice !== 'Run') {
@@ -146,92 +206,116 @@ export class ReasonCommand {
 
     const runId = randomUUID();
     const ledger = await services.ledger();
+    const reservations = await services.sharedReservations();
     const fixedBudget = args.budgetTokens ?? (settings.requestBudget === 'auto' ? undefined : settings.requestBudget);
     const estimator = await services.localEstimator();
     const abort = new AbortController();
 
     // The estimate call is capped by the daily and dollar caps only: the run budget is not known yet.
-    const estimateCaller = this.caller(provider, settings, runId, capsFromSettings(settings), ledger, await services.sharedReservations());
-    const strategyName = args.strategy ?? settings.strategy;
-    const panel = AnswerPanel.create(services.context.extensionUri, {
+    const estimateCaller = this.caller(first, runId, capsFromSettings(settings), ledger, reservations);
+    const header: RunHeader = {
       runId,
       question,
-      model: settings.model,
+      model: models.map((m) => m.id).join(' → '),
       strategy: strategyName,
       caps: describeCaps(settings),
-      providerBillsInDollars: provider.billsInDollars && services.prices(settings)(settings.model)?.source !== 'local',
+      providerBillsInDollars: models.some((m) => m.provider.billsInDollars && m.prices(m.id)?.source !== 'local'),
       budgetTokens: fixedBudget,
       dollarCap: settings.requestCapUsd > 0 ? settings.requestCapUsd : undefined,
-      stoppingRule: stoppingRuleText(settings),
-    }, { log: services.log });
-    this.lastPanel = panel;
-
-    let estimate: BudgetEstimate;
-    try {
-      const tale = new TaleBudgetEstimator({ caller: estimateCaller, fallback: estimator, capTokens: TALE_MAX_CHAIN_TOKENS });
-      estimate = settings.estimator === 'fixed' && fixedBudget !== undefined
-        ? { tokens: fixedBudget, source: 'fixed' }
-        : await estimateBudget(settings.estimator, question, { local: estimator, tale }, abort.signal);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      panel.push({ type: 'error', message, kind: 'estimate' });
-      panel.push({ type: 'stopped', reason: error instanceof CapRefusal ? 'cap-reached' : 'error', message });
-      await services.refreshMeter();
-      await showError(services.log, message);
-      return undefined;
-    }
-    // Budgets count billed tokens (prompt + completion), as the caps and the meter do.
-    const chainTokens = Math.min(estimate.tokens, fixedBudget ?? Number.POSITIVE_INFINITY);
-    const budgetTokens = fixedBudget ?? autoRunBudget(chainTokens, promptTokens);
-    // One caps object for the run: Continue raises its token budget in place.
-    const caps = capsFromSettings(settings, budgetTokens);
-    const caller = this.caller(provider, settings, runId, caps, ledger, await services.sharedReservations());
-    const strategy = strategyName === 'anytime-sc' && settings.stoppingRule === 'auto'
-      ? new AnytimeSelfConsistency()
-      : createStrategy(strategyName, settings.stoppingRule === 'auto' ? undefined : createStoppingRule(settings.stoppingRule, { threshold: settings.confidenceThreshold }));
-    // A run whose first chain cannot fit is refused here, naming the cap, before anything is sent.
-    const refusal = await this.preflight(caps, settings, ledger, promptTokens + services.tokens.countText(budgetPromptLine(chainTokens), settings.model).tokens, Math.min(chainTokens, MIN_CHAIN_TOKENS));
-    if (refusal) {
-      panel.push({ type: 'stopped', reason: 'cap-reached', message: refusal.message });
-      await services.refreshMeter();
-      await this.offerToRaise(refusal);
-      return undefined;
-    }
-    services.setLiveRun({ runId, budgetTokens, running: true });
-
-    const active: ActiveRun = { runId, question, source, panel, abort, caps, run: undefined as unknown as ReasoningRun };
-    const onEvent = (event: RunEvent) => {
-      panel.push(event);
-      if (event.type === 'spend') {
-        void services.refreshMeter();
-      } else if (event.type === 'error') {
-        services.log.warn('run', `${runId.slice(0, 8)}: ${event.message}`);
-      }
+      stoppingRule: strategyName === 'cascade' ? 'a cheaper model settles it (weighted votes ≥ 0.8), else the next model' : stoppingRuleText(settings),
     };
-    active.run = new ReasoningRun(caller, {
-      question,
-      systemPrompt,
-      strategy,
-      budget: { chainTokens, totalTokens: budgetTokens, source: estimate.source, note: estimate.note, records: estimate.records },
-    }, onEvent);
-    this.runs.set(runId, active);
-    panel.onDidAction((action) => void this.onPanelAction(active, action));
-    panel.onDidDispose(() => {
+    let panel: AnswerPanel | undefined;
+    const surface: RunSurface = options.surface?.(header) ?? (panel = AnswerPanel.create(services.context.extensionUri, header, { log: services.log }));
+    if (panel) {
+      this.lastPanel = panel;
+    }
+    const onCancel = () => {
       abort.abort();
-      this.runs.delete(runId);
-    });
-    services.log.info('run', `${runId.slice(0, 8)} started: ${settings.model}, ${strategyName}, budget ${budgetTokens} tokens (${estimate.source} chain estimate ${chainTokens})`);
-    const outcome = await active.run.start(abort.signal);
-    return this.finish(active, outcome);
+      active?.engine.stop();
+    };
+    let active: ActiveRun | undefined;
+    options.signal?.addEventListener('abort', onCancel, { once: true });
+    try {
+      let estimate: BudgetEstimate;
+      try {
+        const tale = new TaleBudgetEstimator({ caller: estimateCaller, fallback: estimator, capTokens: TALE_MAX_CHAIN_TOKENS });
+        estimate = settings.estimator === 'fixed' && fixedBudget !== undefined
+          ? { tokens: fixedBudget, source: 'fixed' }
+          : await estimateBudget(settings.estimator, question, { local: estimator, tale }, abort.signal);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        surface.push({ type: 'error', message, kind: 'estimate' });
+        surface.push({ type: 'stopped', reason: error instanceof CapRefusal ? 'cap-reached' : 'error', message });
+        await services.refreshMeter();
+        await showError(services.log, message);
+        return undefined;
+      }
+      // Budgets count billed tokens (prompt + completion), as the caps and the meter do.
+      const chainTokens = Math.min(estimate.tokens, fixedBudget ?? Number.POSITIVE_INFINITY);
+      const budgetTokens = fixedBudget ?? autoRunBudget(chainTokens, promptTokens);
+      // One caps object for the run: Continue raises its token budget in place.
+      const caps = capsFromSettings(settings, budgetTokens);
+      // A run whose first chain cannot fit is refused here, naming the cap, before anything is sent.
+      const refusal = await this.preflight(caps, first.prices(first.id), ledger, promptTokens + services.tokens.countText(budgetPromptLine(chainTokens), first.id).tokens, Math.min(chainTokens, MIN_CHAIN_TOKENS));
+      if (refusal) {
+        surface.push({ type: 'stopped', reason: 'cap-reached', message: refusal.message });
+        await services.refreshMeter();
+        await this.offerToRaise(refusal);
+        return undefined;
+      }
+      services.setLiveRun({ runId, budgetTokens, running: true });
+
+      const onEvent = (event: RunEvent) => {
+        surface.push(event);
+        if (event.type === 'spend') {
+          void services.refreshMeter();
+        } else if (event.type === 'error') {
+          services.log.warn('run', `${runId.slice(0, 8)}: ${event.message}`);
+        }
+      };
+      const budget = { chainTokens, source: estimate.source, note: estimate.note, records: estimate.records };
+      const engine = strategyName === 'cascade'
+        ? this.cascadeEngine(models, { question, systemPrompt, budget, budgetTokens, settings, caps, runId, ledger, reservations }, onEvent)
+        : singleEngine(new ReasoningRun(this.caller(first, runId, caps, ledger, reservations), {
+          question,
+          systemPrompt,
+          strategy: strategyName === 'anytime-sc' && settings.stoppingRule === 'auto'
+            ? new AnytimeSelfConsistency()
+            : createStrategy(strategyName, settings.stoppingRule === 'auto' ? undefined : createStoppingRule(settings.stoppingRule, { threshold: settings.confidenceThreshold })),
+          budget: { ...budget, totalTokens: budgetTokens },
+        }, onEvent));
+      active = { runId, question, source: options.source ?? {}, surface, abort, caps, engine, learns: strategyName !== 'cascade' };
+      const run = active;
+      this.runs.set(runId, run);
+      if (panel) {
+        const p = panel;
+        p.onDidAction((action) => void this.onPanelAction(run, p, action));
+        p.onDidDispose(() => {
+          run.abort.abort();
+          this.runs.delete(runId);
+        });
+      }
+      services.log.info('run', `${runId.slice(0, 8)} started: ${header.model}, ${strategyName}, budget ${budgetTokens} tokens (${estimate.source} chain estimate ${chainTokens})`);
+      if (abort.signal.aborted) {
+        engine.stop();
+      }
+      const outcome = await engine.start(abort.signal);
+      return await this.finish(run, outcome);
+    } finally {
+      options.signal?.removeEventListener('abort', onCancel);
+      if (!panel) {
+        this.runs.delete(runId); // only a panel can Continue a run
+      }
+    }
   }
 
   private async finish(active: ActiveRun, outcome: RunOutcome): Promise<RunSummary> {
     const { services } = this;
-    services.setLiveRun({ runId: active.runId, budgetTokens: active.run.state.totalBudget, running: false });
+    services.setLiveRun({ runId: active.runId, budgetTokens: active.engine.totalBudget, running: false });
     await services.refreshMeter();
     const totals = await (await services.ledger()).totalsForRun(active.runId);
     services.log.info('run', `${active.runId.slice(0, 8)} ${outcome.reason}: ${outcome.answer ?? 'no answer'} after ${totals.tokens} tokens in ${outcome.chains} chains (AI ${outcome.anytimeIndex.toFixed(2)})`);
-    if (outcome.reason === 'converged' && outcome.answer !== undefined) {
+    if (outcome.reason === 'converged' && outcome.answer !== undefined && active.learns) {
       await this.learn(active, outcome.answer);
     }
     if (outcome.reason === 'cap-reached') {
@@ -251,13 +335,13 @@ export class ReasonCommand {
   }
 
   /** The grant the caps would give the run's first chain; a refusal when not even a minimal chain fits. */
-  private async preflight(caps: SpendCaps, settings: Settings, ledger: SpendLedger, promptTokens: number, wanted: number): Promise<CapRefusal | undefined> {
+  private async preflight(caps: SpendCaps, price: TokenPrice | undefined, ledger: SpendLedger, promptTokens: number, wanted: number): Promise<CapRefusal | undefined> {
     const today = await ledger.today();
     const g = grant({
       caps,
       spent: { run: { tokens: 0, dollars: 0 }, today: { tokens: today.tokens, dollars: today.dollars } },
       promptTokens,
-      price: this.services.prices(settings)(settings.model),
+      price,
       wanted,
       minUsefulTokens: wanted,
     });
@@ -279,32 +363,31 @@ export class ReasonCommand {
 
   /** Teaches the local estimator what a converged answer needed: the shortest chain that reached it. */
   private async learn(active: ActiveRun, answer: string): Promise<void> {
-    const agreeing = active.run.state.chains.filter((c) => c.answer !== undefined && c.answer === answer && c.finishReason === 'stop');
+    const agreeing = active.engine.agreeingChainTokens(answer);
     if (!agreeing.length) {
       return;
     }
-    const needed = Math.min(...agreeing.map((c) => c.completionTokens));
     const estimator = await this.services.localEstimator();
-    estimator.learn(active.question, needed);
+    estimator.learn(active.question, Math.min(...agreeing));
     await this.services.saveEstimator(estimator).catch((e) => this.services.log.warn('estimator', `could not save: ${String(e)}`));
   }
 
-  private async onPanelAction(active: ActiveRun, action: PanelAction): Promise<void> {
+  private async onPanelAction(active: ActiveRun, panel: AnswerPanel, action: PanelAction): Promise<void> {
     switch (action.kind) {
       case 'stop':
         active.abort.abort();
-        active.run.stop();
+        active.engine.stop();
         return;
       case 'continue': {
-        if (!active.run.outcome) {
+        if (!active.engine.outcome) {
           return;
         }
         active.abort = new AbortController();
-        const budget = (active.caps.requestTokens ?? active.run.state.totalBudget) + action.extraTokens;
+        const budget = (active.caps.requestTokens ?? active.engine.totalBudget) + action.extraTokens;
         active.caps.requestTokens = budget;
-        active.panel.updateHeader({ budgetTokens: budget });
+        panel.updateHeader({ budgetTokens: budget });
         this.services.setLiveRun({ runId: active.runId, budgetTokens: budget, running: true });
-        const outcome = await active.run.continueWith(action.extraTokens, active.abort.signal);
+        const outcome = await active.engine.continueWith(action.extraTokens, active.abort.signal);
         await this.finish(active, outcome);
         return;
       }
@@ -314,7 +397,7 @@ export class ReasonCommand {
         await insertText(active.source, action.mode, action.answer);
         return;
       case 'rerun':
-        await this.start(action.question, readSettings().settings, { strategy: action.strategy }, active.source);
+        await this.start(action.question, readSettings().settings, { strategy: action.strategy }, { source: active.source });
         return;
       case 'openSpendReport':
         await vscode.commands.executeCommand('budgetReasoner.showSpendReport');
@@ -322,10 +405,11 @@ export class ReasonCommand {
     }
   }
 
-  private caller(provider: ChatProvider, settings: Settings, runId: string, caps: SpendCaps, ledger: SpendLedger, sharedReservations: SharedReservations): MeteredCaller {
+  private caller(model: ResolvedModel, runId: string, caps: SpendCaps, ledger: SpendLedger, sharedReservations: SharedReservations): MeteredCaller {
+    const { provider } = model;
     return new MeteredCaller({
       provider,
-      model: settings.model.replace(/^vscode-lm\//, ''),
+      model: model.id.replace(/^vscode-lm\//, ''),
       runId,
       sessionId: this.services.sessionId,
       caps,
@@ -333,9 +417,84 @@ export class ReasonCommand {
       sharedReservations,
       // VS Code's language models count their own prompts; the local tokenizer covers the rest.
       ...(provider instanceof LanguageModelProvider ? { countPrompt: (messages) => provider.countTokens(messages.map((m) => m.content).join('\n')) } : {}),
-      prices: this.services.prices(settings),
+      prices: model.prices,
       tokens: this.services.tokens,
     });
+  }
+
+  /** The configured model (or the caller's), ready to call; undefined when it is not usable (the user was told). */
+  private async singleModel(settings: Settings, chosen: StartOptions['model']): Promise<ResolvedModel[] | undefined> {
+    const prices = this.services.prices(settings);
+    if (chosen) {
+      return [{ id: chosen.id, provider: chosen.provider, prices }];
+    }
+    const provider = await this.provider(settings);
+    return provider ? [{ id: settings.model, provider, prices }] : undefined;
+  }
+
+  /**
+   * The cascade's models, cheapest first, each with its endpoint's key and a known price: the
+   * cascade splits its dollars by price, so a model without one cannot take part.
+   */
+  private async cascadeModels(tiers: readonly CascadeTierSetting[], settings: Settings, refuse: (message: string) => Promise<void>): Promise<ResolvedModel[] | undefined> {
+    if (tiers.length < 2) {
+      await refuse('The cascade needs at least two models in "budgetReasoner.cascade", cheapest first. Nothing was sent.');
+      return undefined;
+    }
+    const out: ResolvedModel[] = [];
+    for (const [i, tier] of tiers.entries()) {
+      const apiKey = await this.services.apiKeys.get(tier.baseUrl);
+      if (!apiKey && !isLocalEndpoint(tier.baseUrl)) {
+        await refuse(`Cascade model ${i + 1} (${tier.model}) needs an API key for ${tier.baseUrl}: set the base URL to it and run "Budget Reasoner: Set API Key". Nothing was sent.`);
+        return undefined;
+      }
+      const prices = priceLookup({ baseUrl: tier.baseUrl, overrides: tier.price ? { ...settings.prices, [tier.model]: tier.price } : settings.prices });
+      if (!prices(tier.model)) {
+        await refuse(`No price is known for cascade model ${i + 1} (${tier.model}): add "input" and "output" (dollars per 1M tokens) to its entry in "budgetReasoner.cascade". Nothing was sent.`);
+        return undefined;
+      }
+      out.push({ id: tier.model, provider: new OpenAICompatibleProvider({ baseURL: tier.baseUrl, apiKey }), prices });
+    }
+    return out;
+  }
+
+  /**
+   * A cascade within the run's budget: its dollars are the budget's tokens at the strongest model's
+   * dearest rate (never more than always-strong could cost), and never more than the per-request cap.
+   */
+  private cascadeEngine(models: ResolvedModel[], plan: CascadePlan, onEvent: (event: RunEvent) => void): RunEngine {
+    const strongest = models[models.length - 1];
+    const strongPrice = strongest.prices(strongest.id)!;
+    const perToken = Math.max(strongPrice.input, strongPrice.output) / 1e6;
+    const capUsd = plan.settings.requestCapUsd;
+    const totalDollars = capUsd > 0 ? Math.min(capUsd, plan.budgetTokens * perToken) : plan.budgetTokens * perToken;
+    const tiers: CascadeTier[] = models.map((m) => ({
+      caller: this.caller(m, plan.runId, plan.caps, plan.ledger, plan.reservations),
+      name: m.id,
+      price: m.prices(m.id)!,
+    }));
+    const cascade = new CascadeRun(tiers, {
+      question: plan.question,
+      systemPrompt: plan.systemPrompt,
+      budget: { ...plan.budget, totalDollars, totalTokens: plan.budgetTokens },
+    }, onEvent);
+    let totalBudget = plan.budgetTokens;
+    return {
+      start: (signal) => cascade.start(signal),
+      // Continue's extra tokens become dollars at the strongest model's rate (a free model gets a token's worth: it costs nothing).
+      continueWith: (extraTokens, signal) => {
+        totalBudget += extraTokens;
+        return cascade.continueWith(Math.max(extraTokens * perToken, 1e-9), signal);
+      },
+      stop: () => cascade.stop(),
+      get outcome() {
+        return cascade.outcome;
+      },
+      get totalBudget() {
+        return totalBudget;
+      },
+      agreeingChainTokens: () => [],
+    };
   }
 
   /** The configured endpoint; asks for a key when a remote endpoint has none. */
@@ -364,14 +523,46 @@ export class ReasonCommand {
   }
 }
 
+/** What a cascade needs from the run being set up. */
+interface CascadePlan {
+  question: string;
+  systemPrompt: string;
+  budget: { chainTokens: number; source: BudgetEstimate['source']; note?: string; records?: BudgetEstimate['records'] };
+  budgetTokens: number;
+  settings: Settings;
+  caps: SpendCaps;
+  runId: string;
+  ledger: SpendLedger;
+  reservations: SharedReservations;
+}
+
+function singleEngine(run: ReasoningRun): RunEngine {
+  return {
+    start: (signal) => run.start(signal),
+    continueWith: (extraTokens, signal) => run.continueWith(extraTokens, signal),
+    stop: () => run.stop(),
+    get outcome() {
+      return run.outcome;
+    },
+    get totalBudget() {
+      return run.state.totalBudget;
+    },
+    agreeingChainTokens: (answer) => run.state.chains
+      .filter((c) => c.answer !== undefined && c.answer === answer && c.finishReason === 'stop')
+      .map((c) => c.completionTokens),
+  };
+}
+
 interface ActiveRun {
   runId: string;
   question: string;
   source: QuestionSource;
-  panel: AnswerPanel;
+  surface: RunSurface;
   abort: AbortController;
   caps: SpendCaps;
-  run: ReasoningRun;
+  engine: RunEngine;
+  /** Whether a converged answer teaches the local estimator (not a cascade: its models' needs differ). */
+  learns: boolean;
 }
 
 function describeCaps(s: Settings): string[] {

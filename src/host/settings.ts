@@ -4,7 +4,7 @@ import { parseSettings, type ParsedSettings } from '../core/config';
 
 export const SECTION = 'budgetReasoner';
 const KEYS: (keyof Settings)[] = ['baseUrl', 'model', 'requestBudget', 'requestCapUsd', 'dailyCapUsd', 'dailyTokenCap',
-  'strategy', 'estimator', 'stoppingRule', 'confidenceThreshold', 'prices'];
+  'strategy', 'estimator', 'stoppingRule', 'confidenceThreshold', 'prices', 'cascade', 'chatModel'];
 
 /**
  * Reads and validates the settings. baseUrl and model are application-scoped in package.json,

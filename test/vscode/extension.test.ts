@@ -18,7 +18,7 @@ suite('Budget Reasoner in the extension host', () => {
   test('registers its commands', async () => {
     const commands = await vscode.commands.getCommands(true);
     for (const id of ['budgetReasoner.reason', 'budgetReasoner.setApiKey', 'budgetReasoner.clearApiKey', 'budgetReasoner.selectModel',
-      'budgetReasoner.showSpendReport', 'budgetReasoner.calibrate', 'budgetReasoner.budgetMenu']) {
+      'budgetReasoner.showSpendReport', 'budgetReasoner.calibrate', 'budgetReasoner.budgetMenu', 'budgetReasoner.openChatRun']) {
       assert.ok(commands.includes(id), `${id} is registered`);
     }
   });
@@ -62,4 +62,56 @@ suite('Budget Reasoner in the extension host', () => {
     assert.equal(summary, undefined);
     assert.equal(fs.readFileSync(await api.ledgerFile(), 'utf8'), before);
   });
+
+  test('@budget: the chat handler reasons on the message, streams answers and a spend line, and opens the run in a panel', async () => {
+    // The Chat API exists in this VS Code (1.100); code-server has no chat UI, so the handler is called as the chat would.
+    console.log(`Chat API present: ${typeof (vscode as { chat?: { createChatParticipant?: unknown } }).chat?.createChatParticipant === 'function'}`);
+    const progress: string[] = [];
+    const markdown: string[] = [];
+    const buttons: vscode.Command[] = [];
+    const stream = { progress: (t: string) => progress.push(t), markdown: (t: string) => markdown.push(t), button: (c: vscode.Command) => buttons.push(c) };
+    const token = new vscode.CancellationTokenSource().token;
+    const question = 'What is the sum of the composite numbers between 10 and 20 (not including 10 and 20)?';
+    const result = await api.chat.handle({ prompt: `3000 ${question}`, command: 'budget' }, stream, token);
+    assert.equal(result.errorDetails, undefined, JSON.stringify(result.errorDetails));
+    const runId = result.metadata.runId;
+    assert.ok(runId, 'the run has an id');
+    assert.ok(progress.some((p) => /^Answer 1: /.test(p)), progress.join('\n'));
+    assert.ok(markdown.some((m) => /\*\*Answer 1\b/.test(m)), 'the first answer is written as markdown');
+    const ledger = fs.readFileSync(await api.ledgerFile(), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.runId === runId);
+    const billed = ledger.reduce((s, r) => s + r.promptTokens + r.completionTokens, 0);
+    assert.ok(billed > 0 && billed <= 3000, `the /budget 3000 run billed ${billed} tokens`);
+    assert.match(markdown[markdown.length - 1], new RegExp(`Spent ${billed.toLocaleString('en-US')} tokens .*of a 3,000-token budget`));
+    assert.deepEqual(buttons.map((b) => [b.command, b.arguments?.[0]]), [['budgetReasoner.openChatRun', runId]]);
+
+    const panelsBefore = answerPanels();
+    await vscode.commands.executeCommand(buttons[0].command, ...(buttons[0].arguments ?? []));
+    // The tab model updates after the panel is created.
+    for (let i = 0; i < 50 && answerPanels() === panelsBefore; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(answerPanels(), panelsBefore + 1, 'the button opens the run in an answer panel');
+  });
+
+  test('@budget /spend and /estimate answer from the ledger and the local estimator, sending nothing', async () => {
+    const ledgerBefore = fs.readFileSync(await api.ledgerFile(), 'utf8');
+    const md: string[] = [];
+    const stream = { progress: () => undefined, markdown: (t: string) => md.push(t), button: () => undefined };
+    const token = new vscode.CancellationTokenSource().token;
+    await api.chat.handle({ prompt: '', command: 'spend' }, stream, token);
+    assert.match(md.join(''), /\*\*Today:\*\* .* tokens in \d+ calls/);
+    md.length = 0;
+    const estimate = await api.chat.handle({ prompt: 'How many primes are below 100?', command: 'estimate' }, stream, token);
+    assert.equal(estimate.metadata.command, 'estimate');
+    assert.match(md.join(''), /Estimated budget:\*\* [\d,]+ tokens a chain/);
+    md.length = 0;
+    const bad = await api.chat.handle({ prompt: 'lots of tokens please', command: 'budget' }, stream, token);
+    assert.ok(bad.errorDetails);
+    assert.match(md.join(''), /Give the budget first/);
+    assert.equal(fs.readFileSync(await api.ledgerFile(), 'utf8'), ledgerBefore, 'nothing was spent');
+  });
 });
+
+function answerPanels(): number {
+  return vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.includes('budgetReasoner.answer')).length;
+}

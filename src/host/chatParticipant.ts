@@ -1,0 +1,169 @@
+/**
+ * `@budget` in VS Code Chat: the same pipeline as "Reason with budget" (estimate, caps, ledger,
+ * stopping rule), shown in the chat response instead of a panel, with a button that opens the full
+ * answer panel for the run afterwards. Registered only where VS Code has the Chat API.
+ */
+import * as vscode from 'vscode';
+import { ChatRunReporter, estimateMarkdown, parseChatAsk, spendMarkdown, type ChatAsk, type ChatSink } from '../core/chat/chatReport';
+import { isLocalEndpoint, type Settings } from '../core/config';
+import { checkQuestion } from '../core/question';
+import type { RunView } from '../core/view/runView';
+import { AnswerPanel } from './answerPanel';
+import { previewRunCost } from './costPreview';
+import { LanguageModelProvider } from './lmProvider';
+import type { ReasonCommand, StartOptions } from './reasonCommand';
+import type { Services } from './services';
+
+export const CHAT_PARTICIPANT_ID = 'budgetReasoner.budget';
+export const OPEN_RUN_PANEL_COMMAND = 'budgetReasoner.openChatRun';
+/** Finished chat runs kept for "Open in Answer Panel"; older ones are dropped (their spend is in the ledger). */
+const KEPT_RUNS = 20;
+
+/** What the handler uses of a chat request: the parts a test can build without the chat UI. */
+export type BudgetChatRequest = Pick<vscode.ChatRequest, 'prompt' | 'command'> & { model?: vscode.LanguageModelChat };
+/** What the handler writes: a subset of vscode.ChatResponseStream. */
+export type BudgetChatStream = ChatSink & { button(command: vscode.Command): void };
+
+export interface BudgetChatResult extends vscode.ChatResult {
+  metadata: { command: ChatAsk['kind']; runId?: string };
+}
+
+export class BudgetChat {
+  private readonly finished = new Map<string, RunView>();
+
+  constructor(private readonly services: Services, private readonly reason: ReasonCommand) {}
+
+  /** Adds @budget where the Chat API exists; elsewhere (older VS Code, code-server without chat) only the log says so. */
+  register(context: vscode.ExtensionContext): void {
+    const chat = (vscode as { chat?: Partial<typeof vscode.chat> }).chat;
+    if (typeof chat?.createChatParticipant !== 'function') {
+      this.services.log.info('chat', 'this VS Code has no Chat API: @budget is not available, everything else is');
+      return;
+    }
+    const participant = chat.createChatParticipant(CHAT_PARTICIPANT_ID, (request, _context, stream, token) => this.handle(request, stream, token));
+    participant.iconPath = {
+      light: vscode.Uri.joinPath(context.extensionUri, 'media', 'answer-light.svg'),
+      dark: vscode.Uri.joinPath(context.extensionUri, 'media', 'answer-dark.svg'),
+    };
+    context.subscriptions.push(participant);
+  }
+
+  async handle(request: BudgetChatRequest, stream: BudgetChatStream, token: vscode.CancellationToken): Promise<BudgetChatResult> {
+    const ask = parseChatAsk(request.command, request.prompt);
+    const settings = this.reason.settingsWithWarnings().settings;
+    switch (ask.kind) {
+      case 'invalid':
+        stream.markdown(ask.message);
+        return { metadata: { command: 'invalid' }, errorDetails: { message: ask.message } };
+      case 'spend':
+        return this.spend(settings, stream);
+      case 'estimate':
+      case 'reason': {
+        const checked = checkQuestion(ask.question);
+        if (!checked.ok) {
+          stream.markdown(`${checked.message} Nothing was sent.`);
+          return { metadata: { command: 'invalid' }, errorDetails: { message: checked.message } };
+        }
+        const model = await this.chooseModel(settings, request.model);
+        if (model === 'not-set-up') {
+          const message = `No API key is set for ${settings.baseUrl}, so @budget cannot use the configured provider. Nothing was sent.`;
+          stream.markdown(message);
+          stream.button({ command: 'budgetReasoner.setApiKey', title: 'Set API Key' });
+          return { metadata: { command: ask.kind }, errorDetails: { message } };
+        }
+        return ask.kind === 'estimate'
+          ? this.estimate(settings, checked.question, ask.budgetTokens, model, stream)
+          : this.run(settings, checked.question, ask.budgetTokens, model, stream, token);
+      }
+    }
+  }
+
+  /** Opens the answer panel of a chat run that has finished. */
+  openPanel(runId: unknown): void {
+    const view = typeof runId === 'string' ? this.finished.get(runId) : undefined;
+    if (!view) {
+      void vscode.window.showInformationMessage('Budget Reasoner: that chat run is no longer kept in this window; its spend is in the spend report.');
+      return;
+    }
+    const panel = AnswerPanel.fromView(this.services.context.extensionUri, view, { log: this.services.log, preserveFocus: false });
+    this.services.context.subscriptions.push(panel);
+    this.reason.adoptRestored(panel);
+  }
+
+  private async run(settings: Settings, question: string, budgetTokens: number | undefined, model: StartOptions['model'], stream: BudgetChatStream, token: vscode.CancellationToken): Promise<BudgetChatResult> {
+    const abort = new AbortController();
+    const cancel = token.onCancellationRequested(() => abort.abort());
+    let reporter: ChatRunReporter | undefined;
+    let refused: string | undefined;
+    try {
+      const summary = await this.reason.start(question, settings, budgetTokens !== undefined ? { budgetTokens } : {}, {
+        ...(model ? { model } : {}),
+        surface: (header) => (reporter = new ChatRunReporter(stream, header)),
+        refuse: async (message) => {
+          refused = message;
+          stream.markdown(message);
+        },
+        signal: abort.signal,
+      });
+      if (!reporter) {
+        // Refused or declined before the run began: nothing was spent.
+        const message = refused ?? 'The run did not start (declined at the cost confirmation, or the model is not available). Nothing was sent.';
+        if (!refused) {
+          stream.markdown(message);
+        }
+        return { metadata: { command: 'reason' }, errorDetails: { message } };
+      }
+      const r: ChatRunReporter = reporter;
+      r.finish(r.runView.header.providerBillsInDollars !== false);
+      const runId = r.runView.header.runId;
+      this.keep(runId, r.runView);
+      stream.button({ command: OPEN_RUN_PANEL_COMMAND, title: 'Open in Answer Panel', arguments: [runId] });
+      return { metadata: { command: 'reason', runId }, ...(summary?.reason === 'error' ? { errorDetails: { message: summary.message } } : {}) };
+    } finally {
+      cancel.dispose();
+    }
+  }
+
+  private async estimate(settings: Settings, question: string, budgetTokens: number | undefined, model: StartOptions['model'], stream: BudgetChatStream): Promise<BudgetChatResult> {
+    const previewSettings = model ? { ...settings, model: model.id } : settings;
+    const preview = await previewRunCost(this.services, previewSettings, question, budgetTokens);
+    const source = budgetTokens !== undefined ? 'your /budget' : 'local estimate';
+    stream.markdown(estimateMarkdown(preview, previewSettings.model, source));
+    return { metadata: { command: 'estimate' } };
+  }
+
+  private async spend(settings: Settings, stream: BudgetChatStream): Promise<BudgetChatResult> {
+    const ledger = await this.services.ledger();
+    await ledger.refresh();
+    const [today, month] = await Promise.all([ledger.today(), ledger.thisMonth()]);
+    stream.markdown(spendMarkdown({ today, month, ...settings }));
+    stream.button({ command: 'budgetReasoner.showSpendReport', title: 'Open Spend Report' });
+    return { metadata: { command: 'spend' } };
+  }
+
+  /**
+   * The model for this request: `configured` always uses the settings; `picked` the chat's model;
+   * `auto` the settings when a provider is set up there (a key, a local endpoint or a VS Code model), else the chat's.
+   */
+  private async chooseModel(settings: Settings, picked: vscode.LanguageModelChat | undefined): Promise<StartOptions['model'] | 'not-set-up' | undefined> {
+    const fromChat = picked ? { provider: new LanguageModelProvider(picked), id: `vscode-lm/${picked.id}` } : undefined;
+    if (settings.chatModel === 'picked' && fromChat) {
+      return fromChat;
+    }
+    const setUp = settings.model.startsWith('vscode-lm/') || isLocalEndpoint(settings.baseUrl) || (await this.services.apiKeys.get(settings.baseUrl)) !== undefined;
+    if (setUp || settings.strategy === 'cascade') {
+      return undefined; // the configured provider (a cascade checks its own models' keys)
+    }
+    return settings.chatModel === 'auto' && fromChat ? fromChat : 'not-set-up';
+  }
+
+  private keep(runId: string, view: RunView): void {
+    this.finished.set(runId, view);
+    for (const old of this.finished.keys()) {
+      if (this.finished.size <= KEPT_RUNS) {
+        break;
+      }
+      this.finished.delete(old);
+    }
+  }
+}
