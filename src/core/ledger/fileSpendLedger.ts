@@ -280,7 +280,8 @@ export class FileSpendLedger implements SpendLedger {
     }
     this.current = {
       state: 'moved-aside', records: good.length, badLines: 0, tornLastLine: false, salvagedRecords: 0, movedAsideTo: target,
-      message: `The spend ledger ${this.file} ${why}. It was kept as ${path.basename(target)} and a new ledger was started with the ${good.length} record${good.length === 1 ? '' : 's'} that could be read.`,
+      // What happened and the new name first: a notification shows its first line or so until expanded.
+      message: `The spend ledger ${why}. It was kept as ${path.basename(target)} and a new ledger was started with the ${good.length} record${good.length === 1 ? '' : 's'} that could be read. Folder: ${path.dirname(this.file)}`,
     };
     await this.readOn();
   }
@@ -360,12 +361,22 @@ function parseChunk(bytes: Buffer, fromStart: boolean, tornFirstLine: boolean): 
       // A whole record whose newline is missing: keep it; the next writer starts a new line.
       result.good.push(parsed.record);
       result.consumed = bytes.length;
+    } else if (fromStart && parsed === 'bad' && !mayStartRecord(tail)) {
+      // Not the beginning of a record (NUL bytes after a crash, binary garbage): an unreadable line, not a torn write.
+      result.bad += 1;
+      result.consumed = bytes.length;
     } else if (fromStart) {
       // At load a partial last line is most likely a crash mid-write (the next append starts a new line).
       result.torn = true;
     }
   }
   return result;
+}
+
+/** Whether text could be the first bytes of a serialized record (every record line starts with `{"time":`). */
+function mayStartRecord(bytes: Buffer): boolean {
+  const text = bytes.toString('utf8').trimStart();
+  return text.startsWith(TIME_KEY) || TIME_KEY.startsWith(text);
 }
 
 type ParsedLine = 'empty' | 'bad' | { record: SpendRecord; salvaged: boolean };
