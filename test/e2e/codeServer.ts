@@ -10,6 +10,8 @@ export interface CodeServer {
   runDir: string;
   workspace: string;
   userSettingsPath: string;
+  /** code-server's --user-data-dir: settings, logs, globalStorage. */
+  userDataDir: string;
   /** Where the extension host writes its log files. */
   logsDir: string;
   process: ChildProcess;
@@ -29,7 +31,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startCodeServer(options: { settings: Record<string, unknown>; extraArgs?: string[]; runDir?: string; port?: number }): Promise<CodeServer> {
+export interface CodeServerOptions {
+  settings: Record<string, unknown>;
+  extraArgs?: string[];
+  runDir?: string;
+  port?: number;
+  /** Keep VS Code's workspace trust on (default off): a folder opens in Restricted Mode until trusted. */
+  workspaceTrust?: boolean;
+}
+
+export async function startCodeServer(options: CodeServerOptions): Promise<CodeServer> {
   const runDir = options.runDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'br-cs-'));
   for (const d of ['ud/User', 'ext', 'xdgc', 'xdgd', 'xdgcache', 'ws', 'tmp']) {
     fs.mkdirSync(path.join(runDir, d), { recursive: true });
@@ -43,7 +54,7 @@ export async function startCodeServer(options: { settings: Record<string, unknow
       'extensions.autoCheckUpdates': false,
       'extensions.autoUpdate': false,
       'telemetry.telemetryLevel': 'off',
-      'security.workspace.trust.enabled': false,
+      'security.workspace.trust.enabled': options.workspaceTrust === true,
       'chat.commandCenter.enabled': false,
       'git.openRepositoryInParentFolders': 'never',
       'workbench.colorTheme': 'Default Dark Modern',
@@ -55,7 +66,7 @@ export async function startCodeServer(options: { settings: Record<string, unknow
   const log = fs.openSync(path.join(runDir, 'cs.log'), 'a');
   const child = spawn(process.execPath, [entry,
     '--config', path.join(runDir, 'config.yaml'), '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
+    '--disable-telemetry', '--disable-update-check', ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']), '--disable-getting-started-override',
     '--user-data-dir', path.join(runDir, 'ud'), '--extensions-dir', path.join(runDir, 'ext'),
     ...(options.extraArgs ?? []), path.join(runDir, 'ws')], {
     env: {
@@ -90,6 +101,7 @@ export async function startCodeServer(options: { settings: Record<string, unknow
     runDir,
     workspace: path.join(runDir, 'ws'),
     userSettingsPath,
+    userDataDir: path.join(runDir, 'ud'),
     logsDir: path.join(runDir, 'ud', 'logs'),
     process: child,
     async stop() {

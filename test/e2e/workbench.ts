@@ -11,7 +11,10 @@ export interface Workbench {
   /** Resolves with the code the extension host passed to codeAutomationExit (extension test runs). */
   automationExit: Promise<number>;
   automationLogs: string[];
-  close(): Promise<void>;
+  /** Chromium's profile folder (the browser side of VS Code's storage: localStorage, IndexedDB). */
+  profileDir: string;
+  /** keepProfile: leave profileDir on disk (the caller removes it) to inspect what the browser stored. */
+  close(options?: { keepProfile?: boolean }): Promise<void>;
 }
 
 /** Debian's chromium driven by playwright-core; no browser download. */
@@ -46,10 +49,12 @@ export async function openWorkbench(url: string): Promise<Workbench> {
   await page.goto(url);
   await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
   return {
-    context, page, automationExit, automationLogs,
-    async close() {
+    context, page, automationExit, automationLogs, profileDir: udd,
+    async close(options = {}) {
       await context.close();
-      fs.rmSync(udd, { recursive: true, force: true });
+      if (!options.keepProfile) {
+        fs.rmSync(udd, { recursive: true, force: true });
+      }
     },
   };
 }
@@ -130,4 +135,63 @@ export async function reasonOnFile(page: Page, file: string): Promise<void> {
   await openFile(page, file);
   await selectAllInEditor(page);
   await runCommand(page, 'Reason with budget');
+}
+
+/** What each frame (the workbench and every webview) shows: body text, the values of its inputs, and its HTML. */
+export async function frameTexts(page: Page): Promise<Array<{ url: string; text: string }>> {
+  const texts: Array<{ url: string; text: string }> = [];
+  for (const f of page.frames()) {
+    try {
+      const shown = await f.evaluate(() => [
+        document.body?.innerText ?? '',
+        ...[...document.querySelectorAll('input, textarea')].map((e) => (e as HTMLInputElement).value),
+      ].join('\n'));
+      texts.push({ url: f.url(), text: `${shown}\n${await f.content()}` });
+    } catch {
+      // detached while navigating
+    }
+  }
+  return texts;
+}
+
+/** Answers VS Code's "Do you trust the authors?" dialog, as a user would. */
+export async function answerTrustDialog(page: Page, trust: boolean): Promise<void> {
+  const dialog = page.locator('.monaco-dialog-box').filter({ hasText: /trust the authors/i });
+  await dialog.waitFor({ timeout: 60_000 });
+  await dialog.locator('.monaco-button', { hasText: trust ? /Yes, I trust/i : /No, I don.t trust/i }).first().click();
+  await dialog.waitFor({ state: 'hidden', timeout: 15_000 });
+}
+
+/** Everything the workbench's origin keeps in the browser: localStorage, sessionStorage and every IndexedDB store. */
+export async function browserStorage(page: Page): Promise<Array<{ where: string; key: string; value: string }>> {
+  return page.evaluate(async () => {
+    const out: Array<{ where: string; key: string; value: string }> = [];
+    for (const [where, s] of [['localStorage', localStorage], ['sessionStorage', sessionStorage]] as const) {
+      for (let i = 0; i < s.length; i++) {
+        out.push({ where, key: String(s.key(i)), value: s.getItem(String(s.key(i))) ?? '' });
+      }
+    }
+    for (const info of await indexedDB.databases()) {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const open = indexedDB.open(String(info.name));
+        open.onsuccess = () => resolve(open.result);
+        open.onerror = () => reject(open.error);
+      });
+      for (const store of [...db.objectStoreNames]) {
+        const rows = await new Promise<Array<[IDBValidKey, unknown]>>((resolve, reject) => {
+          const tx = db.transaction(store, 'readonly');
+          const keys = tx.objectStore(store).getAllKeys();
+          const values = tx.objectStore(store).getAll();
+          tx.oncomplete = () => resolve(keys.result.map((k, i) => [k, values.result[i]]));
+          tx.onerror = () => reject(tx.error);
+        });
+        for (const [k, v] of rows) {
+          const value = typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : JSON.stringify(v);
+          out.push({ where: `IndexedDB ${info.name}/${store}`, key: String(k), value });
+        }
+      }
+      db.close();
+    }
+    return out;
+  });
 }

@@ -135,6 +135,8 @@ export interface ModelServer {
   readonly port: number;
   /** Every chat request received, in order. */
   readonly requests: RecordedRequest[];
+  /** Every HTTP request received on any path but the control API (chat, models, unknown URLs), in order. */
+  readonly received: Array<{ method: string; path: string }>;
   /** Every chat response sent, in order. */
   readonly responses: SentResponse[];
   script(...replies: ScriptedReply[]): void;
@@ -312,6 +314,7 @@ function positiveInt(value: unknown, param: string): number | undefined {
 class LoopbackModelServer implements ModelServer {
   readonly requests: RecordedRequest[] = [];
   readonly responses: SentResponse[] = [];
+  readonly received: Array<{ method: string; path: string }> = [];
   url = '';
   controlUrl = '';
   port = 0;
@@ -360,6 +363,7 @@ class LoopbackModelServer implements ModelServer {
     this.queue = [];
     this.requests.length = 0;
     this.responses.length = 0;
+    this.received.length = 0;
     this.tokensPerSecond = this.options.tokensPerSecond ?? 0;
     this.cursor.reset(options.seed);
   }
@@ -387,6 +391,7 @@ class LoopbackModelServer implements ModelServer {
     if (path.startsWith('/__control/')) {
       return this.control(req, res, path.slice('/__control/'.length));
     }
+    this.received.push({ method: req.method ?? '', path });
     if (req.method === 'POST' && path === '/v1/chat/completions') {
       return this.chat(req, res, path);
     }
