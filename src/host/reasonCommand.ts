@@ -216,7 +216,8 @@ export class ReasonCommand {
     const header: RunHeader = {
       runId,
       question,
-      model: models.map((m) => m.id).join(' → '),
+      model: strongest.id,
+      ...(strategyName === 'cascade' ? { models: models.map((m) => m.id) } : {}),
       strategy: strategyName,
       caps: describeCaps(settings),
       providerBillsInDollars: models.some((m) => m.provider.billsInDollars && m.prices(m.id)?.source !== 'local'),
@@ -275,7 +276,7 @@ export class ReasonCommand {
       };
       const budget = { chainTokens, source: estimate.source, note: estimate.note, records: estimate.records };
       const engine = strategyName === 'cascade'
-        ? this.cascadeEngine(models, { question, systemPrompt, budget, budgetTokens, settings, caps, runId, ledger, reservations }, onEvent)
+        ? this.cascadeEngine(models, { question, systemPrompt, budget, budgetTokens, promptTokens, settings, caps, runId, ledger, reservations }, onEvent)
         : singleEngine(new ReasoningRun(this.caller(first, runId, caps, ledger, reservations), {
           question,
           systemPrompt,
@@ -476,8 +477,10 @@ export class ReasonCommand {
     const cascade = new CascadeRun(tiers, {
       question: plan.question,
       systemPrompt: plan.systemPrompt,
-      budget: { ...plan.budget, totalDollars, totalTokens: plan.budgetTokens },
-    }, onEvent);
+      // The cascade splits output tokens among its models; the run's budget counts prompts too (as the
+      // caps do), so it gets the budget's output part and each model's share holds in billed tokens.
+      budget: { ...plan.budget, totalDollars, totalTokens: Math.max(1, Math.floor(plan.budgetTokens * plan.budget.chainTokens / (plan.budget.chainTokens + plan.promptTokens))) },
+    }, (event) => onEvent(event.type === 'budget-estimated' ? { ...event, totalTokens: plan.budgetTokens } : event));
     let totalBudget = plan.budgetTokens;
     return {
       start: (signal) => cascade.start(signal),
@@ -529,6 +532,8 @@ interface CascadePlan {
   systemPrompt: string;
   budget: { chainTokens: number; source: BudgetEstimate['source']; note?: string; records?: BudgetEstimate['records'] };
   budgetTokens: number;
+  /** Prompt tokens of one chain on the cheapest model. */
+  promptTokens: number;
   settings: Settings;
   caps: SpendCaps;
   runId: string;

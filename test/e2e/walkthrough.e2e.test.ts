@@ -88,7 +88,7 @@ describe('e2e: first-run walkthrough in code-server', function () {
     const first = wt.locator('.getting-started-step.expanded');
     assert.equal((await first.locator('.step-title').innerText()).trim(), STEPS[0]);
     assert.deepEqual(await first.locator('.monaco-button').allInnerTexts(),
-      ['Set OpenAI API Key', 'Use Ollama or a compatible server', 'Use a VS Code language model']);
+      ['Set OpenAI API Key', 'Use Ollama or a Local Server', 'Use a VS Code language model']);
     // Its Markdown (rendered in a webview) explains the three choices.
     const media = page.frameLocator('iframe.webview.ready').first().frameLocator('#active-frame');
     await media.locator('h1', { hasText: 'Choose a provider' }).waitFor({ timeout: 30_000 });

@@ -328,7 +328,7 @@ export class CascadeRun {
           if (result.reason === 'converged') {
             return this.finish('converged', `The strongest model, ${tierRun.tier.name}, has finished; P(majority) ${verdict.confidence.toFixed(2)}.`);
           }
-          return this.finish('budget-exhausted', `The cascade's budget of $${formatDollars(this.totalDollars)} is spent.`);
+          return this.finish('budget-exhausted', `The cascade's budget is spent: ${this.tokensSpent.toLocaleString('en-US')} of ${this.totalTokens.toLocaleString('en-US')} output tokens, $${formatDollars(this.dollarsSpent)} of $${formatDollars(this.totalDollars)}.`);
         }
         if (this.userStopped || signal?.aborted) {
           return this.finish('stopped', 'Stopped.');
