@@ -6,7 +6,7 @@ import type { MeterState } from '../core/budget/meterFormat';
 import type { Settings } from '../core/config';
 import { isLocalEndpoint } from '../core/config';
 import { LocalBudgetEstimator, type LocalEstimatorState } from '../core/budget/localEstimator';
-import { FileSpendLedger, type LedgerStatus } from '../core/ledger/fileSpendLedger';
+import { FileSpendLedger, skippedLines, type LedgerStatus } from '../core/ledger/fileSpendLedger';
 import { SharedReservations } from '../core/ledger/sharedReservations';
 import type { LedgerTotals } from '../core/ledger/spendLedger';
 import { describePrice, priceLookup, type PriceLookup } from '../core/tokens/prices';
@@ -19,6 +19,8 @@ import { StatusBarMeter } from './statusBarMeter';
 
 const LEDGER_FILE = 'spend.jsonl';
 const ESTIMATOR_FILE = 'local-estimator.json';
+/** How many skipped ledger lines the user has been told of (globalState). */
+const LEDGER_SKIPS_TOLD = 'budgetReasoner.ledgerSkippedLinesTold';
 
 /** The run in progress, as the meter shows it. */
 export interface LiveRun {
@@ -53,13 +55,13 @@ export class Services extends Disposable {
     return this.context.globalStorageUri.fsPath;
   }
 
-  /** The shared ledger file; a corrupt one is moved aside (never deleted) and the user told. */
   /** Calls in flight in every window sharing the ledger, so one daily cap holds across windows. */
   async sharedReservations(): Promise<SharedReservations> {
     this.reservations ??= new SharedReservations((await this.ledger()).file);
     return this.reservations;
   }
 
+  /** The shared ledger file; a corrupt one is moved aside (never deleted) and the user told. */
   ledger(): Promise<FileSpendLedger> {
     this.ledgerPromise ??= (async () => {
       await fs.mkdir(this.storageDir, { recursive: true });
@@ -72,6 +74,13 @@ export class Services extends Disposable {
 
   private reportLedgerStatus(status: LedgerStatus): void {
     this.log.info('ledger', `${status.state}: ${status.records} records${status.tornLastLine ? ', torn last line skipped' : ''}${status.badLines ? `, ${status.badLines} bad lines skipped` : ''}`);
+    // Skipped lines stay in the file; the user hears of them once, not on every start.
+    const skipped = skippedLines(status);
+    const told = this.context.globalState.get<number>(LEDGER_SKIPS_TOLD, 0);
+    if (status.state === 'recovered' && skipped <= told) {
+      return;
+    }
+    void this.context.globalState.update(LEDGER_SKIPS_TOLD, status.state === 'recovered' ? skipped : 0);
     if (status.state !== 'ok' && status.message) {
       const show = status.state === 'recovered' ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
       void show(`Budget Reasoner: ${status.message}`);

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
+import { FileSpendLedger, skippedLines } from '../../src/core/ledger/fileSpendLedger';
 import { MemorySpendLedger, serializeRecord, spendCsv } from '../../src/core/ledger/spendLedger';
 import type { SpendRecord } from '../../src/core/ledger/spendRecord';
 
@@ -141,6 +141,11 @@ describe('FileSpendLedger', () => {
     const reread = new FileSpendLedger(file, fast);
     assert.deepEqual((await reread.records()).map((r) => r.runId), ['a', 'b', 'c', 'd']);
     assert.equal(reread.status().badLines, 1);
+    // The same skipped line, torn then complete: one line either way, so a later open is not news.
+    assert.equal(skippedLines(status), 1);
+    assert.equal(skippedLines(reread.status()), 1);
+    await fs.appendFile(file, 'garbage after a crash\n');
+    assert.equal(skippedLines(await new FileSpendLedger(file, fast).open()), 2, 'a new bad line is');
   });
 
   it('salvages a record that a writer glued onto a torn line', async () => {
