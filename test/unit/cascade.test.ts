@@ -138,6 +138,21 @@ describe('CascadeRun', () => {
     assert.strictEqual(of('stopped').length, 1);
   });
 
+  it('a free local model first: it runs within its token share, and the paid model gets every dollar', async () => {
+    const FREE: TokenPrice = { input: 0, cachedInput: 0, output: 0 };
+    const { cascade, models } = makeCascade([
+      { name: 'local', price: FREE, replies: ['1', '2', '3', '4', '5', '6', '7', '8'].map((answer) => ({ answer })) },
+      { name: 'strong', price: STRONG, replies: [{ answer: '42' }, { answer: '42' }] },
+    ], { budget: { chainTokens: 100, totalDollars: 0.01, totalTokens: 600, source: 'local' } });
+    const outcome = await cascade.start();
+    assert.ok(models[0].calls.length >= 2, `the free model was used (${models[0].calls.length} calls)`);
+    assert.ok(outcome.tiers[0].tokensSpent <= outcome.tiers[0].tokenShare, 'within its token share');
+    assert.strictEqual(outcome.tiers[0].dollarsSpent, 0);
+    assert.strictEqual(outcome.tiers[1].dollarShare, 0.01, 'the free model took none of the dollars');
+    assert.strictEqual(outcome.answer, '42');
+    assert.strictEqual(outcome.model, 'strong');
+  });
+
   it('escalates when one cheap answer is not confident enough, and carries it at a lower weight', async () => {
     const { cascade, models, of } = makeCascade([
       { name: 'cheap', price: CHEAP, replies: [{ answer: '41' }], strategy: single },

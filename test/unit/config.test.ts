@@ -84,3 +84,52 @@ describe('base URL checks', () => {
     assert.notEqual(secretKeyFor('http://localhost:1234/v1'), secretKeyFor('http://localhost:11434/v1'));
   });
 });
+
+describe('cascade and chat settings', () => {
+  it('reads cascade tiers cheapest first, with their own base URL and price or the defaults', () => {
+    const { settings, problems } = parseSettings({
+      baseUrl: 'https://api.openai.com/v1/',
+      strategy: 'cascade',
+      cascade: [
+        { model: 'qwen2.5:7b', baseUrl: 'http://localhost:11434/v1/', input: 0, output: 0 },
+        { model: 'gpt-4o-mini' },
+        { model: ' gpt-4.1 ', input: 2, output: 8 },
+      ],
+    });
+    assert.deepEqual(problems, []);
+    assert.equal(settings.strategy, 'cascade');
+    assert.deepEqual(settings.cascade, [
+      { model: 'qwen2.5:7b', baseUrl: 'http://localhost:11434/v1', price: { input: 0, output: 0 } },
+      { model: 'gpt-4o-mini', baseUrl: 'https://api.openai.com/v1' },
+      { model: 'gpt-4.1', baseUrl: 'https://api.openai.com/v1', price: { input: 2, output: 8 } },
+    ]);
+  });
+
+  it('drops a bad tier with a message naming it, and falls back from a cascade of fewer than two models', () => {
+    const { settings, problems } = parseSettings({
+      strategy: 'cascade',
+      cascade: [
+        { model: 'gpt-4o-mini' },
+        { model: 'x', baseUrl: 'ftp://example.com' },
+        { model: 'y', input: 1 },
+        { baseUrl: 'http://localhost:1/v1' },
+        'gpt-4.1',
+      ],
+    });
+    assert.deepEqual(settings.cascade.map((t) => t.model), ['gpt-4o-mini']);
+    assert.equal(settings.strategy, 'anytime-sc');
+    assert.match(problems[0], /entry 2 is ignored: its "baseUrl" must start with http/);
+    assert.match(problems[1], /entry 3 is ignored: give both "input" and "output"/);
+    assert.match(problems[2], /entry 4 is ignored: it needs "model"/);
+    assert.match(problems[3], /entry 5 is ignored/);
+    assert.match(problems[4], /needs at least two models/);
+    assert.match(parseSettings({ cascade: { model: 'a' } }).problems[0], /must be a list/);
+  });
+
+  it('chatModel is auto, configured or picked', () => {
+    assert.equal(parseSettings({ chatModel: 'picked' }).settings.chatModel, 'picked');
+    const bad = parseSettings({ chatModel: 'copilot' });
+    assert.equal(bad.settings.chatModel, 'auto');
+    assert.match(bad.problems[0], /chatModel/);
+  });
+});
