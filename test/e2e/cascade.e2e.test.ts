@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { startModelServer, type ModelServer } from '../support/modelServer';
 import { loadTraceLibrary } from '../support/traces';
 import { startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
-import { openWorkbench, panelFrame, reasonOnFile, screenshot, screenshotIfFailed, type Workbench } from './workbench';
+import { closeAfterSpec, openWorkbench, panelFrame, reasonOnFile, screenshot, type Workbench } from './workbench';
 
 /** Cheapest first, dollars per 1M tokens: a small model, then a dear reasoning model. */
 const LADDER = [
@@ -35,15 +35,7 @@ describe('e2e: a model cascade from the settings, in code-server', function () {
     fs.writeFileSync(path.join(cs.workspace, 'question.md'), `${question.question}\n`);
   });
 
-  afterEach(async function () {
-    await screenshotIfFailed(this.currentTest, wb);
-  });
-
-  after(async function () {
-    await wb?.close();
-    await cs?.stop();
-    await server?.close();
-  });
+  closeAfterSpec(() => ({ wb, cs, servers: [server] }));
 
   it('starts on the cheap model, goes up when it does not settle, labels answers by model and shows what each model cost, as the server billed it', async function () {
     wb = await openWorkbench(workbenchUrl(cs.port, cs.workspace));

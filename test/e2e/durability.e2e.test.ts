@@ -6,7 +6,10 @@ import type { Page } from 'playwright-core';
 import { startModelServer, type ModelServer } from '../support/modelServer';
 import { startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
 import { readTraceQuestion } from './fixtures';
-import { openFile, openWorkbench, panelFrame, reasonOnFile, runCommand, screenshot, screenshotIfFailed, selectAllInEditor, statusBarMeter, type Workbench } from './workbench';
+import {
+  closeAfterSpec, openFile, openWorkbench, panelFrame, reasonOnFile, runCommand, screenshot, selectAllInEditor, statusBarMeter,
+  type Workbench,
+} from './workbench';
 
 /** The extension-host processes of one code-server: its descendants started with --type=extensionHost. */
 function extensionHostPids(root: number): number[] {
@@ -72,15 +75,7 @@ describe('e2e: durability in code-server', function () {
     fs.writeFileSync(path.join(cs.workspace, 'question.md'), `${readTraceQuestion(74).text}\n`);
   });
 
-  afterEach(async function () {
-    await screenshotIfFailed(this.currentTest, wb);
-  });
-
-  after(async function () {
-    await wb?.close();
-    await cs?.stop();
-    await server?.close();
-  });
+  closeAfterSpec(() => ({ wb, cs, servers: [server] }));
 
   it('a killed extension host loses no recorded call; the torn tail is skipped; the meter matches the ledger', async function () {
     wb = await openWorkbench(workbenchUrl(cs.port, cs.workspace));

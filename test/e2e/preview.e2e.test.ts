@@ -3,7 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startModelServer, type ModelServer } from '../support/modelServer';
 import { startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
-import { openFile, openWorkbench, runCommand, screenshot, screenshotIfFailed, selectAllInEditor, statusBarMeter, type Workbench } from './workbench';
+import {
+  closeAfterSpec, openFile, openWorkbench, runCommand, screenshot, selectAllInEditor, statusBarMeter, type Workbench,
+} from './workbench';
 import { readTraceQuestion } from './fixtures';
 
 // A priced model on the loopback server: the user's price override makes it a paid run, so the
@@ -26,15 +28,7 @@ describe('e2e: cost preview and confirmation in code-server', function () {
     fs.writeFileSync(path.join(cs.workspace, 'question.md'), question.text + '\n');
   });
 
-  afterEach(async function () {
-    await screenshotIfFailed(this.currentTest, wb);
-  });
-
-  after(async function () {
-    await wb?.close();
-    await cs?.stop();
-    await server?.close();
-  });
+  closeAfterSpec(() => ({ wb, cs, servers: [server] }));
 
   it('previews the selected question\'s cost in the meter tooltip, asks before the run, and sends nothing when cancelled', async function () {
     wb = await openWorkbench(workbenchUrl(cs.port, cs.workspace));

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startModelServer, type ModelServer } from '../support/modelServer';
 import { repoRoot, startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
-import { openWorkbench, panelFrame, reasonOnFile, screenshot, screenshotIfFailed, statusBarMeter, type Workbench } from './workbench';
+import { closeAfterSpec, openWorkbench, panelFrame, reasonOnFile, screenshot, statusBarMeter, type Workbench } from './workbench';
 import { readTraceQuestion, usageTotals } from './fixtures';
 
 // A real VS Code (code-server 1.100) in Debian's Chromium, the extension loaded from this checkout,
@@ -34,15 +34,7 @@ describe('e2e: Reason with budget in code-server', function () {
     }));
   });
 
-  afterEach(async function () {
-    await screenshotIfFailed(this.currentTest, wb);
-  });
-
-  after(async function () {
-    await wb?.close();
-    await cs?.stop();
-    await server?.close();
-  });
+  closeAfterSpec(() => ({ wb, cs, servers: [server] }));
 
   it('answers a selected recorded MATH question in the panel and meters the tokens the server reported', async function () {
     wb = await openWorkbench(workbenchUrl(cs.port, cs.workspace));

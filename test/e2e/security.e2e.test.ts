@@ -7,8 +7,8 @@ import { startModelServer, type ModelServer } from '../support/modelServer';
 import { startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
 import { extensionStorageDir, filesContaining, filesUnder, readTraceQuestion, usageTotals } from './fixtures';
 import {
-  answerTrustDialog, browserStorage, frameTexts, notifications, openWorkbench, panelFrame, reasonOnFile, runCommand, screenshot,
-  screenshotIfFailed, statusBarMeter, type Workbench,
+  answerTrustDialog, browserStorage, closeAfterSpec, frameTexts, notifications, openWorkbench, panelFrame, reasonOnFile,
+  runCommand, screenshot, statusBarMeter, type Workbench,
 } from './workbench';
 
 interface LedgerLine {
@@ -66,15 +66,7 @@ describe('e2e: security in code-server (ledger, API key)', function () {
     fs.writeFileSync(path.join(cs.workspace, 'second.md'), `${second.text}\n`);
   });
 
-  afterEach(async function () {
-    await screenshotIfFailed(this.currentTest, wb);
-  });
-
-  after(async function () {
-    await wb?.close();
-    await cs?.stop();
-    await server?.close();
-  });
+  closeAfterSpec(() => ({ wb, cs, servers: [server] }));
 
   it('moves a corrupt ledger aside byte for byte, warns where it went, and starts a new ledger that the meter reads', async function () {
     wb = await openWorkbench(workbenchUrl(cs.port, cs.workspace));
@@ -236,16 +228,7 @@ describe('e2e: security in code-server (untrusted workspace)', function () {
     }));
   });
 
-  afterEach(async function () {
-    await screenshotIfFailed(this.currentTest, wb);
-  });
-
-  after(async function () {
-    await wb?.close();
-    await cs?.stop();
-    await server?.close();
-    await attacker?.close();
-  });
+  closeAfterSpec(() => ({ wb, cs, servers: [server, attacker] }));
 
   it('in Restricted Mode the extension runs on the user\'s endpoint and model; the workspace\'s server gets nothing', async function () {
     wb = await openWorkbench(workbenchUrl(cs.port, cs.workspace));

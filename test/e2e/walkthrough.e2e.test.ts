@@ -3,7 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { repoRoot, startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
-import { notifications, openWorkbench, panelFrames, reasonOnFile, screenshot, screenshotIfFailed, statusBarMeter, type Workbench } from './workbench';
+import {
+  closeAfterSpec, notifications, openWorkbench, panelFrames, reasonOnFile, screenshot, statusBarMeter, type Workbench,
+} from './workbench';
 
 const TITLE = 'Get started with Budget Reasoner';
 const STEPS = ['Choose a provider', 'Set budgets and caps', 'Try a sample question'];
@@ -64,14 +66,7 @@ describe('e2e: first-run walkthrough in code-server', function () {
     fs.writeFileSync(path.join(cs.workspace, 'question.md'), sampleQuestion + '\n');
   });
 
-  afterEach(async function () {
-    await screenshotIfFailed(this.currentTest, wb);
-  });
-
-  after(async function () {
-    await wb?.close();
-    await cs?.stop();
-  });
+  closeAfterSpec(() => ({ wb, cs }));
 
   it('opens the walkthrough by itself on the first activation; its sample button opens the bundled question, selected', async function () {
     const t0 = Date.now();
@@ -177,14 +172,7 @@ describe('e2e: walkthrough stays closed when a provider is configured', function
     cs = await startCodeServer({ settings: { 'budgetReasoner.baseUrl': 'http://127.0.0.1:11434/v1', 'budgetReasoner.model': 'qwen2.5:7b' } });
   });
 
-  afterEach(async function () {
-    await screenshotIfFailed(this.currentTest, wb);
-  });
-
-  after(async function () {
-    await wb?.close();
-    await cs?.stop();
-  });
+  closeAfterSpec(() => ({ wb, cs }));
 
   it('does not open the walkthrough on the first activation with a local base URL in user settings', async function () {
     wb = await openWorkbench(workbenchUrl(cs.port, cs.workspace));

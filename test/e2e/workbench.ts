@@ -130,6 +130,31 @@ export async function screenshotIfFailed(test: Mocha.Test | undefined, wb: Workb
   }
 }
 
+/** What an e2e spec started and must close, read when its hooks run. */
+export interface SpecResources {
+  wb?: Workbench;
+  cs?: { stop(): Promise<void> };
+  servers?: Array<{ close(): Promise<void> } | undefined>;
+}
+
+/**
+ * The hooks every e2e spec needs: a screenshot of a failed test, and, at the end, the browser,
+ * code-server and the model servers closed. `resources` is called when the hooks run.
+ */
+export function closeAfterSpec(resources: () => SpecResources): void {
+  afterEach(async function () {
+    await screenshotIfFailed(this.currentTest, resources().wb);
+  });
+  after(async function () {
+    const { wb, cs, servers = [] } = resources();
+    await wb?.close();
+    await cs?.stop();
+    for (const server of servers) {
+      await server?.close();
+    }
+  });
+}
+
 /** Opens a workspace file, selects all of it and runs "Reason with budget" on it, as a user would. */
 export async function reasonOnFile(page: Page, file: string): Promise<void> {
   await openFile(page, file);

@@ -4,26 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
 import { serializeRecord } from '../../src/core/ledger/spendLedger';
-import type { SpendRecord } from '../../src/core/ledger/spendRecord';
-
-function rec(over: Partial<SpendRecord> = {}): SpendRecord {
-  return {
-    time: new Date(2025, 0, 15, 12, 0, 0).toISOString(),
-    runId: 'run-1',
-    sessionId: 'session-1',
-    purpose: 'attempt',
-    providerId: 'openai:https://api.openai.com/v1',
-    model: 'gpt-4o-mini',
-    promptTokens: 100,
-    cachedPromptTokens: 0,
-    completionTokens: 50,
-    reasoningTokens: 0,
-    dollars: 0.001,
-    estimated: false,
-    outcome: 'stop',
-    ...over,
-  };
-}
+import { rec } from '../support/spendRecords';
 
 // A file with no line break at all is one "last line": it is a torn write only if it could be the
 // start of a record; NUL bytes (a crash before the data reached the disk) or other garbage are not.
