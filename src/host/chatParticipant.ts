@@ -9,7 +9,7 @@ import { isLocalEndpoint, type Settings } from '../core/config';
 import { checkQuestion } from '../core/question';
 import type { RunView } from '../core/view/runView';
 import { AnswerPanel } from './answerPanel';
-import { previewRunCost } from './costPreview';
+import { previewRunCost, previewTarget } from './costPreview';
 import { LanguageModelProvider } from './lmProvider';
 import type { ReasonCommand, StartOptions } from './reasonCommand';
 import type { Services } from './services';
@@ -125,10 +125,10 @@ export class BudgetChat {
   }
 
   private async estimate(settings: Settings, question: string, budgetTokens: number | undefined, model: StartOptions['model'], stream: BudgetChatStream): Promise<BudgetChatResult> {
-    const previewSettings = model ? { ...settings, model: model.id } : settings;
-    const preview = await previewRunCost(this.services, previewSettings, question, budgetTokens);
+    const target = model ? { settings: { ...settings, model: model.id }, prices: this.services.prices(settings) } : previewTarget(this.services, settings);
+    const preview = await previewRunCost(this.services, target.settings, question, budgetTokens, target.prices);
     const source = budgetTokens !== undefined ? 'your /budget' : 'local estimate';
-    stream.markdown(estimateMarkdown(preview, previewSettings.model, source));
+    stream.markdown(estimateMarkdown(preview, settings.strategy === 'cascade' && !model ? `${target.settings.model} (the cascade's strongest model)` : target.settings.model, source));
     return { metadata: { command: 'estimate' } };
   }
 

@@ -4,7 +4,7 @@ import { AUTO_CHAINS, autoRunBudget, costPreview, TALE_ESTIMATE_MAX_TOKENS, TALE
 import { AUTO_LOCAL_AFTER_RUNS, taleEstimatePrompt } from '../core/budget/taleEstimator';
 import type { Settings } from '../core/config';
 import { DEFAULT_SYSTEM_PROMPT } from '../core/reasoning/reasoningRun';
-import type { PriceLookup } from '../core/tokens/prices';
+import { tierPriceLookup, type PriceLookup } from '../core/tokens/prices';
 import { Disposable } from './lifecycle';
 import type { Services } from './services';
 import { readSettings, SECTION } from './settings';
@@ -48,6 +48,17 @@ export async function previewRunCost(services: Services, settings: Settings, que
   });
 }
 
+/**
+ * What a run of these settings is previewed at: the configured model, or a cascade's strongest
+ * model (the most the cascade can cost), on its endpoint and at its price.
+ */
+export function previewTarget(services: Services, settings: Settings): { settings: Settings; prices: PriceLookup } {
+  const top = settings.strategy === 'cascade' && settings.cascade.length >= 2 ? settings.cascade[settings.cascade.length - 1] : undefined;
+  return top
+    ? { settings: { ...settings, model: top.model, baseUrl: top.baseUrl }, prices: tierPriceLookup(top, settings.prices) }
+    : { settings, prices: services.prices(settings) };
+}
+
 /** Keeps the meter's tooltip showing what the selected question would cost; debounced, local, never a call. */
 export class SelectionCostPreview extends Disposable {
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -73,7 +84,8 @@ export class SelectionCostPreview extends Disposable {
       this.services.meter.setPreview(undefined);
       return;
     }
-    const p = await previewRunCost(this.services, readSettings().settings, text);
+    const target = previewTarget(this.services, readSettings().settings);
+    const p = await previewRunCost(this.services, target.settings, text, undefined, target.prices);
     if (generation === this.generation) {
       this.services.meter.setPreview({ tokens: p.chainTokens, low: p.low, expected: p.expected, worst: p.worst });
     }

@@ -20,10 +20,10 @@ import { createStoppingRule } from '../core/reasoning/stoppingRules';
 import { AnytimeSelfConsistency, createStrategy } from '../core/reasoning/strategies';
 import { CascadeRun, type CascadeTier } from '../core/reasoning/cascade';
 import { contextProblem, contextWindowOf } from '../core/tokens/contextWindows';
-import { priceLookup, type PriceLookup, type TokenPrice } from '../core/tokens/prices';
+import { tierPriceLookup, type PriceLookup, type TokenPrice } from '../core/tokens/prices';
 import type { RunHeader } from '../core/view/runView';
 import { AnswerPanel, type PanelAction } from './answerPanel';
-import { confirmAboveUsd, previewRunCost } from './costPreview';
+import { confirmAboveUsd, previewRunCost, previewTarget } from './costPreview';
 import { openWalkthroughStep, PROVIDER_STEP } from './walkthrough';
 import { pickDailyCap, pickRequestBudget } from './budgetMenu';
 import { LanguageModelProvider } from './lmProvider';
@@ -193,8 +193,8 @@ export class ReasonCommand {
     // A cascade is previewed at its strongest model: the most it can cost.
     const threshold = confirmAboveUsd();
     if (threshold > 0) {
-      const previewSettings = strategyName === 'cascade' ? { ...settings, model: strongest.id, prices: {} } : settings;
-      const preview = await previewRunCost(services, previewSettings, question, args.budgetTokens, strongest.prices);
+      const target = previewTarget(services, { ...settings, strategy: strategyName });
+      const preview = await previewRunCost(services, target.settings, question, args.budgetTokens, target.prices);
       if (needsConfirmation(preview, threshold)) {
         const choice = await vscode.window.showWarningMessage(confirmationMessage(preview), { modal: true }, 'Run');
         if (choice !== 'Run') {
@@ -449,7 +449,7 @@ export class ReasonCommand {
         await refuse(`Cascade model ${i + 1} (${tier.model}) needs an API key for ${tier.baseUrl}: set the base URL to it and run "Budget Reasoner: Set API Key". Nothing was sent.`);
         return undefined;
       }
-      const prices = priceLookup({ baseUrl: tier.baseUrl, overrides: tier.price ? { ...settings.prices, [tier.model]: tier.price } : settings.prices });
+      const prices = tierPriceLookup(tier, settings.prices);
       if (!prices(tier.model)) {
         await refuse(`No price is known for cascade model ${i + 1} (${tier.model}): add "input" and "output" (dollars per 1M tokens) to its entry in "budgetReasoner.cascade". Nothing was sent.`);
         return undefined;

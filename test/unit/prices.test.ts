@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { canonicalModelId, costOf, describePrice, isFreeEndpoint, LIST_PRICES, priceLookup, priceOf } from '../../src/core/tokens/prices';
+import { canonicalModelId, costOf, describePrice, isFreeEndpoint, LIST_PRICES, priceLookup, priceOf, tierPriceLookup } from '../../src/core/tokens/prices';
 
 describe('price table', () => {
   it('has a dated, sourced row for every current OpenAI chat model, with sane rates', () => {
@@ -66,3 +66,18 @@ describe('price table', () => {
 function pick(p: { input: number; cachedInput: number; output: number }) {
   return { input: p.input, cachedInput: p.cachedInput, output: p.output };
 }
+
+describe('cascade model prices', () => {
+  it("use the tier's own price, else the user's overrides and the table, on the tier's endpoint", () => {
+    const overrides = { 'gpt-4o-mini': { input: 1, output: 2 } };
+    const own = tierPriceLookup({ model: 'gpt-4.1', baseUrl: 'https://api.openai.com/v1', price: { input: 3, output: 9 } }, overrides);
+    assert.deepEqual(pick(own('gpt-4.1')!), { input: 3, cachedInput: 3, output: 9 });
+    const overridden = tierPriceLookup({ model: 'gpt-4o-mini', baseUrl: 'https://api.openai.com/v1' }, overrides);
+    assert.equal(overridden('gpt-4o-mini')!.source, 'override');
+    const listed = tierPriceLookup({ model: 'gpt-4.1', baseUrl: 'https://api.openai.com/v1' }, overrides);
+    assert.equal(listed('gpt-4.1')!.source, 'list');
+    const local = tierPriceLookup({ model: 'qwen2.5:7b', baseUrl: 'http://localhost:11434/v1' }, overrides);
+    assert.equal(local('qwen2.5:7b')!.source, 'local');
+    assert.equal(tierPriceLookup({ model: 'mystery', baseUrl: 'https://example.com/v1' }, overrides)('mystery'), undefined);
+  });
+});

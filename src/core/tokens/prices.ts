@@ -97,6 +97,11 @@ export function priceOf(model: string, options: PriceLookupOptions = {}): ModelP
   return { input: list.input, cachedInput: list.cachedInput, output: list.output, matched: canonical, source: 'list', asOf: list.asOf, url: list.source };
 }
 
+/** A cascade model's prices: its own price when its entry gives one, else the overrides and the table, on its own endpoint. */
+export function tierPriceLookup(tier: { model: string; baseUrl: string; price?: PriceOverride }, overrides: Readonly<Record<string, PriceOverride>>): PriceLookup {
+  return priceLookup({ baseUrl: tier.baseUrl, overrides: tier.price ? { ...overrides, [tier.model]: tier.price } : overrides });
+}
+
 export function priceLookup(options: PriceLookupOptions): PriceLookup {
   return (model) => priceOf(model, options);
 }
