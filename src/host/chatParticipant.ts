@@ -7,8 +7,6 @@ import * as vscode from 'vscode';
 import { ChatRunReporter, estimateMarkdown, parseChatAsk, spendMarkdown, type ChatAsk, type ChatSink } from '../core/chat/chatReport';
 import { isLocalEndpoint, type Settings } from '../core/config';
 import { checkQuestion } from '../core/question';
-import type { RunView } from '../core/view/runView';
-import { AnswerPanel } from './answerPanel';
 import { previewRunCost, previewTarget } from './costPreview';
 import { LanguageModelProvider } from './lmProvider';
 import type { ReasonCommand, StartOptions } from './reasonCommand';
@@ -16,8 +14,6 @@ import type { Services } from './services';
 
 export const CHAT_PARTICIPANT_ID = 'budgetReasoner.budget';
 export const OPEN_RUN_PANEL_COMMAND = 'budgetReasoner.openChatRun';
-/** Finished chat runs kept for "Open in Answer Panel"; older ones are dropped (their spend is in the ledger). */
-const KEPT_RUNS = 20;
 
 /** What the handler uses of a chat request: the parts a test can build without the chat UI. */
 export type BudgetChatRequest = Pick<vscode.ChatRequest, 'prompt' | 'command'> & { model?: vscode.LanguageModelChat };
@@ -29,8 +25,6 @@ export interface BudgetChatResult extends vscode.ChatResult {
 }
 
 export class BudgetChat {
-  private readonly finished = new Map<string, RunView>();
-
   constructor(private readonly services: Services, private readonly reason: ReasonCommand) {}
 
   /** Adds @budget where the Chat API exists; elsewhere (older VS Code, code-server without chat) only the log says so. */
@@ -78,16 +72,11 @@ export class BudgetChat {
     }
   }
 
-  /** Opens the answer panel of a chat run that has finished. */
+  /** Opens a chat run in the answer panel, where it can be continued with more budget. */
   openPanel(runId: unknown): void {
-    const view = typeof runId === 'string' ? this.finished.get(runId) : undefined;
-    if (!view) {
+    if (typeof runId !== 'string' || !this.reason.showInPanel(runId)) {
       void vscode.window.showInformationMessage('Budget Reasoner: that chat run is no longer kept in this window; its spend is in the spend report.');
-      return;
     }
-    const panel = AnswerPanel.fromView(this.services.context.extensionUri, view, { log: this.services.log, preserveFocus: false });
-    this.services.context.subscriptions.push(panel);
-    this.reason.adoptRestored(panel);
   }
 
   private async run(settings: Settings, question: string, budgetTokens: number | undefined, model: StartOptions['model'], stream: BudgetChatStream, token: vscode.CancellationToken): Promise<BudgetChatResult> {
@@ -114,9 +103,8 @@ export class BudgetChat {
         return { metadata: { command: 'reason' }, errorDetails: { message } };
       }
       const r: ChatRunReporter = reporter;
-      r.finish(r.runView.header.providerBillsInDollars !== false);
-      const runId = r.runView.header.runId;
-      this.keep(runId, r.runView);
+      r.finish(r.view.header.providerBillsInDollars !== false);
+      const runId = r.view.header.runId;
       stream.button({ command: OPEN_RUN_PANEL_COMMAND, title: 'Open in Answer Panel', arguments: [runId] });
       return { metadata: { command: 'reason', runId }, ...(summary?.reason === 'error' ? { errorDetails: { message: summary.message } } : {}) };
     } finally {
@@ -155,15 +143,5 @@ export class BudgetChat {
       return undefined; // the configured provider (a cascade checks its own models' keys)
     }
     return settings.chatModel === 'auto' && fromChat ? fromChat : 'not-set-up';
-  }
-
-  private keep(runId: string, view: RunView): void {
-    this.finished.set(runId, view);
-    for (const old of this.finished.keys()) {
-      if (this.finished.size <= KEPT_RUNS) {
-        break;
-      }
-      this.finished.delete(old);
-    }
   }
 }

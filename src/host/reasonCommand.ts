@@ -21,7 +21,7 @@ import { AnytimeSelfConsistency, createStrategy } from '../core/reasoning/strate
 import { CascadeRun, type CascadeTier } from '../core/reasoning/cascade';
 import { contextProblem, contextWindowOf } from '../core/tokens/contextWindows';
 import { tierPriceLookup, type PriceLookup, type TokenPrice } from '../core/tokens/prices';
-import type { RunHeader } from '../core/view/runView';
+import { reduceRunView, withHeader, type RunHeader, type RunView } from '../core/view/runView';
 import { AnswerPanel, type PanelAction } from './answerPanel';
 import { confirmAboveUsd, previewRunCost, previewTarget } from './costPreview';
 import { openWalkthroughStep, PROVIDER_STEP } from './walkthrough';
@@ -64,7 +64,12 @@ export interface QuestionSource {
 export interface RunSurface {
   push(event: RunEvent): void;
   updateHeader(patch: Partial<RunHeader>): void;
+  /** Everything shown so far. */
+  readonly view: RunView;
 }
+
+/** Runs shown elsewhere (chat responses) kept so they can be opened in a panel and continued; older ones are dropped. */
+const KEPT_RUNS = 20;
 
 /** How a run started from somewhere other than the command (the chat participant) differs. */
 export interface StartOptions {
@@ -267,7 +272,7 @@ export class ReasonCommand {
       services.setLiveRun({ runId, budgetTokens, running: true });
 
       const onEvent = (event: RunEvent) => {
-        surface.push(event);
+        (active ?? { surface }).surface.push(event);
         if (event.type === 'spend') {
           void services.refreshMeter();
         } else if (event.type === 'error') {
@@ -289,12 +294,9 @@ export class ReasonCommand {
       const run = active;
       this.runs.set(runId, run);
       if (panel) {
-        const p = panel;
-        p.onDidAction((action) => void this.onPanelAction(run, p, action));
-        p.onDidDispose(() => {
-          run.abort.abort();
-          this.runs.delete(runId);
-        });
+        this.wirePanel(run, panel, () => this.runs.delete(runId));
+      } else {
+        this.dropOldKeptRuns();
       }
       services.log.info('run', `${runId.slice(0, 8)} started: ${header.model}, ${strategyName}, budget ${budgetTokens} tokens (${estimate.source} chain estimate ${chainTokens})`);
       if (abort.signal.aborted) {
@@ -304,9 +306,47 @@ export class ReasonCommand {
       return await this.finish(run, outcome);
     } finally {
       options.signal?.removeEventListener('abort', onCancel);
-      if (!panel) {
-        this.runs.delete(runId); // only a panel can Continue a run
-      }
+    }
+  }
+
+  /**
+   * Opens a run shown elsewhere (a chat response) in the answer panel, or reveals the panel it is
+   * already in; Continue, Copy and Insert work there. False when the run is no longer kept.
+   */
+  showInPanel(runId: string): boolean {
+    const active = this.runs.get(runId);
+    if (!active) {
+      return false;
+    }
+    if (active.surface instanceof AnswerPanel) {
+      active.surface.reveal(undefined, false);
+      return true;
+    }
+    const panel = AnswerPanel.fromView(this.services.context.extensionUri, active.surface.view, { log: this.services.log, preserveFocus: false });
+    this.services.context.subscriptions.push(panel);
+    active.surface = panel;
+    this.lastPanel = panel;
+    // Closed, the panel stops a run it continued; the run stays kept (and can be opened again) with what it showed.
+    this.wirePanel(active, panel, () => {
+      active.surface = new ViewKeeper(panel.view);
+    });
+    return true;
+  }
+
+  private wirePanel(active: ActiveRun, panel: AnswerPanel, onClosed: () => void): void {
+    panel.onDidAction((action) => void this.onPanelAction(active, panel, action));
+    panel.onDidDispose(() => {
+      active.abort.abort();
+      active.engine.stop();
+      onClosed();
+    });
+  }
+
+  /** Keeps the newest KEPT_RUNS runs that have no panel of their own. */
+  private dropOldKeptRuns(): void {
+    const kept = [...this.runs.values()].filter((r) => !(r.surface instanceof AnswerPanel));
+    for (const old of kept.slice(0, Math.max(0, kept.length - KEPT_RUNS))) {
+      this.runs.delete(old.runId);
     }
   }
 
@@ -539,6 +579,19 @@ interface CascadePlan {
   runId: string;
   ledger: SpendLedger;
   reservations: SharedReservations;
+}
+
+/** The view of a run whose panel was closed: it keeps folding events, for the next time it is shown. */
+class ViewKeeper implements RunSurface {
+  constructor(public view: RunView) {}
+
+  push(event: RunEvent): void {
+    this.view = reduceRunView(this.view, event);
+  }
+
+  updateHeader(patch: Partial<RunHeader>): void {
+    this.view = withHeader(this.view, patch);
+  }
 }
 
 function singleEngine(run: ReasoningRun): RunEngine {

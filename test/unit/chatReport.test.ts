@@ -80,7 +80,7 @@ describe('@budget chat: a real run reported into the chat (openai SDK, loopback 
     assert.equal(markdown.filter((m) => /\*\*Answer \d+/.test(m)).length, changed, 'markdown only when the best answer changes');
     assert.ok(progress.some((p) => p.startsWith('Chain 2')), 'chains are announced');
 
-    const view = reporter.runView;
+    const view = reporter.view;
     assert.equal(view.answers.length, answers.length, 'the reporter keeps the panel view for "Open in Answer Panel"');
     assert.equal(view.status.reason, outcome.reason);
     const records = await ledger.records();
@@ -132,6 +132,6 @@ describe('@budget chat: /estimate and /spend', () => {
   it('the spend line marks dollars that are not all known', () => {
     const reporter = new ChatRunReporter({ progress: () => undefined, markdown: () => undefined }, { runId: 'r', question: 'q', model: 'm', strategy: 'single', caps: [], providerBillsInDollars: true });
     reporter.push({ type: 'spend', record: { time: new Date().toISOString(), runId: 'r', purpose: 'attempt', providerId: 'p', model: 'm', promptTokens: 10, cachedPromptTokens: 0, completionTokens: 5, reasoningTokens: 0, dollars: null, estimated: false, outcome: 'stop' } });
-    assert.match(spendSummaryLine(reporter.runView, true), /^Spent 15 tokens · \$0\+\? in 1 call$/);
+    assert.match(spendSummaryLine(reporter.view, true), /^Spent 15 tokens · \$0\+\? in 1 call$/);
   });
 });

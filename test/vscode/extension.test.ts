@@ -91,6 +91,9 @@ suite('Budget Reasoner in the extension host', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(answerPanels(), panelsBefore + 1, 'the button opens the run in an answer panel');
+    await vscode.commands.executeCommand(buttons[0].command, ...(buttons[0].arguments ?? []));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(answerPanels(), panelsBefore + 1, 'a second click shows the same panel');
   });
 
   test('@budget /spend and /estimate answer from the ledger and the local estimator, sending nothing', async () => {

@@ -97,17 +97,13 @@ export function spendSummaryLine(view: RunView, billsInDollars: boolean): string
 
 /** Folds a run's events into the panel's view model and reports them to the chat as they come. */
 export class ChatRunReporter {
-  private view: RunView;
+  /** Everything the run showed, for opening the full answer panel afterwards. */
+  view: RunView;
   private answers = 0;
   private shownAnswer: string | undefined;
 
   constructor(private readonly sink: ChatSink, header: RunHeader) {
     this.view = initialRunView(header);
-  }
-
-  /** Everything the run showed, for opening the full answer panel afterwards. */
-  get runView(): RunView {
-    return this.view;
   }
 
   updateHeader(patch: Partial<RunHeader>): void {
