@@ -129,6 +129,19 @@ describe('@budget chat: /estimate and /spend', () => {
     assert.match(md, /\$0\.25 a request · \$2\.00 a day · 100,000 tokens a day · budget auto/);
   });
 
+  it('progress lines escape the answer and the model name (VS Code renders progress as markdown)', () => {
+    const progress: string[] = [];
+    const reporter = new ChatRunReporter({ progress: (t) => progress.push(t), markdown: () => undefined }, { runId: 'r', question: 'q', model: 'm', strategy: 'cascade', caps: [], providerBillsInDollars: true });
+    reporter.push({ type: 'attempt-started', attempt: 1, purpose: 'attempt', maxTokens: 500, model: 'my_model*v2' });
+    reporter.push({ type: 'answer', answer: '2*3*5 = a_1', text: 'chain', confidence: 0.5, tokensSoFar: 120, changed: true, ruleState: '1 of 1 agree' });
+    reporter.push({ type: 'attempt-started', attempt: 2, purpose: 'attempt', maxTokens: 500 });
+    assert.deepEqual(progress, [
+      'Chain 1 on my\\_model\\*v2: up to 500 tokens',
+      'Answer 1: 2\\*3\\*5 = a\\_1 · 1 of 1 agree',
+      'Chain 2: up to 500 tokens · best so far 2\\*3\\*5 = a\\_1',
+    ]);
+  });
+
   it('the spend line marks dollars that are not all known', () => {
     const reporter = new ChatRunReporter({ progress: () => undefined, markdown: () => undefined }, { runId: 'r', question: 'q', model: 'm', strategy: 'single', caps: [], providerBillsInDollars: true });
     reporter.push({ type: 'spend', record: { time: new Date().toISOString(), runId: 'r', purpose: 'attempt', providerId: 'p', model: 'm', promptTokens: 10, cachedPromptTokens: 0, completionTokens: 5, reasoningTokens: 0, dollars: null, estimated: false, outcome: 'stop' } });

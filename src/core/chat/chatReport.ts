@@ -118,15 +118,16 @@ export class ChatRunReporter {
         return;
       case 'attempt-started':
         if (event.purpose !== 'estimate') {
-          this.sink.progress(`Chain ${event.attempt}${event.model ? ` on ${event.model}` : ''}: up to ${formatTokens(event.maxTokens)} tokens${this.answers ? ` · best so far ${this.shownAnswer ?? ''}` : ''}`);
+          // VS Code renders progress text as markdown too: model names and answers are escaped.
+          this.sink.progress(`Chain ${event.attempt}${event.model ? ` on ${inlineText(event.model, 60)}` : ''}: up to ${formatTokens(event.maxTokens)} tokens${this.answers ? ` · best so far ${this.shownAnswer ?? ''}` : ''}`);
         }
         return;
       case 'answer': {
         this.answers++;
         const where = event.model ? ` (${inlineText(event.model, 60)})` : '';
-        this.sink.progress(`Answer ${this.answers}: ${event.answer.slice(0, 80)} · ${event.ruleState}`);
+        this.sink.progress(`Answer ${this.answers}: ${inlineText(event.answer, 80)} · ${event.ruleState}`);
         if (event.changed || this.shownAnswer === undefined) {
-          this.shownAnswer = event.answer.slice(0, 80);
+          this.shownAnswer = inlineText(event.answer, 80);
           this.sink.markdown(`${this.answers === 1 ? '' : '\n\n'}**Answer ${this.answers}${where}:** ${inlineText(event.answer)} — ${Math.round(event.confidence * 100)}% confident after ${formatTokens(event.tokensSoFar)} tokens`);
         }
         return;
