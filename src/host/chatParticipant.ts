@@ -40,6 +40,7 @@ export class BudgetChat {
       dark: vscode.Uri.joinPath(context.extensionUri, 'media', 'answer-dark.svg'),
     };
     context.subscriptions.push(participant);
+    this.services.log.info('chat', '@budget registered; VS Code shows it where Chat is enabled (a chat provider such as Copilot Chat is installed)');
   }
 
   async handle(request: BudgetChatRequest, stream: BudgetChatStream, token: vscode.CancellationToken): Promise<BudgetChatResult> {
