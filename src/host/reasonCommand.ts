@@ -234,6 +234,8 @@ export class ReasonCommand {
     const surface: RunSurface = options.surface?.(header) ?? (panel = AnswerPanel.create(services.context.extensionUri, header, { log: services.log }));
     if (panel) {
       this.lastPanel = panel;
+      // Closed while the budget is being estimated: nothing more is sent.
+      panel.onDidDispose(() => abort.abort());
     }
     const onCancel = () => {
       abort.abort();
@@ -272,7 +274,8 @@ export class ReasonCommand {
       services.setLiveRun({ runId, budgetTokens, running: true });
 
       const onEvent = (event: RunEvent) => {
-        (active ?? { surface }).surface.push(event);
+        // A chat run opened in a panel (and continued there) shows its events in the panel.
+        (active?.surface ?? surface).push(event);
         if (event.type === 'spend') {
           void services.refreshMeter();
         } else if (event.type === 'error') {
