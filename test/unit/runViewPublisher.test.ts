@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import type { RunEvent } from '../../src/core/reasoning/runEvents';
-import { applyRunViewUpdate, initialRunView, type RunView } from '../../src/core/view/runView';
+import { applyRunViewUpdate, initialRunView, reduceRunView, type RunView } from '../../src/core/view/runView';
 import { RunViewPublisher, type PublisherClock } from '../../src/core/view/runViewPublisher';
 import type { SnapshotMessage, UpdateMessage } from '../../src/protocol';
 
@@ -130,5 +130,53 @@ describe('RunViewPublisher', () => {
     assert.equal((posted[1] as UpdateMessage).changes.status?.reason, 'stopped');
     publisher.flush();
     assert.equal(posted.length, 2, 'nothing new, nothing posted');
+  });
+
+  it('folds deltas in order with the other events, whether the view is read between them or not', () => {
+    // Two attempts stream at once (parallel choices), a spend and a new attempt land between deltas.
+    const events: RunEvent[] = [
+      { type: 'attempt-started', attempt: 1, purpose: 'attempt', maxTokens: 1000 },
+      { type: 'attempt-started', attempt: 2, purpose: 'attempt', maxTokens: 1000 },
+      { type: 'delta', attempt: 2, text: 'b1 ' },
+      { type: 'delta', attempt: 2, text: 'b2 ' },
+      { type: 'delta', attempt: 1, text: 'a1 ' },
+      { type: 'delta', attempt: 2, text: 'b3 ' },
+      { type: 'delta', attempt: 2, text: '' },
+      { type: 'spend', record: { time: 't', runId: 'r', purpose: 'estimate', providerId: 'p', model: 'm', promptTokens: 5, cachedPromptTokens: 0, completionTokens: 7, reasoningTokens: 0, dollars: null, estimated: false, outcome: 'stop' } },
+      { type: 'delta', attempt: 2, text: 'b4 ' },
+      { type: 'attempt-finished', attempt: 1, finishReason: 'stop', answer: undefined, completionTokens: 3 },
+      { type: 'attempt-started', attempt: 3, purpose: 'forced-answer', maxTokens: 50 },
+      { type: 'delta', attempt: 2, text: 'b5 ' },
+      { type: 'delta', attempt: 3, text: 'c1 ' },
+      { type: 'delta', attempt: 3, text: 'c2' },
+    ];
+    const expected = events.reduce(reduceRunView, initialRunView(header));
+    assert.equal(expected.reasoning.text, 'c1 c2');
+    assert.equal(expected.streamingChars['2'], 15);
+    for (const readEvery of [1, 2, 3, events.length]) {
+      const { clock, posted, publisher } = setup();
+      publisher.webviewReady();
+      events.forEach((e, i) => {
+        publisher.push(e);
+        if ((i + 1) % readEvery === 0) {
+          assert.deepEqual(publisher.view, events.slice(0, i + 1).reduce(reduceRunView, initialRunView(header)), `after event ${i + 1}`);
+        }
+      });
+      clock.advance(100);
+      assert.deepEqual(publisher.view, expected);
+      assert.deepEqual(receive(posted), expected);
+      assert.equal(publisher.stats.events, events.length);
+    }
+  });
+
+  it('a replaced view drops deltas not yet folded into the old one', () => {
+    const { posted, publisher } = setup();
+    publisher.webviewReady();
+    publisher.push({ type: 'attempt-started', attempt: 1, purpose: 'attempt', maxTokens: 100 });
+    publisher.push({ type: 'delta', attempt: 1, text: 'old run text' });
+    const restored = initialRunView({ ...header, runId: 'restored' });
+    publisher.replaceView(restored);
+    assert.deepEqual(publisher.view, restored);
+    assert.equal((posted[posted.length - 1] as SnapshotMessage).view.reasoning.text, '');
   });
 });

@@ -92,18 +92,23 @@ export class OpenAICompatibleProvider implements ChatProvider {
     try {
       armIdle();
       const stream = await client.chat.completions.create(toCompletionParams(request), { signal: controller.signal });
-      // Raced against the abort: once a response is fully buffered, aborting can leave the SDK's next() pending forever.
+      // Each next() is raced against the abort: once a response is fully buffered, aborting can leave
+      // the SDK's next() pending forever. Not with Promise.race on one long-lived abort promise: every
+      // race adds a reaction to it that keeps that chunk reachable until the stream ends.
       const chunks = stream[Symbol.asyncIterator]();
-      const abandoned = new Promise<never>((_, reject) => {
-        const fail = () => reject(new Error('aborted'));
+      let abandonWaiting: ((error: Error) => void) | undefined;
+      controller.signal.addEventListener('abort', () => abandonWaiting?.(new Error('aborted')), { once: true });
+      const nextChunk = () => new Promise<IteratorResult<OpenAI.Chat.Completions.ChatCompletionChunk>>((resolve, reject) => {
         if (controller.signal.aborted) {
-          fail();
+          reject(new Error('aborted'));
+          return;
         }
-        controller.signal.addEventListener('abort', fail, { once: true });
+        abandonWaiting = reject;
+        chunks.next().then(resolve, reject);
       });
-      abandoned.catch(() => undefined);
       for (;;) {
-        const next = await Promise.race([abandoned, chunks.next()]);
+        const next = await nextChunk();
+        abandonWaiting = undefined;
         if (next.done) {
           break;
         }

@@ -2,6 +2,9 @@
  * Host-side half of the panel protocol, free of VS Code so that it is unit-tested and reused by the
  * browser harness: folds run events into the RunView, and posts at most one message per interval
  * (a complete snapshot when the webview is (re)ready, else the changed parts and the reasoning to append).
+ * Streamed deltas of one attempt are joined and folded into the view once per post (or when the view
+ * is read, or another event comes), not once per delta: folding copies the view's objects each time,
+ * and a run streams thousands of deltas between two posts' worth of change.
  */
 import type { SnapshotMessage, UpdateMessage } from '../../protocol';
 import type { RunEvent } from '../reasoning/runEvents';
@@ -38,6 +41,8 @@ export class RunViewPublisher {
   private ready = false;
   private timer: unknown;
   private lastPostAt = Number.NEGATIVE_INFINITY;
+  /** Deltas of one attempt received since the view was last folded, joined. */
+  private pendingDelta: { attempt: number; text: string } | undefined;
   readonly stats: PublisherStats = { posts: 0, events: 0, snapshots: 0 };
 
   constructor(
@@ -50,22 +55,41 @@ export class RunViewPublisher {
   }
 
   get view(): RunView {
+    this.foldPending();
     return this.current;
   }
 
   push(event: RunEvent): void {
     this.stats.events++;
-    this.current = reduceRunView(this.current, event);
+    if (event.type === 'delta') {
+      if (!event.text) {
+        return;
+      }
+      if (this.pendingDelta && this.pendingDelta.attempt !== event.attempt) {
+        this.foldPending();
+      }
+      if (this.pendingDelta) {
+        this.pendingDelta.text += event.text;
+      } else {
+        this.pendingDelta = { attempt: event.attempt, text: event.text };
+      }
+    } else {
+      this.foldPending();
+      this.current = reduceRunView(this.current, event);
+    }
     this.schedule();
   }
 
   updateHeader(patch: Partial<RunHeader>): void {
+    this.foldPending();
     this.current = withHeader(this.current, patch);
     this.schedule();
   }
 
   /** Replaces the whole view (a restored panel); the next message is a snapshot. */
   replaceView(view: RunView): void {
+    // Deltas not yet folded belong to the view being replaced.
+    this.pendingDelta = undefined;
     this.current = view;
     this.sent = undefined;
     if (this.ready) {
@@ -96,6 +120,7 @@ export class RunViewPublisher {
       this.snapshot();
       return;
     }
+    this.foldPending();
     const { changes, reasoning } = diffRunView(this.sent, this.current);
     if (Object.keys(changes).length === 0 && !reasoning) {
       return;
@@ -111,6 +136,7 @@ export class RunViewPublisher {
 
   private snapshot(): void {
     this.cancelTimer();
+    this.foldPending();
     this.seq++;
     this.stats.snapshots++;
     this.send({ type: 'snapshot', seq: this.seq, view: this.current });
@@ -121,6 +147,15 @@ export class RunViewPublisher {
     this.lastPostAt = this.clock.now();
     this.stats.posts++;
     this.post(message);
+  }
+
+  /** Folds the joined deltas into the view: the same view as folding them one by one, up to where a long text's kept tail starts. */
+  private foldPending(): void {
+    const pending = this.pendingDelta;
+    if (pending) {
+      this.pendingDelta = undefined;
+      this.current = reduceRunView(this.current, { type: 'delta', attempt: pending.attempt, text: pending.text });
+    }
   }
 
   private schedule(): void {
