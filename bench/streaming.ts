@@ -11,6 +11,7 @@ import { startModelServer } from '../test/support/modelServer';
 import { countTokens } from '../test/support/modelServerTokens';
 import { repoRoot, startCodeServer, workbenchUrl } from '../test/e2e/codeServer';
 import { openWorkbench, panelFrames } from '../test/e2e/workbench';
+import { longReply } from './longReply';
 
 const TOKENS = 20_000;
 const RATE = 2_000;
@@ -18,22 +19,6 @@ const MARKER = 'END-OF-STREAM-MARKER';
 /** The host is also measured idle for about as long as the stream lasts: its background CPU is not the stream's. */
 const IDLE_MS = 10_000;
 
-function longReply(): string {
-  const rows = fs.readFileSync(path.join(repoRoot, 'bench', 'data', 'qwen25-math-cot', 'math_cot_100.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { code: string[] });
-  const parts: string[] = [];
-  let tokens = 0;
-  for (const row of rows) {
-    for (const chain of row.code) {
-      const clean = chain.replace(/\\boxed\{/g, '\\fbox{');
-      parts.push(clean);
-      tokens += countTokens(clean);
-      if (tokens >= TOKENS - 40) {
-        return `${parts.join('\n\n')}\n\n${MARKER} So the answer is \\boxed{42}.`;
-      }
-    }
-  }
-  throw new Error('not enough recorded text');
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -91,7 +76,7 @@ function coreCost(text: string): { usPerToken: number; posts: number } {
 }
 
 async function main(): Promise<void> {
-  const reply = longReply();
+  const reply = longReply(countTokens, TOKENS, MARKER);
   const replyTokens = countTokens(reply);
   const server = await startModelServer({ tokensPerSecond: RATE });
   const cs = await startCodeServer({

@@ -28,6 +28,7 @@ import type * as runViewPublisher from '../src/core/view/runViewPublisher';
 import type * as runView from '../src/core/view/runView';
 import type * as modelServerTokens from '../test/support/modelServerTokens';
 import type { ChatProvider } from '../src/core/providers/chatProvider';
+import { longReply } from './longReply';
 
 const TOKENS = 20_000;
 const RATE = 2_000;
@@ -37,29 +38,12 @@ type Stage = (typeof STAGES)[number];
 
 const repoRoot = path.resolve(__dirname, '..');
 
-function longReply(countTokens: (text: string) => number): string {
-  const rows = fs.readFileSync(path.join(repoRoot, 'bench', 'data', 'qwen25-math-cot', 'math_cot_100.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { code: string[] });
-  const parts: string[] = [];
-  let tokens = 0;
-  for (const row of rows) {
-    for (const chain of row.code) {
-      const clean = chain.replace(/\\boxed\{/g, '\\fbox{');
-      parts.push(clean);
-      tokens += countTokens(clean);
-      if (tokens >= TOKENS - 40) {
-        return `${parts.join('\n\n')}\n\nSo the answer is \\boxed{42}.`;
-      }
-    }
-  }
-  throw new Error('not enough recorded text');
-}
-
 /** Child process: the model server, scripted over IPC. */
 async function serve(): Promise<void> {
   const { startModelServer } = await import('../test/support/modelServer');
   const { countTokens } = await import('../test/support/modelServerTokens');
   const server = await startModelServer({ tokensPerSecond: RATE });
-  const reply = longReply(countTokens);
+  const reply = longReply(countTokens, TOKENS);
   process.on('message', (m: { script?: boolean; close?: boolean }) => {
     if (m.script) {
       server.script({ content: reply });
@@ -248,7 +232,7 @@ function replyText(): string {
   if (!replyCache) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { countTokens } = require('../test/support/modelServerTokens') as typeof modelServerTokens;
-    replyCache = longReply(countTokens);
+    replyCache = longReply(countTokens, TOKENS);
   }
   return replyCache;
 }
