@@ -5,7 +5,8 @@
  */
 import * as vscode from 'vscode';
 import { ChatRunReporter, estimateMarkdown, parseChatAsk, spendMarkdown, type ChatAsk, type ChatSink } from '../core/chat/chatReport';
-import { isLocalEndpoint, type Settings } from '../core/config';
+import type { Settings } from '../core/config';
+import { providerConfigured } from '../core/firstRun';
 import { checkQuestion } from '../core/question';
 import { previewRunCost, previewTarget } from './costPreview';
 import { LanguageModelProvider } from './lmProvider';
@@ -139,7 +140,7 @@ export class BudgetChat {
     if (settings.chatModel === 'picked' && fromChat) {
       return fromChat;
     }
-    const setUp = settings.model.startsWith('vscode-lm/') || isLocalEndpoint(settings.baseUrl) || (await this.services.apiKeys.get(settings.baseUrl)) !== undefined;
+    const setUp = providerConfigured({ ...settings, hasApiKey: (await this.services.apiKeys.get(settings.baseUrl)) !== undefined });
     if (setUp || settings.strategy === 'cascade') {
       return undefined; // the configured provider (a cascade checks its own models' keys)
     }

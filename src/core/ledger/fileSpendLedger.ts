@@ -39,10 +39,6 @@ const NEWLINE = 0x0a;
 const TIME_KEY = '{"time":';
 
 /**
- * The spend ledger as one JSON line per provider call, shared by every VS Code window: each append
- * is a single O_APPEND write, and each reader reads on from its last offset before it sums.
- */
-/**
  * Lines an open skipped, torn tail included. Skipped lines stay in the file (nothing is deleted), so
  * every later open skips them again, a torn tail as a bad line once a record follows it: the count
  * is what tells a new problem from one the user has already been told of.
@@ -51,6 +47,10 @@ export function skippedLines(status: LedgerStatus): number {
   return status.badLines + (status.tornLastLine ? 1 : 0);
 }
 
+/**
+ * The spend ledger as one JSON line per provider call, shared by every VS Code window: each append
+ * is a single O_APPEND write, and each reader reads on from its last offset before it sums.
+ */
 export class FileSpendLedger implements SpendLedger {
   private readonly now: () => Date;
   private readonly durable: boolean;
