@@ -166,9 +166,16 @@ describe('e2e: security in code-server (ledger, API key)', function () {
 
     // VS Code in the browser keeps secrets in localStorage "secrets.provider", AES-sealed with a key the
     // server mints; the webview state and the rest of the workbench's storage are in IndexedDB.
-    const stored = await browserStorage(page);
+    // The workbench writes its state (the panels' webview state with it) to IndexedDB when it flushes,
+    // about once a minute: read until that state is there, so the search covers it.
+    const holdsQuestion = (items: Array<{ value: string }>) => items.some((s) => s.value.includes(second.text.slice(0, 40)));
+    let stored = await browserStorage(page);
+    for (let i = 0; i < 45 && !holdsQuestion(stored); i++) {
+      await page.waitForTimeout(2000);
+      stored = await browserStorage(page);
+    }
+    assert.ok(holdsQuestion(stored), 'the search reads the answer panels\' saved webview state (it holds the question)');
     assert.deepEqual(stored.filter((s) => has(s.key) || has(s.value)).map((s) => `${s.where} ${s.key}`), [], 'no browser storage item holds the key in clear');
-    assert.ok(stored.some((s) => s.value.includes(second.text.slice(0, 40))), 'the search reads the answer panels\' saved webview state (it holds the question)');
     const secrets = stored.find((s) => s.where === 'localStorage' && s.key === 'secrets.provider');
     assert.ok(secrets && secrets.value.length > KEY.length, 'the sealed secret store exists (where the key legitimately lives)');
     const profileDir = wb!.profileDir;
