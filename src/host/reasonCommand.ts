@@ -510,8 +510,9 @@ export class ReasonCommand {
     const strongest = models[models.length - 1];
     const strongPrice = strongest.prices(strongest.id)!;
     const perToken = Math.max(strongPrice.input, strongPrice.output) / 1e6;
+    const alwaysStrong = plan.budgetTokens * perToken;
     const capUsd = plan.settings.requestCapUsd;
-    const totalDollars = capUsd > 0 ? Math.min(capUsd, plan.budgetTokens * perToken) : plan.budgetTokens * perToken;
+    const totalDollars = capUsd > 0 ? Math.min(capUsd, alwaysStrong) : alwaysStrong;
     const tiers: CascadeTier[] = models.map((m) => ({
       caller: this.caller(m, plan.runId, plan.caps, plan.ledger, plan.reservations),
       name: m.id,

@@ -80,7 +80,10 @@ export class Services extends Disposable {
     if (status.state === 'recovered' && skipped <= told) {
       return;
     }
-    void this.context.globalState.update(LEDGER_SKIPS_TOLD, status.state === 'recovered' ? skipped : 0);
+    const tell = status.state === 'recovered' ? skipped : 0;
+    if (tell !== told) {
+      void this.context.globalState.update(LEDGER_SKIPS_TOLD, tell);
+    }
     if (status.state !== 'ok' && status.message) {
       const show = status.state === 'recovered' ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
       void show(`Budget Reasoner: ${status.message}`);

@@ -8,8 +8,9 @@ import { formatDollars, formatTokens } from '../budget/meterFormat';
 import { describeCostRange, type CostPreview } from '../budget/costPreview';
 import { MAX_REQUEST_BUDGET, MIN_REQUEST_BUDGET } from '../config';
 import type { LedgerTotals } from '../ledger/spendLedger';
-import type { RunEvent, StopReason } from '../reasoning/runEvents';
+import type { RunEvent } from '../reasoning/runEvents';
 import { initialRunView, reduceRunView, withHeader, type RunHeader, type RunView } from '../view/runView';
+import { exactTokens, REASON_LABELS } from '../view/runViewText';
 
 /** What the chat response can show (VS Code's ChatResponseStream has these and more). */
 export interface ChatSink {
@@ -38,14 +39,14 @@ export function parseChatAsk(command: string | undefined, prompt: string): ChatA
       const first = m?.[1] ?? '';
       const looksLikeBudget = /^[+-]?[\d_,.]+k?$/i.test(first);
       if (command === 'budget' && !looksLikeBudget) {
-        return { kind: 'invalid', message: `Give the budget first: \`/budget 2000 your question\` (a whole number of tokens from ${MIN_REQUEST_BUDGET} to ${MAX_REQUEST_BUDGET.toLocaleString('en-US')}).` };
+        return { kind: 'invalid', message: `Give the budget first: \`/budget 2000 your question\` (a whole number of tokens from ${MIN_REQUEST_BUDGET} to ${exactTokens(MAX_REQUEST_BUDGET)}).` };
       }
       let budgetTokens: number | undefined;
       let question = text;
       if (looksLikeBudget) {
         const n = parseBudget(first);
         if (n === undefined) {
-          return { kind: 'invalid', message: `"${first.slice(0, 20)}" is not a budget: use a whole number of tokens from ${MIN_REQUEST_BUDGET} to ${MAX_REQUEST_BUDGET.toLocaleString('en-US')}, e.g. \`/budget 2000 your question\`. Nothing was sent.` };
+          return { kind: 'invalid', message: `"${first.slice(0, 20)}" is not a budget: use a whole number of tokens from ${MIN_REQUEST_BUDGET} to ${exactTokens(MAX_REQUEST_BUDGET)}, e.g. \`/budget 2000 your question\`. Nothing was sent.` };
         }
         budgetTokens = n;
         question = m?.[2]?.trim() ?? '';
@@ -77,30 +78,20 @@ export function inlineText(s: string, max = 200): string {
   return cut.replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, (c) => `\\${c}`);
 }
 
-const REASON_WORDS: Record<StopReason, string> = {
-  converged: 'converged',
-  'budget-exhausted': 'budget spent',
-  'cap-reached': 'cap reached',
-  stopped: 'stopped',
-  error: 'error',
-};
-
 /** The closing line: "Spent 1,234 tokens · $0.0012 of a 4,000-token budget · converged: 3 of 4 agree." */
 export function spendSummaryLine(view: RunView, billsInDollars: boolean): string {
   const b = view.budget;
   const dollars = billsInDollars ? ` · ${formatDollars(b.knownDollars, b.dollars === null)}` : '';
-  const budget = b.budgetTokens !== null ? ` of a ${b.budgetTokens.toLocaleString('en-US')}-token budget` : '';
+  const budget = b.budgetTokens !== null ? ` of a ${exactTokens(b.budgetTokens)}-token budget` : '';
   const calls = `${b.calls} call${b.calls === 1 ? '' : 's'}`;
-  const why = view.status.reason ? ` · ${REASON_WORDS[view.status.reason]}${view.status.message ? `: ${view.status.message}` : ''}` : '';
-  return `Spent ${b.spentTokens.toLocaleString('en-US')} tokens${dollars}${budget} in ${calls}${why}`;
+  const why = view.status.reason ? ` · ${REASON_LABELS[view.status.reason].toLowerCase()}${view.status.message ? `: ${view.status.message}` : ''}` : '';
+  return `Spent ${exactTokens(b.spentTokens)} tokens${dollars}${budget} in ${calls}${why}`;
 }
 
 /** Folds a run's events into the panel's view model and reports them to the chat as they come. */
 export class ChatRunReporter {
   /** Everything the run showed, for opening the full answer panel afterwards. */
   view: RunView;
-  private answers = 0;
-  private shownAnswer: string | undefined;
 
   constructor(private readonly sink: ChatSink, header: RunHeader) {
     this.view = initialRunView(header);
@@ -119,16 +110,17 @@ export class ChatRunReporter {
       case 'attempt-started':
         if (event.purpose !== 'estimate') {
           // VS Code renders progress text as markdown too: model names and answers are escaped.
-          this.sink.progress(`Chain ${event.attempt}${event.model ? ` on ${inlineText(event.model, 60)}` : ''}: up to ${formatTokens(event.maxTokens)} tokens${this.answers ? ` · best so far ${this.shownAnswer ?? ''}` : ''}`);
+          const best = this.view.answers.at(-1);
+          this.sink.progress(`Chain ${event.attempt}${event.model ? ` on ${inlineText(event.model, 60)}` : ''}: up to ${formatTokens(event.maxTokens)} tokens${best ? ` · best so far ${inlineText(best.answer, 80)}` : ''}`);
         }
         return;
       case 'answer': {
-        this.answers++;
+        // The view has folded this answer in: its count is this answer's number.
+        const n = this.view.answers.length;
         const where = event.model ? ` (${inlineText(event.model, 60)})` : '';
-        this.sink.progress(`Answer ${this.answers}: ${inlineText(event.answer, 80)} · ${event.ruleState}`);
-        if (event.changed || this.shownAnswer === undefined) {
-          this.shownAnswer = inlineText(event.answer, 80);
-          this.sink.markdown(`${this.answers === 1 ? '' : '\n\n'}**Answer ${this.answers}${where}:** ${inlineText(event.answer)} — ${Math.round(event.confidence * 100)}% confident after ${formatTokens(event.tokensSoFar)} tokens`);
+        this.sink.progress(`Answer ${n}: ${inlineText(event.answer, 80)} · ${event.ruleState}`);
+        if (event.changed || n === 1) {
+          this.sink.markdown(`${n === 1 ? '' : '\n\n'}**Answer ${n}${where}:** ${inlineText(event.answer)} — ${Math.round(event.confidence * 100)}% confident after ${formatTokens(event.tokensSoFar)} tokens`);
         }
         return;
       }
@@ -155,7 +147,7 @@ export class ChatRunReporter {
 /** `/estimate`: the budget and what the run would cost, before (instead of) running it. */
 export function estimateMarkdown(preview: CostPreview, model: string, source: string): string {
   const lines = [
-    `**Estimated budget:** ${preview.chainTokens.toLocaleString('en-US')} tokens a chain (${source}), ${preview.budgetTokens.toLocaleString('en-US')} for the run on ${inlineText(model, 80)}.`,
+    `**Estimated budget:** ${exactTokens(preview.chainTokens)} tokens a chain (${source}), ${exactTokens(preview.budgetTokens)} for the run on ${inlineText(model, 80)}.`,
     '',
     `**Cost:** ${describeCostRange(preview)}${preview.worstIsDollarCap ? ' (the per-request cap)' : ''}.`,
     '',
@@ -175,13 +167,13 @@ export interface SpendSummaryInput {
 
 /** `/spend`: today's and this month's spend against the caps. */
 export function spendMarkdown(s: SpendSummaryInput): string {
-  const spent = (t: LedgerTotals) => `${formatDollars(t.dollars, t.unpriced)} · ${t.tokens.toLocaleString('en-US')} tokens in ${t.calls} call${t.calls === 1 ? '' : 's'}`;
+  const spent = (t: LedgerTotals) => `${formatDollars(t.dollars, t.unpriced)} · ${exactTokens(t.tokens)} tokens in ${t.calls} call${t.calls === 1 ? '' : 's'}`;
   const of = (used: number, cap: number, fmt: (n: number) => string) => (cap > 0 ? ` — ${Math.round((used / cap) * 100)}% of the ${fmt(cap)} daily cap` : '');
   return [
-    `**Today:** ${spent(s.today)}${of(s.today.dollars, s.dailyCapUsd, (n) => formatDollars(n))}${of(s.today.tokens, s.dailyTokenCap, (n) => `${n.toLocaleString('en-US')}-token`)}`,
+    `**Today:** ${spent(s.today)}${of(s.today.dollars, s.dailyCapUsd, (n) => formatDollars(n))}${of(s.today.tokens, s.dailyTokenCap, (n) => `${exactTokens(n)}-token`)}`,
     '',
     `**This month:** ${spent(s.month)}`,
     '',
-    `**Caps:** ${s.requestCapUsd > 0 ? `${formatDollars(s.requestCapUsd)} a request` : 'no per-request dollar cap'} · ${s.dailyCapUsd > 0 ? `${formatDollars(s.dailyCapUsd)} a day` : 'no daily dollar cap'}${s.dailyTokenCap > 0 ? ` · ${s.dailyTokenCap.toLocaleString('en-US')} tokens a day` : ''} · budget ${s.requestBudget === 'auto' ? 'auto (estimated per question)' : `${s.requestBudget.toLocaleString('en-US')} tokens a request`}`,
+    `**Caps:** ${s.requestCapUsd > 0 ? `${formatDollars(s.requestCapUsd)} a request` : 'no per-request dollar cap'} · ${s.dailyCapUsd > 0 ? `${formatDollars(s.dailyCapUsd)} a day` : 'no daily dollar cap'}${s.dailyTokenCap > 0 ? ` · ${exactTokens(s.dailyTokenCap)} tokens a day` : ''} · budget ${s.requestBudget === 'auto' ? 'auto (estimated per question)' : `${exactTokens(s.requestBudget)} tokens a request`}`,
   ].join('\n');
 }

@@ -490,10 +490,10 @@ const PURPOSES = ['estimate', 'attempt', 'forced-answer', 'probe', 'calibration'
 const REASONS = ['converged', 'budget-exhausted', 'cap-reached', 'stopped', 'error'] as const;
 const STATES = ['running', 'finished', 'interrupted'] as const;
 
-/** A stored list of model names: strings only, bounded; undefined when there is none. */
-function models(x: unknown): string[] | undefined {
+/** A stored list of model names: strings only, bounded; no field when there is none. */
+function modelsOf(x: unknown): { models?: string[] } {
   const list = Array.isArray(x) ? x.filter(isStr).slice(0, MODELS_LIMIT).map((m) => m.slice(0, MODEL_NAME_LIMIT)) : [];
-  return list.length ? list : undefined;
+  return list.length ? { models: list } : {};
 }
 
 const modelOf = (o: Obj): { model?: string } => (isStr(o.model) ? { model: o.model.slice(0, MODEL_NAME_LIMIT) } : {});
@@ -522,7 +522,7 @@ export function parseRunView(raw: unknown): RunView | undefined {
     ...(isNum(h.budgetTokens) ? { budgetTokens: h.budgetTokens } : {}),
     ...(isNum(h.dollarCap) ? { dollarCap: h.dollarCap } : {}),
     ...(isStr(h.stoppingRule) ? { stoppingRule: h.stoppingRule.slice(0, 200) } : {}),
-    ...(models(h.models) ? { models: models(h.models) } : {}),
+    ...modelsOf(h.models),
   };
   const view = initialRunView(header);
 

@@ -17,7 +17,7 @@ export const STRATEGY_LABELS: Record<string, string> = {
   cascade: 'model cascade',
 };
 
-const REASON_LABELS: Record<StopReason, string> = {
+export const REASON_LABELS: Record<StopReason, string> = {
   converged: 'Converged',
   'budget-exhausted': 'Budget exhausted',
   'cap-reached': 'Cap reached',
