@@ -1,10 +1,12 @@
 import * as vscode from 'vscode';
 import { showBudgetMenu } from './host/budgetMenu';
 import { Logger, showError } from './host/logger';
-import { calibrate, exportSpendCsv, selectModel, showSpendReport } from './host/otherCommands';
+import { calibrate } from './host/calibrateCommand';
+import { selectModel } from './host/selectModel';
+import { exportSpendCsv, showSpendReport } from './host/spendReport';
 import { registerAnswerPanelSerializer } from './host/answerPanel';
 import { BudgetChat, OPEN_RUN_PANEL_COMMAND } from './host/chatParticipant';
-import { SelectionCostPreview } from './host/costPreview';
+import { SelectionCostPreview } from './host/selectionCostPreview';
 import { ReasonCommand, type ReasonArgs } from './host/reasonCommand';
 import { Services } from './host/services';
 import { readSettings, SECTION } from './host/settings';
@@ -62,7 +64,7 @@ export function activate(context: vscode.ExtensionContext): BudgetReasonerApi {
   chat.register(context);
   command(OPEN_RUN_PANEL_COMMAND, (runId: unknown) => chat.openPanel(runId));
   context.subscriptions.push(new SelectionCostPreview(services));
-  registerAnswerPanelSerializer(context, (panel) => reason.adoptRestored(panel), log);
+  registerAnswerPanelSerializer(context, (panel) => reason.pipeline.registry.adoptRestored(panel), log);
 
   context.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => {
     if (e.affectsConfiguration(SECTION)) {
@@ -80,7 +82,7 @@ export function activate(context: vscode.ExtensionContext): BudgetReasonerApi {
     meter: () => services.meter.rendered,
     ledgerFile: async () => (await services.ledger()).file,
     chat,
-    lastPanelStats: () => reason.lastPanel?.stats,
+    lastPanelStats: () => reason.pipeline.registry.newestPanel?.stats,
     activationMs,
   };
 }

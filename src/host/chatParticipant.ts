@@ -8,9 +8,12 @@ import { ChatRunReporter, estimateMarkdown, parseChatAsk, spendMarkdown, type Ch
 import type { Settings } from '../core/config';
 import { providerConfigured } from '../core/firstRun';
 import { checkQuestion } from '../core/question';
-import { previewRunCost, previewTarget } from './costPreview';
+import { REFUSAL_ACTIONS } from '../core/run/refusal';
 import { LanguageModelProvider } from './lmProvider';
-import type { ReasonCommand, StartOptions } from './reasonCommand';
+import type { ReasonCommand } from './reasonCommand';
+import type { StartOptions } from './runPipeline';
+import { confirmInModal } from './runSurface';
+import { previewCost } from './selectionCostPreview';
 import type { Services } from './services';
 
 export const CHAT_PARTICIPANT_ID = 'budgetReasoner.budget';
@@ -76,7 +79,7 @@ export class BudgetChat {
 
   /** Opens a chat run in the answer panel, where it can be continued with more budget. */
   openPanel(runId: unknown): void {
-    if (typeof runId !== 'string' || !this.reason.showInPanel(runId)) {
+    if (typeof runId !== 'string' || !this.reason.pipeline.registry.showInPanel(runId)) {
       void vscode.window.showInformationMessage('Budget Reasoner: that chat run is no longer kept in this window; its spend is in the spend report.');
     }
   }
@@ -85,40 +88,44 @@ export class BudgetChat {
     const abort = new AbortController();
     const cancel = token.onCancellationRequested(() => abort.abort());
     let reporter: ChatRunReporter | undefined;
-    let refused: string | undefined;
     try {
-      const summary = await this.reason.start(question, settings, budgetTokens !== undefined ? { budgetTokens } : {}, {
+      const result = await this.reason.pipeline.start(question, settings, budgetTokens !== undefined ? { budgetTokens } : {}, {
         ...(model ? { model } : {}),
-        surface: (header) => (reporter = new ChatRunReporter(stream, header)),
-        refuse: async (message) => {
-          refused = message;
-          stream.markdown(message);
+        presenter: {
+          // The refusal in the response, its actions as buttons: the chat knows exactly why the run did not start.
+          present: async (refusal) => {
+            stream.markdown(refusal.message);
+            for (const action of refusal.actions) {
+              const spec: { title: string; command: string; args?: readonly string[] } = REFUSAL_ACTIONS[action];
+              stream.button({ command: spec.command, title: spec.title, ...(spec.args ? { arguments: [...spec.args] } : {}) });
+            }
+          },
+          confirm: confirmInModal,
+          open: (header) => (reporter = new ChatRunReporter(stream, header)),
         },
         signal: abort.signal,
       });
-      if (!reporter) {
-        // Refused or declined before the run began: nothing was spent.
-        const message = refused ?? 'The run did not start (declined at the cost confirmation, or the model is not available). Nothing was sent.';
-        if (!refused) {
-          stream.markdown(message);
-        }
-        return { metadata: { command: 'reason' }, errorDetails: { message } };
+      if (!result.started && !reporter) {
+        return { metadata: { command: 'reason' }, errorDetails: { message: result.refusal.message } };
       }
-      const r: ChatRunReporter = reporter;
+      const r = reporter!;
       r.finish(r.view.header.providerBillsInDollars !== false);
       const runId = r.view.header.runId;
       stream.button({ command: OPEN_RUN_PANEL_COMMAND, title: 'Open in Answer Panel', arguments: [runId] });
-      return { metadata: { command: 'reason', runId }, ...(summary?.reason === 'error' ? { errorDetails: { message: summary.message } } : {}) };
+      const failure = result.started ? (result.summary.reason === 'error' ? result.summary.message : undefined) : result.refusal.message;
+      return { metadata: { command: 'reason', runId }, ...(failure !== undefined ? { errorDetails: { message: failure } } : {}) };
     } finally {
       cancel.dispose();
     }
   }
 
   private async estimate(settings: Settings, question: string, budgetTokens: number | undefined, model: StartOptions['model'], stream: BudgetChatStream): Promise<BudgetChatResult> {
-    const target = model ? { settings: { ...settings, model: model.id }, prices: this.services.prices(settings) } : previewTarget(this.services, settings);
-    const preview = await previewRunCost(this.services, target.settings, question, budgetTokens, target.prices);
+    const priced = await previewCost(this.services, settings, question, budgetTokens, model?.id);
+    if (!priced) {
+      return { metadata: { command: 'estimate' } };
+    }
     const source = budgetTokens !== undefined ? 'your /budget' : 'local estimate';
-    stream.markdown(estimateMarkdown(preview, settings.strategy === 'cascade' && !model ? `${target.settings.model} (the cascade's strongest model)` : target.settings.model, source));
+    stream.markdown(estimateMarkdown(priced.preview, settings.strategy === 'cascade' && !model ? `${priced.model} (the cascade's strongest model)` : priced.model, source));
     return { metadata: { command: 'estimate' } };
   }
 

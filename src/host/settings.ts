@@ -22,3 +22,12 @@ export function readSettings(): ParsedSettings {
 export async function updateSetting(key: keyof Settings, value: unknown): Promise<void> {
   await vscode.workspace.getConfiguration(SECTION).update(key, value, vscode.ConfigurationTarget.Global);
 }
+
+export const CONFIRM_SETTING = 'confirmAboveUsd';
+const DEFAULT_CONFIRM_ABOVE_USD = 0.1;
+
+/** `budgetReasoner.confirmAboveUsd`: ask before runs whose worst case is above it (0 = never ask). */
+export function confirmAboveUsd(): number {
+  const v = vscode.workspace.getConfiguration(SECTION).get<unknown>(CONFIRM_SETTING);
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : DEFAULT_CONFIRM_ABOVE_USD;
+}

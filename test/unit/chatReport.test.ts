@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { ChatRunReporter, estimateMarkdown, inlineText, parseChatAsk, spendMarkdown, spendSummaryLine } from '../../src/core/chat/chatReport';
-import { costPreview } from '../../src/core/budget/costPreview';
+import { costPreview } from '../../src/core/run/costPreview';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { autoRunBudget, confirmationMessage, costPreview, describeCostRange, needsConfirmation, type CostPreviewInput } from '../../src/core/budget/costPreview';
+import { confirmationMessage, costPreview, describeCostRange, needsConfirmation, type CostPreviewInput } from '../../src/core/run/costPreview';
+import { autoRunBudget } from '../../src/core/run/plan';
 import { priceOf } from '../../src/core/tokens/prices';
 
 const gpt4o = priceOf('gpt-4o')!; // $2.50 in, $10 out per 1M

@@ -5,7 +5,7 @@
  * best answer changes, then the final answer and a one-line spend summary.
  */
 import { formatDollars, formatTokens } from '../budget/meterFormat';
-import { describeCostRange, type CostPreview } from '../budget/costPreview';
+import { describeCostRange, type CostPreview } from '../run/costPreview';
 import { MAX_REQUEST_BUDGET, MIN_REQUEST_BUDGET } from '../config';
 import type { LedgerTotals } from '../ledger/spendLedger';
 import type { RunEvent } from '../reasoning/runEvents';

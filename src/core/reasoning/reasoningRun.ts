@@ -82,13 +82,26 @@ export interface RunOutcome {
 
 export type RunListener = (event: RunEvent) => void;
 
-export class ReasoningRun {
+/** What a run drives, whatever its strategy: chains on one model (ReasoningRun) or a cascade of models. */
+export interface RunEngine {
+  start(signal?: AbortSignal): Promise<RunOutcome>;
+  /** More budget, in billed tokens, for a finished run. */
+  continueWith(extraTokens: number, signal?: AbortSignal): Promise<RunOutcome>;
+  stop(): void;
+  readonly outcome: RunOutcome | undefined;
+  /** The run's budget in billed tokens, Continue included. */
+  readonly totalBudget: number;
+  /** Completion tokens of each clean chain that reached `answer`: what the local estimator learns from (none for a cascade). */
+  agreeingChainTokens(answer: string): number[];
+}
+
+export class ReasoningRun implements RunEngine {
   private readonly strategy: ReasoningStrategy;
   private readonly systemPrompt: string;
   private readonly clock: () => number;
   private readonly chains: ChainRecord[] = [];
   private readonly points: CurvePoint[] = [];
-  private totalBudget: number;
+  private runBudget: number;
   private tokensSpent = 0;
   private pendingForced?: ChainRecord;
   private extraChainsOwed = 0;
@@ -106,7 +119,7 @@ export class ReasoningRun {
     if (!(options.budget.chainTokens > 0)) {
       throw new RangeError('The chain budget must be a positive number of tokens');
     }
-    this.totalBudget = Math.floor(options.budget.totalTokens ?? options.budget.chainTokens * 8 * 4);
+    this.runBudget = Math.floor(options.budget.totalTokens ?? options.budget.chainTokens * 8 * 4);
   }
 
   /** The confidence-vs-tokens curve so far (one point per answer event, after the origin). */
@@ -123,10 +136,21 @@ export class ReasoningRun {
     return this.finished;
   }
 
+  get totalBudget(): number {
+    return this.runBudget;
+  }
+
+  /** Completion tokens of each clean chain that reached `answer`: what the local estimator learns from. */
+  agreeingChainTokens(answer: string): number[] {
+    return this.chains
+      .filter((c) => c.answer !== undefined && c.answer === answer && c.finishReason === 'stop')
+      .map((c) => c.completionTokens);
+  }
+
   get state(): RunState {
     return {
       chainBudget: this.options.budget.chainTokens,
-      totalBudget: this.totalBudget,
+      totalBudget: this.runBudget,
       tokensSpent: this.tokensSpent,
       chains: this.chains,
       pendingForced: this.pendingForced,
@@ -140,7 +164,7 @@ export class ReasoningRun {
       throw new Error('This run has already started; use continueWith to give it more budget.');
     }
     const b = this.options.budget;
-    this.emit({ type: 'budget-estimated', tokens: b.chainTokens, totalTokens: this.totalBudget, source: b.source, ...(b.note ? { note: b.note } : {}) });
+    this.emit({ type: 'budget-estimated', tokens: b.chainTokens, totalTokens: this.runBudget, source: b.source, ...(b.note ? { note: b.note } : {}) });
     for (const record of b.records ?? []) {
       this.spend(record);
     }
@@ -155,7 +179,7 @@ export class ReasoningRun {
     if (!(extraTokens > 0)) {
       throw new RangeError('Continue needs a positive number of extra tokens');
     }
-    this.totalBudget += Math.floor(extraTokens);
+    this.runBudget += Math.floor(extraTokens);
     this.extraChainsOwed = Math.max(1, this.extraChainsOwed);
     this.finished = undefined;
     this.userStopped = false;
@@ -236,7 +260,7 @@ export class ReasoningRun {
       return [{ role: 'system', content: this.systemPrompt }, { role: 'user', content: this.options.question }];
     }
     // Follow-up chains also see what the run has used and has left (BATS-style budget tracker).
-    const tracker = this.chains.length > 0 ? `\n${budgetTrackerBlock(this.tokensSpent, this.totalBudget)}` : '';
+    const tracker = this.chains.length > 0 ? `\n${budgetTrackerBlock(this.tokensSpent, this.runBudget)}` : '';
     const question = `${this.options.question}\n${budgetPromptLine(promptBudget)}${tracker}`;
     return [
       { role: 'system', content: this.systemPrompt },

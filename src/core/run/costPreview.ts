@@ -2,21 +2,9 @@
  * What a run may cost before anything is sent: the estimated budget and a dollar range. Pure, so
  * the status-bar preview and the pre-run confirmation compute it identically and tests pin the math.
  */
+import { formatDollars } from '../budget/meterFormat';
 import type { TokenPrice } from '../tokens/prices';
 import { costOf } from '../tokens/prices';
-import { formatDollars } from './meterFormat';
-
-/** Chains the auto budget plans for: the majority-of-8 anchor of the recorded traces. */
-export const AUTO_CHAINS = 8;
-/** The largest chain budget a TALE estimate may set (TaleBudgetEstimator's capTokens). */
-export const TALE_MAX_CHAIN_TOKENS = 8192;
-/** max_tokens of the TALE estimate call: the reply is only "[[N]]". */
-export const TALE_ESTIMATE_MAX_TOKENS = 16;
-
-/** The run budget `auto` plans: AUTO_CHAINS chains, each billed its prompt and its chain budget. */
-export function autoRunBudget(chainTokens: number, promptTokens: number): number {
-  return AUTO_CHAINS * (chainTokens + promptTokens);
-}
 
 export interface CostPreviewInput {
   /** The estimated tokens one chain needs (the estimator's budget). */

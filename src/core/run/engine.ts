@@ -1,0 +1,78 @@
+/**
+ * One interface for what a run drives, whatever its strategy: a ReasoningRun (chains on one model)
+ * or a cascade of them. Built from a plan, so the host never chooses strategies or converts budgets.
+ */
+import type { BudgetEstimate } from '../budget/localEstimator';
+import { CascadeRun, type CascadeTier } from '../reasoning/cascade';
+import type { ModelCaller } from '../reasoning/modelCaller';
+import { ReasoningRun, type RunEngine, type RunListener, type RunOutcome } from '../reasoning/reasoningRun';
+import { createStoppingRule } from '../reasoning/stoppingRules';
+import { AnytimeSelfConsistency, createStrategy, type ReasoningStrategy } from '../reasoning/strategies';
+import type { EngineSpec, PlanModel, RunPlan } from './plan';
+
+export type { RunEngine };
+
+/** The strategy of a chains plan: the tuned anytime-sc by default, else the named strategy with the named rule. */
+export function strategyOf(spec: Extract<EngineSpec, { kind: 'chains' }>): ReasoningStrategy {
+  if (spec.strategy === 'anytime-sc' && spec.stoppingRule === 'auto') {
+    return new AnytimeSelfConsistency();
+  }
+  return createStrategy(spec.strategy, spec.stoppingRule === 'auto' ? undefined : createStoppingRule(spec.stoppingRule, { threshold: spec.confidenceThreshold }));
+}
+
+/** The run's budget as the engines take it. */
+function runBudget(estimate: BudgetEstimate, chainTokens: number) {
+  return { chainTokens, source: estimate.source, ...(estimate.note ? { note: estimate.note } : {}), ...(estimate.records ? { records: estimate.records } : {}) };
+}
+
+/** The engine of a plan; `callerOf` gives each model's metered caller (under the plan's caps). */
+export function createRunEngine(plan: RunPlan, callerOf: (model: PlanModel) => ModelCaller, listener: RunListener): RunEngine {
+  const budget = runBudget(plan.estimate, plan.chainTokens);
+  const spec = plan.engine;
+  if (spec.kind === 'chains') {
+    return new ReasoningRun(callerOf(plan.models[0]), {
+      question: plan.question,
+      systemPrompt: plan.systemPrompt,
+      strategy: strategyOf(spec),
+      budget: { ...budget, totalTokens: plan.budgetTokens },
+    }, listener);
+  }
+  const tiers: CascadeTier[] = plan.models.map((m) => ({ caller: callerOf(m), name: m.id, price: m.price! }));
+  const cascade = new CascadeRun(tiers, {
+    question: plan.question,
+    systemPrompt: plan.systemPrompt,
+    budget: { ...budget, totalDollars: spec.totalDollars, totalTokens: spec.outputTokens },
+  }, (event) => listener(event.type === 'budget-estimated' ? { ...event, totalTokens: plan.budgetTokens } : event));
+  return new CascadeEngine(cascade, plan.budgetTokens, spec.dollarsPerToken);
+}
+
+/** A cascade as a RunEngine: its budget is dollars, so Continue's tokens are priced at the strongest model. */
+class CascadeEngine implements RunEngine {
+  constructor(private readonly cascade: CascadeRun, private budgetTokens: number, private readonly dollarsPerToken: number) {}
+
+  start(signal?: AbortSignal): Promise<RunOutcome> {
+    return this.cascade.start(signal);
+  }
+
+  /** A free model gets a token's worth of a billionth of a dollar: it costs nothing. */
+  continueWith(extraTokens: number, signal?: AbortSignal): Promise<RunOutcome> {
+    this.budgetTokens += extraTokens;
+    return this.cascade.continueWith(Math.max(extraTokens * this.dollarsPerToken, 1e-9), signal);
+  }
+
+  stop(): void {
+    this.cascade.stop();
+  }
+
+  get outcome(): RunOutcome | undefined {
+    return this.cascade.outcome;
+  }
+
+  get totalBudget(): number {
+    return this.budgetTokens;
+  }
+
+  agreeingChainTokens(): number[] {
+    return [];
+  }
+}

@@ -1,0 +1,342 @@
+/**
+ * The rules of a run, once: from the question, the settings, the models and today's spend to the
+ * budgets, caps, cost preview and engine of a run, or a typed refusal. Pure: the host gathers the
+ * facts (keys, prices, token counts, the ledger), the surfaces present what this decides, and the
+ * benchmarks and tests plan their runs with it too.
+ */
+import { budgetPromptLine } from '../budget/budgetTracker';
+import { capsFromSettings, grant, type SpendAmount, type SpendCaps } from '../budget/caps';
+import { costPreview, needsConfirmation, type CostPreview } from './costPreview';
+import type { BudgetEstimate } from '../budget/localEstimator';
+import { AUTO_LOCAL_AFTER_RUNS, taleEstimatePrompt } from '../budget/taleEstimator';
+import type { Settings, StoppingRuleName, StrategyName } from '../config';
+import type { CountedChatMessage } from '../tokens/tokenCounter';
+import { DEFAULT_SYSTEM_PROMPT } from '../reasoning/reasoningRun';
+import type { ModelPrice } from '../tokens/prices';
+import { contextProblem } from '../tokens/contextWindows';
+import { checkQuestion } from '../question';
+import { capRefusal, refusal, type Refusal } from './refusal';
+
+/** Chains the auto budget plans for: the majority-of-8 anchor of the recorded traces. */
+export const AUTO_CHAINS = 8;
+/** The largest chain budget a TALE estimate may set (TaleBudgetEstimator's capTokens). */
+export const TALE_MAX_CHAIN_TOKENS = 8192;
+/** max_tokens of the TALE estimate call: the reply is only "[[N]]". */
+export const TALE_ESTIMATE_MAX_TOKENS = 16;
+/** A first chain shorter than this is not worth starting: the run is refused instead. */
+export const MIN_CHAIN_TOKENS = 64;
+/** The least answer room the context-window check insists on. */
+export const MIN_ANSWER_TOKENS = 64;
+/** The cascade settles at a cheaper model when its weighted votes reach this share. */
+export const CASCADE_SETTLE_TEXT = 'a cheaper model settles it (weighted votes ≥ 0.8), else the next model';
+
+/** The run budget `auto` plans: AUTO_CHAINS chains, each billed its prompt and its chain budget. */
+export function autoRunBudget(chainTokens: number, promptTokens: number): number {
+  return AUTO_CHAINS * (chainTokens + promptTokens);
+}
+
+/** Continue with more budget: the run's token cap rises in place (its calls see it at once); returns the new budget. */
+export function continuedBudget(caps: SpendCaps, totalBudget: number, extraTokens: number): number {
+  caps.requestTokens = (caps.requestTokens ?? totalBudget) + extraTokens;
+  return caps.requestTokens;
+}
+
+/** What the planner needs to know of one model, gathered by the host (keys, availability, price, window). */
+export interface PlanModel {
+  /** The id as configured and shown (a VS Code model keeps its `vscode-lm/` prefix). */
+  id: string;
+  /** The endpoint it is called at (a VS Code model: none). */
+  baseUrl?: string;
+  /** A remote endpoint with no API key stored for it. */
+  keyMissing?: boolean;
+  /** A VS Code language model that is not available in this window. */
+  unavailable?: boolean;
+  /** Its price (the table, overrides, or $0 on a local endpoint); undefined = unknown. */
+  price: ModelPrice | undefined;
+  /** Tokens its context window holds; undefined = unknown (the endpoint will say). */
+  contextWindow: number | undefined;
+  /** False for providers that do not bill per token (the VS Code LM API). */
+  billsInDollars: boolean;
+}
+
+/** The local tokenizer's counts, by model. */
+export interface PlanTokens {
+  countText(text: string, model: string): { tokens: number };
+  countChatPrompt(messages: readonly CountedChatMessage[], model: string): { tokens: number };
+}
+
+export interface PlanRequest {
+  /** The question as typed or selected; checked here. */
+  question: string | undefined;
+  settings: Settings;
+  /** This run's strategy, when it differs from the settings' (Re-run, programmatic use). */
+  strategy?: StrategyName;
+  /** This run's token budget, when it differs from the settings' (`/budget N`, programmatic use). */
+  budgetTokens?: number;
+  /** The models the run calls, cheapest first: one, or a cascade's tiers. */
+  models: readonly PlanModel[];
+  tokens: PlanTokens;
+  /** The estimate of the (checked) question: the local estimator's before any call, TALE's once it was asked. */
+  estimate: (question: string) => BudgetEstimate;
+  /** Runs the local estimator has learned from (`auto` trusts it after AUTO_LOCAL_AFTER_RUNS). */
+  learnedRuns: number;
+  /** Today's spend in every window; undefined = not checked (a cost preview). */
+  today?: SpendAmount;
+  /** Ask before a run whose worst case costs more (0 = never ask). */
+  confirmAboveUsd: number;
+}
+
+/** How the chain budget is found: the configured number, the local estimator, or a TALE call first. */
+export type EstimateStep = 'fixed' | 'local' | 'tale';
+
+/** The engine a plan runs. */
+export type EngineSpec =
+  | {
+      kind: 'chains';
+      strategy: Exclude<StrategyName, 'cascade'>;
+      /** `auto` = the strategy's own tuned rule. */
+      stoppingRule: StoppingRuleName;
+      confidenceThreshold: number;
+    }
+  | {
+      kind: 'cascade';
+      /** The cascade's dollars: the budget priced at the strongest model, at most the per-request cap. */
+      totalDollars: number;
+      /** The output share of the budget the cascade splits among its models. */
+      outputTokens: number;
+      /** Dollars of one token at the strongest model's dearest rate: Continue's tokens become dollars at it. */
+      dollarsPerToken: number;
+    };
+
+export interface RunPlan {
+  question: string;
+  strategy: StrategyName;
+  systemPrompt: string;
+  /** Cheapest first; the last is the strongest. */
+  models: readonly PlanModel[];
+  /** Prompt tokens of one chain at the first model (system prompt and question). */
+  promptTokens: number;
+  /** The budget set by the user (settings or this run), if any. */
+  fixedBudget?: number;
+  estimateStep: EstimateStep;
+  /** The estimate the budgets below come from. */
+  estimate: BudgetEstimate;
+  /** Tokens one chain may use. */
+  chainTokens: number;
+  /** The run's budget in billed tokens (prompt + completion of all calls). */
+  budgetTokens: number;
+  /** Caps of the run's calls; Continue raises requestTokens in place. */
+  caps: SpendCaps;
+  /** Caps of the estimate call, made before the run budget is known: the settings' caps only. */
+  estimateCaps: SpendCaps;
+  /** What the run may cost, priced at its strongest model. */
+  preview: CostPreview;
+  /** Whether the user is asked before the run (its worst case is above confirmAboveUsd). */
+  confirm: boolean;
+  engine: EngineSpec;
+  /** What the panel's header shows before the first event. */
+  header: {
+    question: string;
+    model: string;
+    models?: string[];
+    strategy: StrategyName;
+    caps: string[];
+    providerBillsInDollars: boolean;
+    budgetTokens?: number;
+    dollarCap?: number;
+    stoppingRule: string;
+  };
+}
+
+export type PlanResult = { ok: true; plan: RunPlan } | { ok: false; refusal: Refusal; preview?: CostPreview };
+
+/** Plans a run, or says why it cannot start; nothing here sends anything. */
+export function planRun(request: PlanRequest): PlanResult {
+  const { settings, models, tokens } = request;
+  const checked = checkQuestion(request.question);
+  if (!checked.ok) {
+    return { ok: false, refusal: refusal('bad-question', checked.message) };
+  }
+  const question = checked.question;
+  const strategy = request.strategy ?? settings.strategy;
+  if (models.length === 0) {
+    return { ok: false, refusal: refusal(strategy === 'cascade' ? 'cascade-config' : 'model-missing', strategy === 'cascade' ? CASCADE_TOO_SHORT : NO_MODEL, [strategy === 'cascade' ? 'edit-cascade' : 'select-model']) };
+  }
+  const first = models[0];
+  const strongest = models[models.length - 1];
+  const systemPrompt = DEFAULT_SYSTEM_PROMPT;
+  const chatPrompt = (model: PlanModel) => tokens.countChatPrompt([{ role: 'system', content: systemPrompt }, { role: 'user', content: question }], model.id).tokens;
+
+  const fixedBudget = request.budgetTokens ?? (settings.requestBudget === 'auto' ? undefined : settings.requestBudget);
+  const estimateStep: EstimateStep = settings.estimator === 'fixed' && fixedBudget !== undefined
+    ? 'fixed'
+    : settings.estimator === 'local' || settings.estimator === 'fixed' || (settings.estimator === 'auto' && request.learnedRuns >= AUTO_LOCAL_AFTER_RUNS)
+      ? 'local'
+      : 'tale';
+  const estimate: BudgetEstimate = estimateStep === 'fixed' ? { tokens: fixedBudget!, source: 'fixed' } : request.estimate(question);
+  // Budgets count billed tokens (prompt + completion), as the caps and the meter do.
+  const chainTokens = Math.min(estimate.tokens, fixedBudget ?? Number.POSITIVE_INFINITY);
+  const promptTokens = chatPrompt(first);
+  const budgetTokens = fixedBudget ?? autoRunBudget(chainTokens, promptTokens);
+  // Priced at the strongest model: the most a cascade can cost.
+  const preview = previewAt(strongest, question, systemPrompt, chainTokens, fixedBudget, estimateStep === 'tale', request);
+  const refused = (r: Refusal): PlanResult => ({ ok: false, refusal: r, preview });
+
+  const modelProblem = strategy === 'cascade' ? cascadeProblem(models) : singleModelProblem(first);
+  if (modelProblem) {
+    return refused(modelProblem);
+  }
+  for (const m of models) {
+    const tooLong = contextProblem(chatPrompt(m), MIN_ANSWER_TOKENS, m.id, m.contextWindow);
+    if (tooLong) {
+      return refused(refusal('too-long', tooLong));
+    }
+  }
+
+  const caps = capsFromSettings(settings, budgetTokens);
+  // A run whose first chain cannot fit is refused here, naming the cap, before anything is sent.
+  if (request.today) {
+    const wanted = Math.min(chainTokens, MIN_CHAIN_TOKENS);
+    const g = grant({
+      caps,
+      spent: { run: { tokens: 0, dollars: 0 }, today: request.today },
+      promptTokens: promptTokens + tokens.countText(budgetPromptLine(chainTokens), first.id).tokens,
+      price: first.price,
+      wanted,
+      minUsefulTokens: wanted,
+    });
+    if (!g.ok) {
+      return refused(capRefusal(g.refusal.message, g.refusal.cap));
+    }
+  }
+
+  return {
+    ok: true,
+    plan: {
+      question,
+      strategy,
+      systemPrompt,
+      models,
+      promptTokens,
+      ...(fixedBudget !== undefined ? { fixedBudget } : {}),
+      estimateStep,
+      estimate,
+      chainTokens,
+      budgetTokens,
+      caps,
+      estimateCaps: capsFromSettings(settings),
+      preview,
+      confirm: needsConfirmation(preview, request.confirmAboveUsd),
+      engine: strategy === 'cascade'
+        ? cascadeSpec(strongest, budgetTokens, chainTokens, promptTokens, settings.requestCapUsd)
+        : { kind: 'chains', strategy, stoppingRule: settings.stoppingRule, confidenceThreshold: settings.confidenceThreshold },
+      header: {
+        question,
+        model: strongest.id,
+        ...(strategy === 'cascade' ? { models: models.map((m) => m.id) } : {}),
+        strategy,
+        caps: describeCaps(settings),
+        providerBillsInDollars: models.some((m) => m.billsInDollars && m.price?.source !== 'local'),
+        ...(fixedBudget !== undefined ? { budgetTokens: fixedBudget } : {}),
+        ...(settings.requestCapUsd > 0 ? { dollarCap: settings.requestCapUsd } : {}),
+        stoppingRule: strategy === 'cascade' ? CASCADE_SETTLE_TEXT : stoppingRuleText(settings),
+      },
+    },
+  };
+}
+
+/**
+ * What the run may cost, with the estimate in hand (never a call), at the model that costs most:
+ * a fixed budget as set, else AUTO_CHAINS chains at the estimate; a TALE call first may set any
+ * chain budget up to its cap, so the worst case assumes it does.
+ */
+function previewAt(model: PlanModel, question: string, systemPrompt: string, chainTokens: number, fixedBudget: number | undefined, callsTale: boolean, request: PlanRequest): CostPreview {
+  const { tokens } = request;
+  const promptTokens = tokens.countChatPrompt([{ role: 'system', content: systemPrompt }, { role: 'user', content: question }], model.id).tokens;
+  return costPreview({
+    chainTokens,
+    promptTokens: promptTokens + tokens.countText(budgetPromptLine(chainTokens), model.id).tokens,
+    budgetTokens: fixedBudget ?? autoRunBudget(chainTokens, promptTokens),
+    worstBudgetTokens: callsTale && fixedBudget === undefined ? autoRunBudget(TALE_MAX_CHAIN_TOKENS, promptTokens) : undefined,
+    plannedChains: AUTO_CHAINS,
+    estimateCall: callsTale
+      ? { promptTokens: tokens.countChatPrompt([{ role: 'user', content: taleEstimatePrompt(question) }], model.id).tokens, maxTokens: TALE_ESTIMATE_MAX_TOKENS }
+      : undefined,
+    price: model.price,
+    requestCapUsd: request.settings.requestCapUsd,
+  });
+}
+
+/**
+ * A cascade within the run's budget: its dollars are the budget's tokens at the strongest model's
+ * dearest rate (never more than always-strong could cost), and never more than the per-request cap.
+ * It splits output tokens among its models; the run's budget counts prompts too (as the caps do),
+ * so it gets the budget's output part and each model's share holds in billed tokens.
+ */
+function cascadeSpec(strongest: PlanModel, budgetTokens: number, chainTokens: number, promptTokens: number, requestCapUsd: number): EngineSpec {
+  const price = strongest.price!;
+  const dollarsPerToken = Math.max(price.input, price.output) / 1e6;
+  const alwaysStrong = budgetTokens * dollarsPerToken;
+  return {
+    kind: 'cascade',
+    totalDollars: requestCapUsd > 0 ? Math.min(requestCapUsd, alwaysStrong) : alwaysStrong,
+    outputTokens: Math.max(1, Math.floor(budgetTokens * chainTokens / (chainTokens + promptTokens))),
+    dollarsPerToken,
+  };
+}
+
+const NO_MODEL = 'No model is configured. Run "Budget Reasoner: Select Model".';
+const CASCADE_TOO_SHORT = 'The cascade needs at least two models in "budgetReasoner.cascade", cheapest first.';
+
+function singleModelProblem(model: PlanModel): Refusal | undefined {
+  if (model.unavailable) {
+    return refusal('model-missing', `The VS Code language model "${model.id}" is not available. Run "Budget Reasoner: Select Model".`, ['select-model']);
+  }
+  if (model.keyMissing) {
+    return refusal('no-key', `no API key is set for ${model.baseUrl}.`, ['set-api-key', 'use-local-endpoint'], { baseUrl: model.baseUrl });
+  }
+  return undefined;
+}
+
+/** The cascade's models, cheapest first, each with its endpoint's key and a known price: it splits its dollars by price. */
+function cascadeProblem(models: readonly PlanModel[]): Refusal | undefined {
+  if (models.length < 2) {
+    return refusal('cascade-config', CASCADE_TOO_SHORT, ['edit-cascade']);
+  }
+  for (const [i, m] of models.entries()) {
+    if (m.keyMissing) {
+      return refusal('no-key', `Cascade model ${i + 1} (${m.id}) needs an API key for ${m.baseUrl}: set the base URL to it and run "Budget Reasoner: Set API Key".`, ['set-api-key'], { baseUrl: m.baseUrl, tier: i + 1 });
+    }
+    if (!m.price) {
+      return refusal('cascade-config', `No price is known for cascade model ${i + 1} (${m.id}): add "input" and "output" (dollars per 1M tokens) to its entry in "budgetReasoner.cascade".`, ['edit-cascade'], { tier: i + 1 });
+    }
+  }
+  return undefined;
+}
+
+function describeCaps(s: Settings): string[] {
+  const caps: string[] = [];
+  if (s.requestCapUsd > 0) {
+    caps.push(`$${s.requestCapUsd.toFixed(2)} per request`);
+  }
+  if (s.dailyCapUsd > 0) {
+    caps.push(`$${s.dailyCapUsd.toFixed(2)} a day`);
+  }
+  if (s.dailyTokenCap > 0) {
+    caps.push(`${s.dailyTokenCap.toLocaleString('en-US')} tokens a day`);
+  }
+  return caps;
+}
+
+function stoppingRuleText(s: Settings): string {
+  switch (s.stoppingRule) {
+    case 'auto':
+      return 'tuned: trust a clean first chain, else Beta posterior ≥ 0.8';
+    case 'beta':
+      return `Beta posterior ≥ ${s.confidenceThreshold}`;
+    case 'esc':
+      return 'a window of agreeing answers';
+    case 'epsilon':
+      return 'confidence gain below epsilon';
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * One question's way from the command (or @budget) to a running engine: gather the facts, let the
+ * run plan decide, present its refusal or confirmation, estimate, plan again with the estimate,
+ * then run. Every rule it follows lives in core/run; this file only sequences them.
+ */
+import { randomUUID } from 'node:crypto';
+import type { BudgetEstimate } from '../core/budget/localEstimator';
+import { TaleBudgetEstimator } from '../core/budget/taleEstimator';
+import type { Settings, StrategyName } from '../core/config';
+import type { ChatProvider } from '../core/providers/chatProvider';
+import { CapRefusal } from '../core/reasoning/modelCaller';
+import type { RunEvent } from '../core/reasoning/runEvents';
+import { meteredCallers } from '../core/run/callers';
+import { createRunEngine } from '../core/run/engine';
+import { planRun, TALE_MAX_CHAIN_TOKENS, type PlanModel, type PlanRequest, type PlanResult, type RunPlan } from '../core/run/plan';
+import { refusal, type Refusal } from '../core/run/refusal';
+import type { RunHeader } from '../core/view/runView';
+import { AnswerPanel } from './answerPanel';
+import type { QuestionSource } from './editorInsert';
+import { runModels } from './modelResolution';
+import { RunRegistry, type ActiveRun, type RunSummary } from './runRegistry';
+import { notificationPresenter, type RunPresenter, type RunSurface } from './runSurface';
+import type { Services } from './services';
+import { confirmAboveUsd, readSettings } from './settings';
+
+/** Per-run overrides (tests, the chat participant, Re-run). */
+export interface ReasonArgs {
+  question?: string;
+  strategy?: StrategyName;
+  budgetTokens?: number;
+}
+
+/** How a run started from somewhere other than the command (the chat participant) differs. */
+export interface StartOptions {
+  source?: QuestionSource;
+  /** A model chosen by the caller (the chat's picked model) instead of the configured provider. */
+  model?: { provider: ChatProvider; id: string };
+  /** Presents refusals and the confirmation, and shows the run; default: notifications and a new answer panel. */
+  presenter?: RunPresenter;
+  /** Cancels the run, e.g. the chat's cancellation. */
+  signal?: AbortSignal;
+}
+
+/** A run that ran (to any end), or why it did not start: nothing was sent then. */
+export type StartResult = { started: true; summary: RunSummary } | { started: false; refusal: Refusal };
+
+export class RunPipeline {
+  readonly registry: RunRegistry;
+
+  constructor(private readonly services: Services) {
+    this.registry = new RunRegistry(services, (question, strategy, source) => this.start(question, readSettings().settings, { strategy }, { source }));
+  }
+
+  async start(question: string | undefined, settings: Settings, args: ReasonArgs, options: StartOptions): Promise<StartResult> {
+    const { services } = this;
+    const presenter = options.presenter ?? notificationPresenter(services.log);
+    const refuse = async (r: Refusal): Promise<StartResult> => {
+      await presenter.present(r);
+      return { started: false, refusal: r };
+    };
+    const strategy = args.strategy ?? settings.strategy;
+    const models = await runModels(services, settings, strategy, options.model);
+    const estimator = await services.localEstimator();
+    const ledger = await services.ledger();
+    const request: PlanRequest = {
+      question,
+      settings,
+      strategy,
+      ...(args.budgetTokens !== undefined ? { budgetTokens: args.budgetTokens } : {}),
+      models: models.map((m) => m.plan),
+      tokens: services.tokens,
+      estimate: (q) => estimator.estimate(q),
+      learnedRuns: estimator.learnedRuns,
+      today: await ledger.today(),
+      confirmAboveUsd: confirmAboveUsd(),
+    };
+    const planned = planRun(request);
+    if (!planned.ok) {
+      return refuse(planned.refusal);
+    }
+    // Before anything is sent (the TALE call included): a run that may cost more than the user's threshold asks first.
+    if (planned.plan.confirm && !(await presenter.confirm(planned.plan.preview))) {
+      return refuse(refusal('declined', 'Declined at the cost confirmation.'));
+    }
+    let plan = planned.plan;
+    const callable = (m: PlanModel) => models[plan.models.indexOf(m)].callable!;
+
+    const runId = randomUUID();
+    const callers = meteredCallers({ runId, sessionId: services.sessionId, ledger, sharedReservations: await services.sharedReservations(), tokens: services.tokens });
+    const abort = new AbortController();
+    const header: RunHeader = { runId, ...plan.header };
+    let panel: AnswerPanel | undefined;
+    const surface: RunSurface = presenter.open?.(header) ?? (panel = AnswerPanel.create(services.context.extensionUri, header, { log: services.log }));
+    if (panel) {
+      this.registry.opened(panel, abort);
+    }
+    let active: ActiveRun | undefined;
+    const onCancel = () => {
+      abort.abort();
+      active?.engine.stop();
+    };
+    options.signal?.addEventListener('abort', onCancel, { once: true });
+    try {
+      if (plan.estimateStep === 'tale') {
+        const estimated = await this.estimate(plan, callers(callable(plan.models[0]), plan.estimateCaps), abort.signal, request, surface);
+        if (!estimated.ok) {
+          surface.push({ type: 'stopped', reason: estimated.refusal.kind === 'cap' ? 'cap-reached' : 'error', message: estimated.refusal.message });
+          await services.refreshMeter();
+          return refuse(estimated.refusal);
+        }
+        plan = estimated.plan;
+      }
+      services.setLiveRun({ runId, budgetTokens: plan.budgetTokens, running: true });
+      const onEvent = (event: RunEvent) => {
+        // A chat run opened in a panel (and continued there) shows its events in the panel.
+        (active?.surface ?? surface).push(event);
+        if (event.type === 'spend') {
+          void services.refreshMeter();
+        } else if (event.type === 'error') {
+          services.log.warn('run', `${runId.slice(0, 8)}: ${event.message}`);
+        }
+      };
+      const engine = createRunEngine(plan, (m) => callers(callable(m), plan.caps), onEvent);
+      active = { runId, question: plan.question, source: options.source ?? {}, surface, abort, caps: plan.caps, engine, learns: plan.strategy !== 'cascade' };
+      this.registry.add(active);
+      services.log.info('run', `${runId.slice(0, 8)} started: ${header.model}, ${plan.strategy}, budget ${plan.budgetTokens} tokens (${plan.estimate.source} chain estimate ${plan.chainTokens})`);
+      if (abort.signal.aborted) {
+        engine.stop();
+      }
+      const outcome = await engine.start(abort.signal);
+      return { started: true, summary: await this.registry.finish(active, outcome) };
+    } finally {
+      options.signal?.removeEventListener('abort', onCancel);
+    }
+  }
+
+  /**
+   * The TALE call, then the plan again with its estimate (and today's spend since). A failed call is
+   * shown in the run and refused; the TALE estimator falls back to the local estimate on a reply it cannot read.
+   */
+  private async estimate(plan: RunPlan, caller: ConstructorParameters<typeof TaleBudgetEstimator>[0]['caller'], signal: AbortSignal, request: PlanRequest, surface: RunSurface): Promise<PlanResult> {
+    const { services } = this;
+    let estimate: BudgetEstimate;
+    try {
+      const fallback = await services.localEstimator();
+      estimate = await new TaleBudgetEstimator({ caller, fallback, capTokens: TALE_MAX_CHAIN_TOKENS }).estimate(plan.question, signal);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      surface.push({ type: 'error', message, kind: 'estimate' });
+      if (error instanceof CapRefusal) {
+        return { ok: false, refusal: { kind: 'cap', message, actions: [], cap: error.cap } };
+      }
+      return { ok: false, refusal: { kind: 'estimate-failed', message, actions: [] } };
+    }
+    return planRun({ ...request, estimate: () => estimate, today: await (await services.ledger()).today() });
+  }
+}

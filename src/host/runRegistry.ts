@@ -1,0 +1,194 @@
+/**
+ * The runs of this window: each with its engine, its caps and where it shows itself. Wires the
+ * answer panel's buttons to the run (Stop, Continue, Insert, Re-run), keeps runs shown in chat so
+ * they can be opened in a panel later, and closes a run's books when it finishes.
+ */
+import * as vscode from 'vscode';
+import type { SpendCaps } from '../core/budget/caps';
+import type { StrategyName } from '../core/config';
+import type { RunEngine, RunOutcome } from '../core/reasoning/reasoningRun';
+import { continuedBudget } from '../core/run/plan';
+import { capRefusal } from '../core/run/refusal';
+import { AnswerPanel, type PanelAction } from './answerPanel';
+import { insertText, type QuestionSource } from './editorInsert';
+import { showError } from './logger';
+import { notificationPresenter, ViewKeeper, type RunSurface } from './runSurface';
+import type { Services } from './services';
+
+/** Runs shown elsewhere (chat responses) kept so they can be opened in a panel and continued; older ones are dropped. */
+const KEPT_RUNS = 20;
+
+/** What a finished run returns to a programmatic caller. */
+export interface RunSummary {
+  runId: string;
+  answer?: string;
+  reason: RunOutcome['reason'];
+  message: string;
+  tokens: number;
+  dollars: number | null;
+  chains: number;
+}
+
+export interface ActiveRun {
+  runId: string;
+  question: string;
+  source: QuestionSource;
+  surface: RunSurface;
+  abort: AbortController;
+  /** The run's caps: Continue raises requestTokens in place. */
+  caps: SpendCaps;
+  engine: RunEngine;
+  /** Whether a converged answer teaches the local estimator (not a cascade: its models' needs differ). */
+  learns: boolean;
+}
+
+/** Starts another run of a question (Re-run in a panel). */
+export type Rerun = (question: string, strategy: StrategyName, source: QuestionSource) => Promise<unknown>;
+
+export class RunRegistry {
+  private readonly runs = new Map<string, ActiveRun>();
+  /** The newest run's panel, for the streaming benchmark's post counts. */
+  newestPanel: AnswerPanel | undefined;
+
+  constructor(private readonly services: Services, private readonly rerun: Rerun) {}
+
+  /** A new run: shown in its own panel (which stops it when closed), or kept among the newest runs shown elsewhere. */
+  add(run: ActiveRun): void {
+    this.runs.set(run.runId, run);
+    if (run.surface instanceof AnswerPanel) {
+      this.wirePanel(run, run.surface, () => this.runs.delete(run.runId));
+    } else {
+      this.dropOldKeptRuns();
+    }
+  }
+
+  /** A panel opened for a run before it was added (closed while the budget is estimated: nothing more is sent). */
+  opened(panel: AnswerPanel, abort: AbortController): void {
+    this.newestPanel = panel;
+    panel.onDidDispose(() => abort.abort());
+  }
+
+  /** A panel VS Code restored after a reload (or opened from a chat run): its run is over, but Copy, Insert and the report still work. */
+  adoptRestored(panel: AnswerPanel): void {
+    panel.onDidAction(async (action) => {
+      // Copy is done by the panel itself.
+      if (action.kind === 'insert') {
+        await insertText(undefined, action.mode, action.answer);
+      } else if (action.kind === 'openSpendReport') {
+        await vscode.commands.executeCommand('budgetReasoner.showSpendReport');
+      } else if (action.kind === 'rerun') {
+        await this.rerun(action.question, action.strategy, {});
+      }
+    });
+  }
+
+  /**
+   * Opens a run shown elsewhere (a chat response) in the answer panel, or reveals the panel it is
+   * already in; Continue, Copy and Insert work there. False when the run is no longer kept.
+   */
+  showInPanel(runId: string): boolean {
+    const active = this.runs.get(runId);
+    if (!active) {
+      return false;
+    }
+    if (active.surface instanceof AnswerPanel) {
+      active.surface.reveal(undefined, false);
+      return true;
+    }
+    const panel = AnswerPanel.fromView(this.services.context.extensionUri, active.surface.view, { log: this.services.log, preserveFocus: false });
+    this.services.context.subscriptions.push(panel);
+    active.surface = panel;
+    this.newestPanel = panel;
+    // Closed, the panel stops a run it continued; the run stays kept (and can be opened again) with what it showed.
+    this.wirePanel(active, panel, () => {
+      active.surface = new ViewKeeper(panel.view);
+    });
+    return true;
+  }
+
+  /** Closes the run's books: the meter, the log, what the estimator learns, and the cap it hit. */
+  async finish(active: ActiveRun, outcome: RunOutcome): Promise<RunSummary> {
+    const { services } = this;
+    services.setLiveRun({ runId: active.runId, budgetTokens: active.engine.totalBudget, running: false });
+    await services.refreshMeter();
+    const totals = await (await services.ledger()).totalsForRun(active.runId);
+    services.log.info('run', `${active.runId.slice(0, 8)} ${outcome.reason}: ${outcome.answer ?? 'no answer'} after ${totals.tokens} tokens in ${outcome.chains} chains (AI ${outcome.anytimeIndex.toFixed(2)})`);
+    if (outcome.reason === 'converged' && outcome.answer !== undefined && active.learns) {
+      await this.learn(active, outcome.answer);
+    }
+    if (outcome.reason === 'cap-reached') {
+      await notificationPresenter(services.log).present(capRefusal(outcome.message));
+    } else if (outcome.reason === 'error') {
+      void showError(services.log, outcome.message);
+    }
+    return {
+      runId: active.runId,
+      answer: outcome.answer,
+      reason: outcome.reason,
+      message: outcome.message,
+      tokens: totals.tokens,
+      dollars: totals.unpriced ? null : totals.dollars,
+      chains: outcome.chains,
+    };
+  }
+
+  private wirePanel(active: ActiveRun, panel: AnswerPanel, onClosed: () => void): void {
+    panel.onDidAction((action) => void this.onPanelAction(active, panel, action));
+    panel.onDidDispose(() => {
+      active.abort.abort();
+      active.engine.stop();
+      onClosed();
+    });
+  }
+
+  /** Keeps the newest KEPT_RUNS runs that have no panel of their own. */
+  private dropOldKeptRuns(): void {
+    const kept = [...this.runs.values()].filter((r) => !(r.surface instanceof AnswerPanel));
+    for (const old of kept.slice(0, Math.max(0, kept.length - KEPT_RUNS))) {
+      this.runs.delete(old.runId);
+    }
+  }
+
+  /** Teaches the local estimator what a converged answer needed: the shortest chain that reached it. */
+  private async learn(active: ActiveRun, answer: string): Promise<void> {
+    const agreeing = active.engine.agreeingChainTokens(answer);
+    if (!agreeing.length) {
+      return;
+    }
+    const estimator = await this.services.localEstimator();
+    estimator.learn(active.question, Math.min(...agreeing));
+    await this.services.saveEstimator(estimator).catch((e) => this.services.log.warn('estimator', `could not save: ${String(e)}`));
+  }
+
+  private async onPanelAction(active: ActiveRun, panel: AnswerPanel, action: PanelAction): Promise<void> {
+    switch (action.kind) {
+      case 'stop':
+        active.abort.abort();
+        active.engine.stop();
+        return;
+      case 'continue': {
+        if (!active.engine.outcome) {
+          return;
+        }
+        active.abort = new AbortController();
+        const budget = continuedBudget(active.caps, active.engine.totalBudget, action.extraTokens);
+        panel.updateHeader({ budgetTokens: budget });
+        this.services.setLiveRun({ runId: active.runId, budgetTokens: budget, running: true });
+        const outcome = await active.engine.continueWith(action.extraTokens, active.abort.signal);
+        await this.finish(active, outcome);
+        return;
+      }
+      case 'copy':
+        return; // the panel wrote the clipboard itself
+      case 'insert':
+        await insertText(active.source, action.mode, action.answer);
+        return;
+      case 'rerun':
+        await this.rerun(action.question, action.strategy, active.source);
+        return;
+      case 'openSpendReport':
+        await vscode.commands.executeCommand('budgetReasoner.showSpendReport');
+        return;
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * What a question would cost before it is asked: the meter's tooltip for the selected text, and
+ * @budget's /estimate. The run plan prices it, with the local estimator only: never a call.
+ */
+import * as vscode from 'vscode';
+import type { CostPreview } from '../core/run/costPreview';
+import type { Settings } from '../core/config';
+import { planRun } from '../core/run/plan';
+import { Disposable } from './lifecycle';
+import { previewModels } from './modelResolution';
+import type { Services } from './services';
+import { confirmAboveUsd, readSettings } from './settings';
+
+/** Selections longer than this get no preview: tokenizing them on every selection change would cost more than it tells. */
+export const PREVIEW_MAX_CHARS = 20_000;
+const PREVIEW_DEBOUNCE_MS = 300;
+
+/**
+ * The run plan's cost preview of this question (at a cascade's strongest model, or at `chosenId`);
+ * undefined when the question itself is refused (empty, binary).
+ */
+export async function previewCost(services: Services, settings: Settings, question: string, budgetTokens?: number, chosenId?: string): Promise<{ preview: CostPreview; model: string } | undefined> {
+  const estimator = await services.localEstimator();
+  const models = previewModels(services, settings, chosenId);
+  const result = planRun({
+    question,
+    settings,
+    ...(budgetTokens !== undefined ? { budgetTokens } : {}),
+    models,
+    tokens: services.tokens,
+    estimate: (q) => estimator.estimate(q),
+    learnedRuns: estimator.learnedRuns,
+    confirmAboveUsd: confirmAboveUsd(),
+  });
+  const preview = result.ok ? result.plan.preview : result.preview;
+  return preview && { preview, model: models[models.length - 1].id };
+}
+
+/** Keeps the meter's tooltip showing what the selected question would cost; debounced, local, never a call. */
+export class SelectionCostPreview extends Disposable {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private generation = 0;
+
+  constructor(private readonly services: Services) {
+    super();
+    this._register(vscode.window.onDidChangeTextEditorSelection((e) => this.schedule(e.textEditor)));
+    this._register(vscode.window.onDidChangeActiveTextEditor((editor) => this.schedule(editor)));
+    this._register({ dispose: () => clearTimeout(this.timer) });
+  }
+
+  private schedule(editor: vscode.TextEditor | undefined): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.update(editor).catch((e) => this.services.log.warn('preview', `no cost preview: ${String(e)}`)), PREVIEW_DEBOUNCE_MS);
+  }
+
+  private async update(editor: vscode.TextEditor | undefined): Promise<void> {
+    const generation = ++this.generation;
+    const selection = editor?.selection;
+    const text = editor && selection && !selection.isEmpty ? editor.document.getText(selection).trim() : '';
+    if (!text || text.length > PREVIEW_MAX_CHARS) {
+      this.services.meter.setPreview(undefined);
+      return;
+    }
+    const p = (await previewCost(this.services, readSettings().settings, text))?.preview;
+    if (generation === this.generation) {
+      this.services.meter.setPreview(p && { tokens: p.chainTokens, low: p.low, expected: p.expected, worst: p.worst });
+    }
+  }
+}

@@ -1,0 +1,38 @@
+/** "Show Spend Report" and "Export Spend as CSV": the ledger by day and model. */
+import * as vscode from 'vscode';
+import { formatDollars } from '../core/budget/meterFormat';
+import type { Services } from './services';
+
+/** "Show Spend Report": a day x model table as a markdown preview, with CSV export. */
+export async function showSpendReport(services: Services): Promise<void> {
+  const ledger = await services.ledger();
+  await ledger.refresh();
+  const rows = await ledger.byDayAndModel();
+  const lines = ['# Budget Reasoner: spend report', '', `Ledger: \`${ledger.file}\``, ''];
+  if (!rows.length) {
+    lines.push('No spend recorded yet.');
+  } else {
+    lines.push('| day | model | calls | prompt tokens | completion tokens | reasoning tokens | dollars |', '|---|---|---:|---:|---:|---:|---:|');
+    for (const r of [...rows].reverse()) {
+      lines.push(`| ${r.day} | ${r.model} | ${r.calls} | ${r.promptTokens.toLocaleString('en-US')} | ${r.completionTokens.toLocaleString('en-US')} | ${r.reasoningTokens.toLocaleString('en-US')} | ${formatDollars(r.dollars, r.unpriced)}${r.estimated ? ' (est.)' : ''} |`);
+    }
+  }
+  lines.push('', '_"est." marks counts made locally because the endpoint reported no usage; "+?" marks spend on models with no known price._');
+  const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: lines.join('\n') });
+  await vscode.window.showTextDocument(doc, { preview: true });
+  const choice = await vscode.window.showInformationMessage('Budget Reasoner: spend report opened.', 'Export CSV');
+  if (choice === 'Export CSV') {
+    await exportSpendCsv(services);
+  }
+}
+
+export async function exportSpendCsv(services: Services): Promise<void> {
+  const target = await vscode.window.showSaveDialog({ filters: { CSV: ['csv'] }, saveLabel: 'Export spend', defaultUri: vscode.Uri.file(`budget-reasoner-spend-${new Date().toISOString().slice(0, 10)}.csv`) });
+  if (!target) {
+    return;
+  }
+  const csv = await (await services.ledger()).toCsv();
+  await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(csv));
+  void vscode.window.showInformationMessage(`Budget Reasoner: spend exported to ${target.fsPath}.`);
+}
+
