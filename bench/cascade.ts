@@ -15,9 +15,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startModelServer } from '../test/support/modelServer';
 import { gsmSplit, loadGsmSolutions } from './recordedData';
-import { MeteredCaller } from '../src/core/budget/meteredCaller';
 import { LocalBudgetEstimator } from '../src/core/budget/localEstimator';
-import { budgetPromptLine } from '../src/core/budget/budgetTracker';
 import { MemorySpendLedger } from '../src/core/ledger/spendLedger';
 import type { CallPurpose } from '../src/core/ledger/spendRecord';
 import type { ChatMessage } from '../src/core/providers/chatProvider';
@@ -26,7 +24,10 @@ import { answersEqual } from '../src/core/reasoning/answers';
 import { CascadeRun } from '../src/core/reasoning/cascade';
 import type { CascadeOutcome } from '../src/core/reasoning/cascade';
 import type { CallResult, CallSpec, ModelCaller } from '../src/core/reasoning/modelCaller';
-import { DEFAULT_SYSTEM_PROMPT, ReasoningRun } from '../src/core/reasoning/reasoningRun';
+import { defaultSettings } from '../src/core/config';
+import { ReasoningRun } from '../src/core/reasoning/reasoningRun';
+import { meteredCallers } from '../src/core/run/callers';
+import { AUTO_CHAINS, planRun } from '../src/core/run/plan';
 import { SingleChainStrategy } from '../src/core/reasoning/strategies';
 import type { ModelPrice, TokenPrice } from '../src/core/tokens/prices';
 import { TokenCounter } from '../src/core/tokens/tokenCounter';
@@ -43,8 +44,6 @@ const MODEL_KEYS = Object.keys(MODELS) as ModelKey[];
 const priceOfKey = (k: ModelKey): TokenPrice => ({ input: MODELS[k].price, cachedInput: MODELS[k].price, output: MODELS[k].price });
 const keyOfId = (id: string) => MODEL_KEYS.find((k) => MODELS[k].id === id)!;
 const STRONGEST: ModelKey = '175b-ver';
-/** Per-question dollar budget: the product's run budget (8 x (estimate + prompt) tokens) priced at the strongest model. */
-const BUDGET_CHAINS = 8;
 
 /** Ladders tried on the tune split, cheapest first. The two 6B models are the same price: the second is the cheap tier's "second sample". */
 const LADDERS: Record<string, ModelKey[]> = {
@@ -143,15 +142,27 @@ const mean = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.l
 
 function loadRows(tokens: TokenCounter, estimator: LocalBudgetEstimator): Row[] {
   return loadGsmSolutions().map((r, index) => {
-    const chainTokens = estimator.estimate(r.question).tokens;
-    const promptTokens = tokens.countChatPrompt([{ role: 'system', content: DEFAULT_SYSTEM_PROMPT }, { role: 'user', content: `${r.question}\n${budgetPromptLine(chainTokens)}` }], MODELS[STRONGEST].id).tokens;
+    // The product's plan of a cascade over the four models: its chain budget and its dollars.
+    const planned = planRun({
+      question: r.question,
+      settings: { ...defaultSettings, requestCapUsd: 0, dailyCapUsd: 0, dailyTokenCap: 0, estimator: 'local', strategy: 'cascade' },
+      models: MODEL_KEYS.map((k) => ({ id: MODELS[k].id, price: { ...priceOfKey(k), matched: MODELS[k].id, source: 'override' }, contextWindow: undefined, billsInDollars: true })),
+      tokens,
+      estimate: (q) => estimator.estimate(q),
+      learnedRuns: estimator.learnedRuns,
+      confirmAboveUsd: 0,
+    });
+    if (!planned.ok || planned.plan.engine.kind !== 'cascade') {
+      throw new Error(`gsm8k:${index}: ${planned.ok ? 'not a cascade plan' : planned.refusal.message}`);
+    }
+    const { chainTokens } = planned.plan;
     return {
       index,
       split: gsmSplit(index),
       question: r.question,
       gold: /A:\s*(.+?)\s*$/.exec(r.ground_truth)?.[1] ?? '',
       chainTokens,
-      budgetDollars: (BUDGET_CHAINS * (chainTokens + promptTokens) * MODELS[STRONGEST].price) / 1e6,
+      budgetDollars: planned.plan.engine.totalDollars,
     };
   });
 }
@@ -285,7 +296,8 @@ async function main(): Promise<void> {
     server.reset();
     const ledger = new MemorySpendLedger();
     const runId = `cascade-bench-${runs++}`;
-    const callerOf = (k: ModelKey) => new MeteredCaller({ provider, model: MODELS[k].id, runId, caps: { requestDollars: row.budgetDollars }, ledger, prices, tokens });
+    const callers = meteredCallers({ runId, ledger, tokens });
+    const callerOf = (k: ModelKey) => callers({ id: MODELS[k].id, provider, prices }, { requestDollars: row.budgetDollars });
     return { ledger, runId, callerOf };
   };
 
@@ -436,7 +448,7 @@ async function main(): Promise<void> {
       '',
       '- Data: bench/data/gsm8k/example_model_solutions.jsonl, the 1319 GSM8K test problems, each with one recorded solution from four GPT-3 models (Cobbe et al. 2021): 6B and 175B, each fine-tuned (`ft`) and verifier-selected (`ver`: best of many samples by a trained verifier). The loopback server serves them as model ids `gpt3-6b-finetuning`, `gpt3-6b-verification`, `gpt3-175b-finetuning`, `gpt3-175b-verification`. Gold answer: the `A: N` of `ground_truth`, compared with `answersEqual`.',
       `- Prices in the ratio of the model sizes: 6B $${MODELS['6b-ft'].price}/1M tokens in and out, 175B $${MODELS['175b-ver'].price}/1M (hypothetical; GPT-3 was never sold at these rates). Dollars are the \`MeteredCaller\` ledger's (prompt + completion tokens at those rates, usage as the server reports it, o200k).`,
-      `- Budget per question: the product's run budget, ${BUDGET_CHAINS} x (local estimate + prompt tokens), priced at the 175B rate, the same for every policy; passed to the run and enforced as the request dollar cap of every \`MeteredCaller\` (one ledger and run id per question, shared by the tiers).`,
+      `- Budget per question: the product's cascade plan (\`planRun\`): its run budget, ${AUTO_CHAINS} x (local estimate + prompt tokens), priced at the 175B rate, the same for every policy; passed to the run and enforced as the request dollar cap of every \`MeteredCaller\` (one ledger and run id per question, shared by the tiers).`,
       '- Samples: the replay has one recorded solution per model, and a second call to the same model replays the same text, which is no independent sample. So every tier draws one chain, and "more cheap samples" means the other model of the same size and price: the second 6B model is the cheap tier\'s second sample, the second 175B model the strong tier\'s.',
       '- Cascade rule (`CascadeRun`, src/core/reasoning/cascade.ts): tiers run cheapest first. Each tier gets a share of what is left of the budget: dollars in proportion to its price per token among the tiers still to come (each tier can afford about as many tokens as any other; a 6B tier gets 0.06/(sum of the remaining tiers\' prices) of it), output tokens split evenly; its calls are clamped to that share, and what it leaves passes up. After a tier, all answers so far vote, each weighted by `carried weight`^(tiers below the strongest tier that answered); the posterior P(leader is the majority) of Beta(a+1, b+1) on the two leading weighted counts is the confidence. The cascade stops when it reaches `threshold`; else it escalates. One vote alone has posterior 0.75, two agreeing 0.875.',
       `- Tuning (tune split, GSM8K 0-799, only): ${Object.keys(LADDERS).length} ladders x thresholds {${THRESHOLDS.join(', ')}} x carried weights {${WEIGHTS.join(', ')}} = ${grid.length} configs, by replaying in process the calls the real stack made for the always-X policies (the cascade is deterministic given the replies; a call the replay could not serve identically would be flagged and the config dropped: ${grid.filter((g) => g.mismatches > 0).length} were). Choice: the cheapest config at least as accurate on the tune split as always 175b-ver (else the most accurate). The chosen config then ran through the real stack on both splits; the replay predicted the same answer and dollars on ${replayAgreed}/${tuneRows.length} tune questions. Nothing was tuned on the held-out split.`,

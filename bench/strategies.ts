@@ -11,13 +11,15 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startModelServer, type ModelServer } from '../test/support/modelServer';
 import { loadMath, mathSplit, type MathRow } from './recordedData';
-import { MeteredCaller } from '../src/core/budget/meteredCaller';
 import { LocalBudgetEstimator } from '../src/core/budget/localEstimator';
 import { MemorySpendLedger } from '../src/core/ledger/spendLedger';
 import { OpenAICompatibleProvider } from '../src/core/providers/openaiProvider';
 import { answersEqual, locateAnswer, normalizeAnswer } from '../src/core/reasoning/answers';
 import { anytimeIndex, type AnytimePoint } from '../src/core/reasoning/anytimeIndex';
-import { DEFAULT_SYSTEM_PROMPT, ReasoningRun } from '../src/core/reasoning/reasoningRun';
+import { defaultSettings } from '../src/core/config';
+import { ReasoningRun } from '../src/core/reasoning/reasoningRun';
+import { meteredCallers } from '../src/core/run/callers';
+import { AUTO_CHAINS, planRun } from '../src/core/run/plan';
 import { AnytimeSelfConsistency, ANYTIME_DEFAULTS, createStrategy, type AnytimeParams, type ReasoningStrategy } from '../src/core/reasoning/strategies';
 import { BetaStoppingRule, EpsilonStoppingRule, EscStoppingRule, tallyVotes, type StoppingRule } from '../src/core/reasoning/stoppingRules';
 import type { RunEvent } from '../src/core/reasoning/runEvents';
@@ -26,8 +28,6 @@ import { TokenCounter } from '../src/core/tokens/tokenCounter';
 
 const MODEL = 'qwen2.5-math-replay';
 const CHAINS_PER_QUESTION = 8;
-/** The product's run budget: 8 chains of (estimate + prompt), billed tokens (src/host/reasonCommand.ts). */
-const AUTO_CHAINS = 8;
 const TARGET_RATIO = 0.2;
 /** Published anchors measured on the same data (METHODS.md section 6), all 100 questions. */
 const ANCHORS: Record<string, { accuracy: number; tokensPerQuestion: number; label: string }> = {
@@ -162,12 +162,23 @@ async function runQuestion(
   row: MathRow, rotation: number, strategyCase: StrategyCase, runId: string,
 ): Promise<RunMeasure> {
   const ledger = new MemorySpendLedger();
-  const chainTokens = estimator.estimate(row.question).tokens;
-  const promptTokens = tokens.countChatPrompt([{ role: 'system', content: DEFAULT_SYSTEM_PROMPT }, { role: 'user', content: row.question }], MODEL).tokens;
-  const budgetTokens = strategyCase.uncapped ? undefined : AUTO_CHAINS * (chainTokens + promptTokens);
-  const caller = new MeteredCaller({
-    provider, model: MODEL, runId, caps: budgetTokens === undefined ? {} : { requestTokens: budgetTokens }, ledger, prices: priceLookup({ baseUrl: server.url }), tokens,
+  const prices = priceLookup({ baseUrl: server.url });
+  // The product's plan for this question: the local estimate as the chain budget, the auto run budget as the only cap.
+  const planned = planRun({
+    question: row.question,
+    settings: { ...defaultSettings, requestCapUsd: 0, dailyCapUsd: 0, dailyTokenCap: 0, estimator: 'local' },
+    models: [{ id: MODEL, price: prices(MODEL), contextWindow: undefined, billsInDollars: true }],
+    tokens,
+    estimate: (q) => estimator.estimate(q),
+    learnedRuns: estimator.learnedRuns,
+    confirmAboveUsd: 0,
   });
+  if (!planned.ok) {
+    throw new Error(`math:${row.idx}: ${planned.refusal.message}`);
+  }
+  const { chainTokens } = planned.plan;
+  const budgetTokens = strategyCase.uncapped ? undefined : planned.plan.budgetTokens;
+  const caller = meteredCallers({ runId, ledger, tokens })({ id: MODEL, provider, prices }, strategyCase.uncapped ? {} : planned.plan.caps);
   const points: AnytimePoint[] = [];
   let forcedAnswers = 0;
   const onEvent = (event: RunEvent) => {
@@ -490,7 +501,7 @@ async function main(): Promise<void> {
     '',
     '- Data: bench/data/qwen25-math-cot/math_cot_100.jsonl, 100 MATH problems with 8 recorded Qwen2.5-Math chains each. Splits by the held-out rule: tune = idx 0-59, held-out = idx 60-99; `all` = both. Nothing was tuned on the held-out split.',
     `- Every call goes through the product's stack: \`ReasoningRun\` -> \`MeteredCaller\` (in-memory ledger, o200k token counter, run cap) -> \`OpenAICompatibleProvider\` (openai SDK, streaming SSE) -> the loopback model server (test/support/modelServer.ts, model \`${MODEL}\`, full speed), which replays the recorded chains, truncates at \`max_tokens\` and answers forced-answer requests with what the partial reasoning states.`,
-    `- Budget per question from the local estimator with its shipped prior (no model call, no look at the chains), as the product sets it (src/host/reasonCommand.ts): chain budget = the estimate, run budget = ${AUTO_CHAINS} x (estimate + prompt tokens) billed tokens, passed to the run and enforced by \`MeteredCaller\` as the request token cap. Rows \`*-nocap\` run the same strategy with caps {} and the engine's own default run budget (32 chain budgets), as the anchors were measured (no budget).`,
+    `- Budget per question from the local estimator with its shipped prior (no model call, no look at the chains), as the product plans it (\`planRun\` in src/core/run/plan.ts): chain budget = the estimate, run budget = ${AUTO_CHAINS} x (estimate + prompt tokens) billed tokens, passed to the run and enforced by \`MeteredCaller\` as the request token cap. Rows \`*-nocap\` run the same strategy with caps {} and the engine's own default run budget (32 chain budgets), as the anchors were measured (no budget).`,
     '- "no answer": runs that ended without any answer, e.g. a chain cut off at max_tokens whose forced-answer call the run cap refused (the forced-answer prompt re-sends the partial chain, billed as prompt tokens).',
     `- Chain order: rotation r (r = 0..${options.rotations - 1}) makes each question's recorded chain r come first, then r+1, ... (cyclic), so each chain leads once; the server's chain cursor is reset before every question and rotated by drawing r one-token chains outside the metered stack. Every strategy sees the same chains in the same order; figures are means over the ${options.rotations} rotations x questions.`,
     '- Accuracy: the run\'s final answer vs `gt` with `answersEqual`. Output tokens/q: completion tokens of every call (chains and forced answers), o200k as the server counts them, which is how the anchors were measured; billed tokens/q adds the prompts. Ratio to majority: output tokens/q over the majority vote\'s tokens/q (sum of the 8 chains\' o200k tokens) on the same split.',

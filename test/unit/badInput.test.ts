@@ -2,27 +2,27 @@ import * as assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { capsFromSettings, type SpendCaps } from '../../src/core/budget/caps';
+import { capsFromSettings } from '../../src/core/budget/caps';
 import { MeteredCaller } from '../../src/core/budget/meteredCaller';
-import { defaultSettings, parseSettings } from '../../src/core/config';
+import { defaultSettings, parseSettings, type Settings } from '../../src/core/config';
 import { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
 import { ProviderError } from '../../src/core/providers/chatProvider';
 import { OpenAICompatibleProvider } from '../../src/core/providers/openaiProvider';
-import { checkQuestion } from '../../src/core/question';
 import { CallFailure } from '../../src/core/reasoning/modelCaller';
-import { DEFAULT_SYSTEM_PROMPT, ReasoningRun } from '../../src/core/reasoning/reasoningRun';
+import { ReasoningRun } from '../../src/core/reasoning/reasoningRun';
+import { createRunEngine } from '../../src/core/run/engine';
+import { planRun } from '../../src/core/run/plan';
+import type { RefusalKind } from '../../src/core/run/refusal';
 import type { RunOutcome } from '../../src/core/reasoning/reasoningRun';
-import { contextProblem, contextWindowOf } from '../../src/core/tokens/contextWindows';
+import { contextWindowOf } from '../../src/core/tokens/contextWindows';
 import { priceLookup } from '../../src/core/tokens/prices';
 import { readTraceQuestion } from '../e2e/fixtures';
 import { REPLAY_MODEL, REPLAY_PRICE, meteredStack, sharedTokenCounter } from '../support/faultTable';
 import { replayModels, startModelServer, type ModelServer } from '../support/modelServer';
 
-/** Tokens an answer needs at least; the host refuses a question that leaves less (reasonCommand.ts). */
-const MIN_ANSWER_TOKENS = 256;
 const REPLAY_WINDOW = replayModels.find((m) => m.id === REPLAY_MODEL)!.contextWindow;
 
-type Gate = { refused: string } | { outcome: RunOutcome };
+type Gate = { refused: string; kind: RefusalKind } | { outcome: RunOutcome };
 
 describe('Bad input is refused before any request and costs nothing', function () {
   this.timeout(20_000);
@@ -53,21 +53,25 @@ describe('Bad input is refused before any request and costs nothing', function (
   }
 
   /**
-   * The checks in the order the Reason command makes them (src/host/reasonCommand.ts): the question,
-   * then its size against the model's window, then the run over the metered stack.
+   * The Reason command's way: the run plan's checks (the question, the model's window, the caps'
+   * room for a first chain), then the planned run over the metered stack.
    */
-  async function reason(input: string | undefined, model = REPLAY_MODEL, windows: Record<string, number> = { [REPLAY_MODEL]: REPLAY_WINDOW }, caps: SpendCaps = {}): Promise<Gate> {
-    const checked = checkQuestion(input);
-    if (!checked.ok) {
-      return { refused: checked.message };
+  async function reason(input: string | undefined, model = REPLAY_MODEL, windows: Record<string, number> = { [REPLAY_MODEL]: REPLAY_WINDOW }, requestBudget: Settings['requestBudget'] = 'auto'): Promise<Gate> {
+    const planned = planRun({
+      question: input,
+      settings: { ...defaultSettings, requestCapUsd: 0, dailyCapUsd: 0, dailyTokenCap: 0, estimator: 'local', requestBudget },
+      models: [{ id: model, price: undefined, contextWindow: contextWindowOf(model, windows), billsInDollars: true }],
+      tokens: sharedTokenCounter,
+      estimate: () => ({ tokens: 300, source: 'fixed' }),
+      learnedRuns: 0,
+      today: { tokens: 0, dollars: 0 },
+      confirmAboveUsd: 0,
+    });
+    if (!planned.ok) {
+      return { refused: planned.refusal.message, kind: planned.refusal.kind };
     }
-    const promptTokens = sharedTokenCounter.countChatPrompt([{ role: 'system', content: DEFAULT_SYSTEM_PROMPT }, { role: 'user', content: checked.question }], model).tokens;
-    const tooLong = contextProblem(promptTokens, MIN_ANSWER_TOKENS, model, contextWindowOf(model, windows));
-    if (tooLong) {
-      return { refused: tooLong };
-    }
-    const stack = meteredStack({ baseURL: server.url, ledger, runId: 'bad-input', caps });
-    return { outcome: await new ReasoningRun(stack.caller, { question: checked.question, budget: { chainTokens: 300, source: 'fixed' } }).start() };
+    const stack = meteredStack({ baseURL: server.url, ledger, runId: 'bad-input', caps: planned.plan.caps });
+    return { outcome: await createRunEngine(planned.plan, () => stack.caller, () => undefined).start() };
   }
 
   const questions: Array<[string, string | undefined, RegExp]> = [
@@ -144,10 +148,10 @@ describe('Bad input is refused before any request and costs nothing', function (
   });
 
   it('refuses a run whose token budget cannot hold the prompt, naming the cap, and sends nothing', async () => {
-    const gate = await reason('What is 6 * 7?', REPLAY_MODEL, {}, capsFromSettings({ requestCapUsd: 0, dailyCapUsd: 0, dailyTokenCap: 0 }, 20));
-    assert.ok('outcome' in gate);
-    assert.equal(gate.outcome.reason, 'cap-reached');
-    assert.match(gate.outcome.message, /^Not sent: this request's token budget \(20 tokens\) leaves no room .*Raise budgetReasoner\.requestBudget\.$/);
+    const gate = await reason('What is 6 * 7?', REPLAY_MODEL, {}, 20);
+    assert.ok('refused' in gate);
+    assert.equal(gate.kind, 'cap');
+    assert.match(gate.refused, /^Not sent: this request's token budget \(20 tokens\) leaves no room .*Raise budgetReasoner\.requestBudget\.$/);
     await assertNothingSent();
   });
 
