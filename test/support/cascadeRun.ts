@@ -4,7 +4,7 @@
  * GSM8K solutions of three GPT-3 models, cheapest first. Returns the events the panel would get.
  */
 import { LocalBudgetEstimator } from '../../src/core/budget/localEstimator';
-import { MeteredCaller } from '../../src/core/budget/meteredCaller';
+import { meteredCallers } from '../../src/core/run/callers';
 import { TaleBudgetEstimator } from '../../src/core/budget/taleEstimator';
 import { MemorySpendLedger } from '../../src/core/ledger/spendLedger';
 import type { SpendRecord } from '../../src/core/ledger/spendRecord';
@@ -66,7 +66,8 @@ export async function recordCascadeRun(options: CascadeRunOptions = {}): Promise
       const rung = CASCADE_LADDER.find((r) => r.model === model);
       return rung && !options.unpriced?.includes(model) ? { ...priceOf(rung.price), matched: model, source: 'override' } : undefined;
     };
-    const callerOf = (model: string) => new MeteredCaller({ provider, model, runId, caps: { requestDollars: totalDollars }, ledger, prices, tokens });
+    const callers = meteredCallers({ runId, ledger, tokens });
+    const callerOf = (model: string) => callers({ id: model, provider, prices }, { requestDollars: totalDollars });
     const header: RunHeader = {
       runId,
       question: question.question,

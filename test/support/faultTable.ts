@@ -5,7 +5,8 @@
  */
 import * as net from 'node:net';
 import type { SpendCaps } from '../../src/core/budget/caps';
-import { MeteredCaller } from '../../src/core/budget/meteredCaller';
+import type { MeteredCaller } from '../../src/core/budget/meteredCaller';
+import { meteredCallers } from '../../src/core/run/callers';
 import type { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
 import type { ProviderErrorKind } from '../../src/core/providers/chatProvider';
 import { OpenAICompatibleProvider, type OpenAICompatibleOptions } from '../../src/core/providers/openaiProvider';
@@ -44,15 +45,8 @@ export interface MeteredStack {
 
 export function meteredStack(o: MeteredStackOptions): MeteredStack {
   const provider = o.reuseProvider ?? new OpenAICompatibleProvider({ baseURL: o.baseURL, apiKey: o.apiKey, maxRetries: 0, ...o.provider });
-  const caller = new MeteredCaller({
-    provider,
-    model: REPLAY_MODEL,
-    runId: o.runId,
-    caps: o.caps,
-    ledger: o.ledger,
-    prices: priceLookup({ overrides: { [REPLAY_MODEL]: REPLAY_PRICE } }),
-    tokens: sharedTokenCounter,
-  });
+  const caller = meteredCallers({ runId: o.runId, ledger: o.ledger, tokens: sharedTokenCounter })(
+    { id: REPLAY_MODEL, provider, prices: priceLookup({ overrides: { [REPLAY_MODEL]: REPLAY_PRICE } }) }, o.caps);
   return { provider, caller, ledger: o.ledger, runId: o.runId };
 }
 

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { capsFromSettings } from '../../src/core/budget/caps';
-import { MeteredCaller } from '../../src/core/budget/meteredCaller';
+import { meteredCallers } from '../../src/core/run/callers';
 import { defaultSettings, parseSettings, type Settings } from '../../src/core/config';
 import { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
 import { ProviderError } from '../../src/core/providers/chatProvider';
@@ -180,11 +180,11 @@ describe('Bad input is refused before any request and costs nothing', function (
   });
 
   it('explains an unknown model id (the server\'s 404) with "Select Model", and records 0 tokens', async () => {
-    const caller = new MeteredCaller({
+    const caller = meteredCallers({ runId: 'unknown-model', ledger, tokens: sharedTokenCounter })({
+      id: 'gpt-9-imaginary',
       provider: new OpenAICompatibleProvider({ baseURL: server.url, apiKey: undefined, maxRetries: 0 }),
-      model: 'gpt-9-imaginary', runId: 'unknown-model', caps: { requestDollars: 1 }, ledger,
-      prices: priceLookup({ overrides: { 'gpt-9-imaginary': REPLAY_PRICE } }), tokens: sharedTokenCounter,
-    });
+      prices: priceLookup({ overrides: { 'gpt-9-imaginary': REPLAY_PRICE } }),
+    }, { requestDollars: 1 });
     const events: string[] = [];
     const outcome = await new ReasoningRun(caller, { question: 'What is 6 * 7?', budget: { chainTokens: 300, source: 'fixed' } }, (e) => events.push(e.type)).start();
     assert.equal(outcome.reason, 'error');

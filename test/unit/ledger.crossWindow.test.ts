@@ -14,7 +14,7 @@ const DAILY_TOKENS = 3000;
 const windowScript = `
 const { FileSpendLedger } = require('./src/core/ledger/fileSpendLedger');
 const { SharedReservations } = require('./src/core/ledger/sharedReservations');
-const { MeteredCaller } = require('./src/core/budget/meteredCaller');
+const { meteredCallers } = require('./src/core/run/callers');
 const { OpenAICompatibleProvider } = require('./src/core/providers/openaiProvider');
 const { TokenCounter } = require('./src/core/tokens/tokenCounter');
 const { priceLookup } = require('./src/core/tokens/prices');
@@ -27,11 +27,10 @@ const [file, url, question, cap, startAt, name] = process.argv.slice(1);
   while (Date.now() < Number(startAt)) await new Promise((r) => setTimeout(r, 1));
   let calls = 0;
   for (;;) {
-    const caller = new MeteredCaller({
-      provider: new OpenAICompatibleProvider({ baseURL: url, apiKey: undefined, maxRetries: 0 }),
-      model: 'qwen2.5-math-replay', runId: name + '-' + calls, caps: { dailyTokens: Number(cap) }, ledger,
-      prices: priceLookup({ baseUrl: url }), tokens, sharedReservations: new SharedReservations(file),
-    });
+    const caller = meteredCallers({ runId: name + '-' + calls, ledger, tokens, sharedReservations: new SharedReservations(file) })(
+      { id: 'qwen2.5-math-replay', provider: new OpenAICompatibleProvider({ baseURL: url, apiKey: undefined, maxRetries: 0 }), prices: priceLookup({ baseUrl: url }) },
+      { dailyTokens: Number(cap) },
+    );
     try {
       await caller.call({ messages: [{ role: 'user', content: question }], maxTokens: 800 }, 'attempt', new AbortController().signal);
       calls++;

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import type { SpendCaps } from '../../src/core/budget/caps';
-import { MeteredCaller } from '../../src/core/budget/meteredCaller';
+import { meteredCallers } from '../../src/core/run/callers';
 import { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
 import { MemorySpendLedger } from '../../src/core/ledger/spendLedger';
 import type { SpendLedger } from '../../src/core/ledger/spendLedger';
@@ -147,10 +147,8 @@ describe('Stress: random strategies, budgets, caps, replies, faults and Stops ne
         if (earlier) {
           await ledger.append(earlier);
         }
-        const caller = new MeteredCaller({
-          provider, model: REPLAY_MODEL, runId, caps: c.caps, ledger,
-          prices: priceLookup({ overrides: { [REPLAY_MODEL]: c.price } }), tokens: sharedTokenCounter,
-        });
+        const caller = meteredCallers({ runId, ledger, tokens: sharedTokenCounter })(
+          { id: REPLAY_MODEL, provider, prices: priceLookup({ overrides: { [REPLAY_MODEL]: c.price } }) }, c.caps);
         const stop = new AbortController();
         let deltas = 0;
         const events: RunEvent[] = [];
@@ -209,10 +207,8 @@ describe('Stress: random strategies, budgets, caps, replies, faults and Stops ne
         if (earlier) {
           await ledger.append(earlier);
         }
-        const caller = new MeteredCaller({
-          provider: new ScriptedEndpoint(c.replies), model: REPLAY_MODEL, runId, caps: c.caps, ledger,
-          prices: priceLookup({ overrides: { [REPLAY_MODEL]: c.price } }), tokens: sharedTokenCounter,
-        });
+        const caller = meteredCallers({ runId, ledger, tokens: sharedTokenCounter })(
+          { id: REPLAY_MODEL, provider: new ScriptedEndpoint(c.replies), prices: priceLookup({ overrides: { [REPLAY_MODEL]: c.price } }) }, c.caps);
         const stop = new AbortController();
         let deltas = 0;
         const run = new ReasoningRun(caller, {
