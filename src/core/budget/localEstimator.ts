@@ -5,7 +5,10 @@
  */
 import type { BudgetSource } from '../reasoning/runEvents';
 import type { SpendRecord } from '../ledger/spendRecord';
+import type { EstimatorPrior } from './estimatorPrior';
 import { localEstimatorPrior } from './localEstimatorPrior';
+
+export type { EstimatorPrior } from './estimatorPrior';
 
 export interface BudgetEstimate {
   tokens: number;
@@ -28,18 +31,6 @@ export const LOCAL_ESTIMATOR_FEATURES = [
   'multiPart',
   'mathLevel',
 ] as const;
-
-/** Fitted coefficients over LOCAL_ESTIMATOR_FEATURES, predicting ln(needed tokens). */
-export interface EstimatorPrior {
-  features: readonly string[];
-  weights: readonly number[];
-  /** Ridge strength pulling learned weights toward the prior; in units of one observation. */
-  priorStrength: number;
-  /** Added to the predicted log tokens: ln(sqrt 2) centres the estimate in [needed, 2 x needed]. */
-  logHeadroom: number;
-  /** What it was fitted on, for the record. */
-  fittedOn: string;
-}
 
 export interface LocalEstimatorState {
   version: 1;
