@@ -25,7 +25,7 @@ import { OpenAICompatibleProvider } from '../src/core/providers/openaiProvider';
 import { answersEqual } from '../src/core/reasoning/answers';
 import { CascadeRun } from '../src/core/reasoning/cascade';
 import type { CascadeOutcome } from '../src/core/reasoning/cascade';
-import type { CallResult, CallSpec, ModelCaller } from '../src/core/reasoning/modelCaller';
+import type { CallResult, CallSpec, ModelCaller } from '../src/core/budget/modelCaller';
 import { DEFAULT_SYSTEM_PROMPT, ReasoningRun } from '../src/core/reasoning/reasoningRun';
 import { SingleChainStrategy } from '../src/core/reasoning/strategies';
 import type { ModelPrice, TokenPrice } from '../src/core/tokens/prices';

@@ -13,7 +13,7 @@ import { isLocalEndpoint } from '../core/config';
 import type { ChatProvider } from '../core/providers/chatProvider';
 import { OpenAICompatibleProvider } from '../core/providers/openaiProvider';
 import { checkQuestion } from '../core/question';
-import { CapRefusal } from '../core/reasoning/modelCaller';
+import { CapRefusal } from '../core/budget/modelCaller';
 import { DEFAULT_SYSTEM_PROMPT, ReasoningRun, type RunOutcome } from '../core/reasoning/reasoningRun';
 import type { RunEvent } from '../core/reasoning/runEvents';
 import { createStoppingRule } from '../core/reasoning/stoppingRules';

@@ -9,7 +9,7 @@ import { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
 import { ProviderError } from '../../src/core/providers/chatProvider';
 import { OpenAICompatibleProvider } from '../../src/core/providers/openaiProvider';
 import { checkQuestion } from '../../src/core/question';
-import { CallFailure } from '../../src/core/reasoning/modelCaller';
+import { CallFailure } from '../../src/core/budget/modelCaller';
 import { DEFAULT_SYSTEM_PROMPT, ReasoningRun } from '../../src/core/reasoning/reasoningRun';
 import type { RunOutcome } from '../../src/core/reasoning/reasoningRun';
 import { contextProblem, contextWindowOf } from '../../src/core/tokens/contextWindows';

@@ -3,8 +3,8 @@
  * answer's length, halve the budget while the answer stays correct and gets cheaper, stop at the
  * first failure. The per-example needs feed LocalBudgetEstimator.learn.
  */
-import type { ModelCaller } from '../reasoning/modelCaller';
-import { CallFailure, CapRefusal } from '../reasoning/modelCaller';
+import type { ModelCaller } from './modelCaller';
+import { CallFailure, CapRefusal } from './modelCaller';
 import { answersEqual, extractAnswer } from '../reasoning/answers';
 import { budgetPromptLine } from './budgetTracker';
 
