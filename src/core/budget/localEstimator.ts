@@ -3,12 +3,14 @@
  * from features of its text. Its prior is fitted on recorded traces (bench/fitEstimatorPrior.ts);
  * it then learns from the user's own completed runs by Bayesian linear regression toward that prior.
  */
-import type { BudgetSource } from '../reasoning/runEvents';
 import type { SpendRecord } from '../ledger/spendRecord';
 import type { EstimatorPrior } from './estimatorPrior';
 import { localEstimatorPrior } from './localEstimatorPrior';
 
 export type { EstimatorPrior } from './estimatorPrior';
+
+/** Where a run's budget came from; 'fallback' = the local estimate after TALE's was unusable. */
+export type BudgetSource = 'tale' | 'local' | 'fixed' | 'fallback';
 
 export interface BudgetEstimate {
   tokens: number;
