@@ -1,6 +1,7 @@
 // Lint: typescript-eslint's recommended rules, plus the layer rules: src/core depends on nothing above it
 // (no VS Code, protocol, host, webview or extension), the webview bundle on neither VS Code, Node nor the
-// host, and the host not on the webview.
+// host, and the host not on the webview. Import cycles (files and layers) are checked by tools/checkImports.ts,
+// which `npm run lint` runs after ESLint.
 import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
