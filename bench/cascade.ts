@@ -23,7 +23,7 @@ import { OpenAICompatibleProvider } from '../src/core/providers/openaiProvider';
 import { answersEqual } from '../src/core/reasoning/answers';
 import { CascadeRun } from '../src/core/reasoning/cascade';
 import type { CascadeOutcome } from '../src/core/reasoning/cascade';
-import type { CallResult, CallSpec, ModelCaller } from '../src/core/reasoning/modelCaller';
+import type { CallResult, CallSpec, ModelCaller } from '../src/core/budget/modelCaller';
 import { defaultSettings } from '../src/core/config';
 import { ReasoningRun } from '../src/core/reasoning/reasoningRun';
 import { meteredCallers } from '../src/core/run/callers';

@@ -7,9 +7,10 @@
  * the reasoning text to append. A webview that sees a gap in the numbers asks for a snapshot.
  */
 import type { StrategyName } from './core/config';
-import type { ReasoningAppend, RunView, RunViewChanges } from './core/view/runView';
+import type { SnapshotMessage, UpdateMessage } from './core/view/runViewMessages';
 
 export type { RunHeader } from './core/view/runView';
+export type { SnapshotMessage, UpdateMessage } from './core/view/runViewMessages';
 
 export const ANSWER_PANEL_VIEW_TYPE = 'budgetReasoner.answer';
 
@@ -17,21 +18,8 @@ export const STRATEGY_NAMES: readonly StrategyName[] = ['single', 'anytime-sc', 
 
 // ---- host -> webview ----
 
-/** The whole view: sent on ready, on a snapshot request, and after the panel was hidden. */
-export interface SnapshotMessage {
-  type: 'snapshot';
-  seq: number;
-  view: RunView;
-}
-
-/** The parts of the view that changed since the previous message. */
-export interface UpdateMessage {
-  type: 'update';
-  /** Exactly one more than the previous message's seq. */
-  seq: number;
-  changes: RunViewChanges;
-  reasoning?: ReasoningAppend;
-}
+// SnapshotMessage (the whole view) and UpdateMessage (the parts that changed) are defined in
+// core/view/runViewMessages.ts, next to the publisher that posts them.
 
 /** A short line for the user inside the panel ("Copied", "No editor to insert into"). */
 export interface NoticeMessage {

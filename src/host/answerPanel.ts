@@ -11,8 +11,8 @@ import { initialRunView, markInterrupted, parseRunView, type RunHeader, type Run
 import { RunViewPublisher, type PublisherStats } from '../core/view/runViewPublisher';
 import { shortTitle } from '../core/view/runViewText';
 import { ANSWER_PANEL_VIEW_TYPE, parseFromWebviewMessage, type FromWebviewMessage, type ToWebviewMessage } from '../protocol';
-import { panelHtml } from '../webview/panelHtml';
 import { Disposable } from './lifecycle';
+import { panelHtml } from './panelHtml';
 
 /** What the user asked for in the panel. Copy is already done by the panel; the rest is the caller's. */
 export type PanelAction =

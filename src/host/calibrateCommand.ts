@@ -2,8 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as vscode from 'vscode';
-import { calibrateBudgets, type CalibrationExample } from '../core/budget/calibration';
-import { parseExamples } from '../core/budget/calibrationExamples';
+import { calibrateBudgets, type CalibrationExample } from '../core/reasoning/calibration';
+import { parseExamples } from '../core/reasoning/calibrationExamples';
 import { capsFromSettings } from '../core/budget/caps';
 import { meteredCallers } from '../core/run/callers';
 import { showError } from './logger';

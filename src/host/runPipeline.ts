@@ -8,7 +8,7 @@ import type { BudgetEstimate } from '../core/budget/localEstimator';
 import { TaleBudgetEstimator } from '../core/budget/taleEstimator';
 import type { Settings, StrategyName } from '../core/config';
 import type { ChatProvider } from '../core/providers/chatProvider';
-import { CapRefusal } from '../core/reasoning/modelCaller';
+import { CapRefusal } from '../core/budget/modelCaller';
 import type { RunEvent } from '../core/reasoning/runEvents';
 import { meteredCallers } from '../core/run/callers';
 import { createRunEngine } from '../core/run/engine';

@@ -8,7 +8,7 @@ import { defaultSettings, parseSettings, type Settings } from '../../src/core/co
 import { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
 import { ProviderError } from '../../src/core/providers/chatProvider';
 import { OpenAICompatibleProvider } from '../../src/core/providers/openaiProvider';
-import { CallFailure } from '../../src/core/reasoning/modelCaller';
+import { CallFailure } from '../../src/core/budget/modelCaller';
 import { ReasoningRun } from '../../src/core/reasoning/reasoningRun';
 import { createRunEngine } from '../../src/core/run/engine';
 import { planRun } from '../../src/core/run/plan';

@@ -1,9 +1,9 @@
 import * as assert from 'assert';
 import type { ChatMessage } from '../../src/core/providers/chatProvider';
 import type { CallPurpose } from '../../src/core/ledger/spendRecord';
-import { CapRefusal } from '../../src/core/reasoning/modelCaller';
-import type { CallResult, CallSpec, ModelCaller } from '../../src/core/reasoning/modelCaller';
-import { calibrateBudgets } from '../../src/core/budget/calibration';
+import { CapRefusal } from '../../src/core/budget/modelCaller';
+import type { CallResult, CallSpec, ModelCaller } from '../../src/core/budget/modelCaller';
+import { calibrateBudgets } from '../../src/core/reasoning/calibration';
 
 /** A model whose answer is right while the stated budget is at least `floor`; it spends min(budget, natural) tokens. */
 class BudgetSensitiveModel implements ModelCaller {

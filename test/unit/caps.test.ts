@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { capsFromSettings, DOLLAR_CAP_MARGIN, grant, type GrantRequest } from '../../src/core/budget/caps';
-import { CapRefusal } from '../../src/core/reasoning/modelCaller';
+import { CapRefusal } from '../../src/core/budget/modelCaller';
 import { costOf, priceOf } from '../../src/core/tokens/prices';
 
 const nothingSpent = { run: { tokens: 0, dollars: 0 }, today: { tokens: 0, dollars: 0 } };

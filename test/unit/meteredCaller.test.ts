@@ -9,7 +9,7 @@ import { MemorySpendLedger, type SpendLedger } from '../../src/core/ledger/spend
 import type { SpendRecord } from '../../src/core/ledger/spendRecord';
 import type { ChatMessage, ChatProvider, ChatRequest, ChatStreamEvent, FinishReason, Usage } from '../../src/core/providers/chatProvider';
 import { ProviderError } from '../../src/core/providers/chatProvider';
-import { CallFailure, CapRefusal } from '../../src/core/reasoning/modelCaller';
+import { CallFailure, CapRefusal } from '../../src/core/budget/modelCaller';
 import { costOf, priceLookup, priceOf } from '../../src/core/tokens/prices';
 import { TokenCounter } from '../../src/core/tokens/tokenCounter';
 

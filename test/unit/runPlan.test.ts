@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { defaultSettings, type Settings } from '../../src/core/config';
 import { DEFAULT_SYSTEM_PROMPT, ReasoningRun } from '../../src/core/reasoning/reasoningRun';
-import type { CallResult, ModelCaller } from '../../src/core/reasoning/modelCaller';
+import type { CallResult, ModelCaller } from '../../src/core/budget/modelCaller';
 import { AnytimeSelfConsistency } from '../../src/core/reasoning/strategies';
 import { createRunEngine, strategyOf } from '../../src/core/run/engine';
 import { AUTO_CHAINS, continuedBudget, MIN_CHAIN_TOKENS, planRun, TALE_MAX_CHAIN_TOKENS, type PlanModel, type PlanRequest, type RunPlan } from '../../src/core/run/plan';

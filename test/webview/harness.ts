@@ -1,6 +1,6 @@
 /**
  * A browser harness for the answer panel without VS Code: a loopback HTTP server serves the panel's
- * real page (src/webview/panelHtml.ts) with the same CSP, as a header too, plus a fake
+ * real page (src/host/panelHtml.ts) with the same CSP, as a header too, plus a fake
  * acquireVsCodeApi that records what the page posts; Debian's chromium is driven by playwright-core.
  * Messages come from the real host-side publisher fed a recorded run on a scripted clock.
  */
@@ -15,7 +15,7 @@ import type { RunEvent } from '../../src/core/reasoning/runEvents';
 import { initialRunView, type RunHeader } from '../../src/core/view/runView';
 import { RunViewPublisher, type PublisherClock } from '../../src/core/view/runViewPublisher';
 import type { FromWebviewMessage, ToWebviewMessage } from '../../src/protocol';
-import { panelContentSecurityPolicy, panelHtml } from '../../src/webview/panelHtml';
+import { panelContentSecurityPolicy, panelHtml } from '../../src/host/panelHtml';
 import { themes, type HarnessTheme } from './themes';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');

@@ -1,6 +1,6 @@
 import type { Settings } from '../config';
-import type { CapName } from '../reasoning/modelCaller';
-import { CapRefusal } from '../reasoning/modelCaller';
+import type { CapName } from './modelCaller';
+import { CapRefusal } from './modelCaller';
 import type { TokenPrice } from '../tokens/prices';
 import { costOf } from '../tokens/prices';
 

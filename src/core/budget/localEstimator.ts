@@ -3,9 +3,14 @@
  * from features of its text. Its prior is fitted on recorded traces (bench/fitEstimatorPrior.ts);
  * it then learns from the user's own completed runs by Bayesian linear regression toward that prior.
  */
-import type { BudgetSource } from '../reasoning/runEvents';
 import type { SpendRecord } from '../ledger/spendRecord';
+import type { EstimatorPrior } from './estimatorPrior';
 import { localEstimatorPrior } from './localEstimatorPrior';
+
+export type { EstimatorPrior } from './estimatorPrior';
+
+/** Where a run's budget came from; 'fallback' = the local estimate after TALE's was unusable. */
+export type BudgetSource = 'tale' | 'local' | 'fixed' | 'fallback';
 
 export interface BudgetEstimate {
   tokens: number;
@@ -28,18 +33,6 @@ export const LOCAL_ESTIMATOR_FEATURES = [
   'multiPart',
   'mathLevel',
 ] as const;
-
-/** Fitted coefficients over LOCAL_ESTIMATOR_FEATURES, predicting ln(needed tokens). */
-export interface EstimatorPrior {
-  features: readonly string[];
-  weights: readonly number[];
-  /** Ridge strength pulling learned weights toward the prior; in units of one observation. */
-  priorStrength: number;
-  /** Added to the predicted log tokens: ln(sqrt 2) centres the estimate in [needed, 2 x needed]. */
-  logHeadroom: number;
-  /** What it was fitted on, for the record. */
-  fittedOn: string;
-}
 
 export interface LocalEstimatorState {
   version: 1;

@@ -1,12 +1,5 @@
 /** What the status-bar meter says, as plain data: unit-tested without VS Code. */
-
-export interface SpendTotals {
-  tokens: number;
-  /** Dollars of the calls whose price is known. */
-  dollars: number;
-  /** True when some calls had no known price: their dollars are not in `dollars`. */
-  unpriced: boolean;
-}
+import type { SpendTotals } from '../ledger/spendLedger';
 
 export interface MeterState {
   run?: { tokens: number; budget: number; dollars: number | null; running: boolean };

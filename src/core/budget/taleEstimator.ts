@@ -5,8 +5,8 @@
  */
 import type { SpendRecord } from '../ledger/spendRecord';
 import type { EstimatorMode } from '../config';
-import { CallFailure } from '../reasoning/modelCaller';
-import type { ModelCaller } from '../reasoning/modelCaller';
+import { CallFailure } from './modelCaller';
+import type { ModelCaller } from './modelCaller';
 import type { BudgetEstimate, LocalBudgetEstimator } from './localEstimator';
 
 export function taleEstimatePrompt(question: string): string {

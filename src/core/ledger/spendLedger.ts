@@ -1,5 +1,12 @@
-import type { SpendTotals } from '../budget/meterFormat';
 import type { CallPurpose, SpendRecord } from './spendRecord';
+
+export interface SpendTotals {
+  tokens: number;
+  /** Dollars of the calls whose price is known. */
+  dollars: number;
+  /** True when some calls had no known price: their dollars are not in `dollars`. */
+  unpriced: boolean;
+}
 
 /** Spend of a set of calls. `tokens` = prompt + completion; `dollars` sums only calls with a known price. */
 export interface LedgerTotals extends SpendTotals {

@@ -5,8 +5,8 @@
  */
 import type { ChatMessage } from '../providers/chatProvider';
 import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
-import { CallFailure, CapRefusal } from './modelCaller';
-import type { CallResult, ModelCaller } from './modelCaller';
+import { CallFailure, CapRefusal } from '../budget/modelCaller';
+import type { CallResult, ModelCaller } from '../budget/modelCaller';
 import type { BudgetSource, RunEvent, StopReason } from './runEvents';
 import { locateAnswer, normalizeAnswer } from './answers';
 import { runAnytimeIndex } from './anytimeIndex';

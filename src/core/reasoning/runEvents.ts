@@ -1,4 +1,7 @@
+import type { BudgetSource } from '../budget/localEstimator';
 import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
+
+export type { BudgetSource };
 
 export type StopReason =
   | 'converged'        // the stopping rule is satisfied
@@ -6,8 +9,6 @@ export type StopReason =
   | 'cap-reached'      // a per-request or daily cap leaves no room for another call
   | 'stopped'          // the user pressed Stop
   | 'error';           // a provider error ended the run
-
-export type BudgetSource = 'tale' | 'local' | 'fixed' | 'fallback';
 
 /** Everything a ReasoningRun tells the outside world, in order. */
 export type RunEvent =

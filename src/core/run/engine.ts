@@ -4,7 +4,7 @@
  */
 import type { BudgetEstimate } from '../budget/localEstimator';
 import { CascadeRun, type CascadeTier } from '../reasoning/cascade';
-import type { ModelCaller } from '../reasoning/modelCaller';
+import type { ModelCaller } from '../budget/modelCaller';
 import { ReasoningRun, type RunEngine, type RunListener, type RunOutcome } from '../reasoning/reasoningRun';
 import { createStoppingRule } from '../reasoning/stoppingRules';
 import { AnytimeSelfConsistency, createStrategy, type ReasoningStrategy } from '../reasoning/strategies';

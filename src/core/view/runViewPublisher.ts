@@ -6,9 +6,9 @@
  * is read, or another event comes), not once per delta: folding copies the view's objects each time,
  * and a run streams thousands of deltas between two posts' worth of change.
  */
-import type { SnapshotMessage, UpdateMessage } from '../../protocol';
 import type { RunEvent } from '../reasoning/runEvents';
 import { diffRunView, reduceRunView, withHeader, type RunHeader, type RunView } from './runView';
+import type { SnapshotMessage, UpdateMessage } from './runViewMessages';
 
 export interface PublisherClock {
   now(): number;

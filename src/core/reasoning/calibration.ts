@@ -3,10 +3,10 @@
  * answer's length, halve the budget while the answer stays correct and gets cheaper, stop at the
  * first failure. The per-example needs feed LocalBudgetEstimator.learn.
  */
-import type { ModelCaller } from '../reasoning/modelCaller';
-import { CallFailure, CapRefusal } from '../reasoning/modelCaller';
-import { answersEqual, extractAnswer } from '../reasoning/answers';
-import { budgetPromptLine } from './budgetTracker';
+import type { ModelCaller } from '../budget/modelCaller';
+import { CallFailure, CapRefusal } from '../budget/modelCaller';
+import { answersEqual, extractAnswer } from './answers';
+import { budgetPromptLine } from '../budget/budgetTracker';
 
 export interface CalibrationExample {
   question: string;

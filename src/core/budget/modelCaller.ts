@@ -27,7 +27,8 @@ export interface CallResult {
 
 /**
  * How the reasoning engine reaches a model: one metered, cap-enforced call at a time.
- * Implemented by the budget layer over a ChatProvider; unit tests script it.
+ * Implemented by MeteredCaller over a ChatProvider; unit tests script it. Lives in the budget layer,
+ * with the caps whose refusals it reports, so that budget code never imports the reasoning engine.
  */
 export interface ModelCaller {
   /** The model id calls go to (for display and the local estimator). */
