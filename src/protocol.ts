@@ -6,14 +6,16 @@
  * batched `update`s, each numbered. An update carries only the parts of the view that changed and
  * the reasoning text to append. A webview that sees a gap in the numbers asks for a snapshot.
  */
-import type { StrategyName } from './core/config';
+import { STRATEGY_NAMES, type ChainStrategyName, type StrategyName } from './core/config';
 import type { ReasoningAppend, RunView, RunViewChanges } from './core/view/runView';
 
 export type { RunHeader } from './core/view/runView';
 
 export const ANSWER_PANEL_VIEW_TYPE = 'budgetReasoner.answer';
 
-export const STRATEGY_NAMES: readonly StrategyName[] = ['single', 'anytime-sc', 'value-guided'];
+const CHAIN_STRATEGIES = STRATEGY_NAMES.filter((s): s is ChainStrategyName => s !== 'cascade');
+/** What the panel offers to rerun with: the strategies one ReasoningRun carries out, the single chain first. */
+export const RERUN_STRATEGIES: readonly ChainStrategyName[] = ['single', ...CHAIN_STRATEGIES.filter((s) => s !== 'single')];
 
 // ---- host -> webview ----
 
@@ -111,9 +113,9 @@ export function parseFromWebviewMessage(raw: unknown): { message: FromWebviewMes
       return { message: i === undefined ? { type: 'insert', mode: m.mode } : { type: 'insert', mode: m.mode, answerIndex: i } };
     }
     case 'rerun':
-      return (STRATEGY_NAMES as readonly unknown[]).includes(m.strategy)
+      return (RERUN_STRATEGIES as readonly unknown[]).includes(m.strategy)
         ? { message: { type: 'rerun', strategy: m.strategy as StrategyName } }
-        : { error: `rerun.strategy must be one of ${STRATEGY_NAMES.join(', ')}` };
+        : { error: `rerun.strategy must be one of ${RERUN_STRATEGIES.join(', ')}` };
     case 'openLink':
       return typeof m.href === 'string' && m.href.length <= 2048 && isSafeExternalLink(m.href)
         ? { message: { type: 'openLink', href: m.href } }

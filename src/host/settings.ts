@@ -1,10 +1,9 @@
 import * as vscode from 'vscode';
 import type { Settings } from '../core/config';
-import { parseSettings, type ParsedSettings } from '../core/config';
+import { defaultSettings, parseSettings, type ParsedSettings } from '../core/config';
 
 export const SECTION = 'budgetReasoner';
-const KEYS: (keyof Settings)[] = ['baseUrl', 'model', 'requestBudget', 'requestCapUsd', 'dailyCapUsd', 'dailyTokenCap',
-  'strategy', 'estimator', 'stoppingRule', 'confidenceThreshold', 'prices', 'cascade', 'chatModel'];
+const KEYS = Object.keys(defaultSettings) as (keyof Settings)[];
 
 /**
  * Reads and validates the settings. baseUrl and model are application-scoped in package.json,

@@ -2,6 +2,7 @@
  * How a run spends its budget: small objects that look at the run's state and name the next call.
  * `anytime-sc` (default), `single`, `value-guided`.
  */
+import type { ChainStrategyName } from '../config';
 import type { FinishReason, TokenLogprob } from '../providers/chatProvider';
 import type { AnswerForm } from './answers';
 import { tallyVotes, BetaStoppingRule } from './stoppingRules';
@@ -315,9 +316,7 @@ function convergedStop(state: RunState, params: AnytimeParams, settled: () => bo
   return undefined;
 }
 
-export type StrategyName = 'anytime-sc' | 'single' | 'value-guided';
-
-export function createStrategy(name: StrategyName, rule?: StoppingRule, params: AnytimeParams = ANYTIME_DEFAULTS): ReasoningStrategy {
+export function createStrategy(name: ChainStrategyName, rule?: StoppingRule, params: AnytimeParams = ANYTIME_DEFAULTS): ReasoningStrategy {
   switch (name) {
     case 'single':
       return new SingleChainStrategy(params);

@@ -3,7 +3,7 @@
  * The host keeps one RunView per panel and sends it (or its changed parts) to the webview;
  * the webview stores it with setState so a reloaded window can show a finished run again.
  */
-import type { StrategyName } from '../config';
+import { STRATEGY_NAMES, type StrategyName } from '../config';
 import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
 import { anytimeIndex, bestSoFarCurve } from '../reasoning/anytimeIndex';
 import type { BudgetSource, RunEvent, StopReason } from '../reasoning/runEvents';
@@ -483,8 +483,6 @@ const numOr = (x: unknown, d: number): number => (isNum(x) ? x : d);
 const strOr = (x: unknown, d: string): string => (isStr(x) ? x : d);
 const oneOf = <T extends string>(x: unknown, values: readonly T[]): T | undefined => (values as readonly unknown[]).includes(x) ? x as T : undefined;
 
-// 'cascade' is a run over several models (CascadeRun); a view of such a run must restore too.
-const STRATEGIES = ['anytime-sc', 'single', 'value-guided', 'cascade'] as const;
 const SOURCES = ['tale', 'local', 'fixed', 'fallback'] as const;
 const PURPOSES = ['estimate', 'attempt', 'forced-answer', 'probe', 'calibration'] as const;
 const REASONS = ['converged', 'budget-exhausted', 'cap-reached', 'stopped', 'error'] as const;
@@ -507,7 +505,7 @@ export function parseRunView(raw: unknown): RunView | undefined {
     return undefined;
   }
   const h = raw.header;
-  const strategy = oneOf(h.strategy, STRATEGIES);
+  const strategy = oneOf(h.strategy, STRATEGY_NAMES);
   if (!isStr(h.runId) || !isStr(h.question) || !isStr(h.model) || !strategy) {
     return undefined;
   }
@@ -515,8 +513,7 @@ export function parseRunView(raw: unknown): RunView | undefined {
     runId: h.runId.slice(0, 200),
     question: h.question.slice(0, 100_000),
     model: h.model.slice(0, 200),
-    // The list above may name a strategy StrategyName does not (yet): labels fall back to the name itself.
-    strategy: strategy as StrategyName,
+    strategy,
     caps: Array.isArray(h.caps) ? h.caps.filter(isStr).slice(0, 20).map((c) => c.slice(0, 200)) : [],
     providerBillsInDollars: h.providerBillsInDollars === true,
     ...(isNum(h.budgetTokens) ? { budgetTokens: h.budgetTokens } : {}),

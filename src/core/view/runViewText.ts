@@ -1,5 +1,6 @@
 /** The answer panel's words and numbers, as plain functions of the view (unit-tested without a DOM). */
 import { formatDollars, formatTokens } from '../budget/meterFormat';
+import type { StrategyName } from '../config';
 import type { BudgetSource, StopReason } from '../reasoning/runEvents';
 import type { BudgetView, ModelSpendView, ProgressiveAnswer, RunView, StatusView } from './runView';
 
@@ -10,7 +11,7 @@ const SOURCE_LABELS: Record<BudgetSource, string> = {
   fallback: 'fallback: estimate failed',
 };
 
-export const STRATEGY_LABELS: Record<string, string> = {
+export const STRATEGY_LABELS: Record<StrategyName, string> = {
   'anytime-sc': 'anytime self-consistency',
   single: 'single chain',
   'value-guided': 'value-guided',
