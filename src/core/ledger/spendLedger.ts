@@ -1,5 +1,5 @@
 import type { SpendTotals } from '../budget/meterFormat';
-import type { CallPurpose, SpendRecord } from './spendRecord';
+import { CALL_PURPOSES, type CallPurpose, type SpendRecord } from './spendRecord';
 
 /** Spend of a set of calls. `tokens` = prompt + completion; `dollars` sums only calls with a known price. */
 export interface LedgerTotals extends SpendTotals {
@@ -144,8 +144,6 @@ export function spendCsv(records: Iterable<SpendRecord>): string {
   return `${lines.join('\r\n')}\r\n`;
 }
 
-const PURPOSES: readonly CallPurpose[] = ['estimate', 'attempt', 'forced-answer', 'probe', 'calibration'];
-
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
 /** Shape check of a record read back from disk. */
@@ -157,7 +155,7 @@ export function isSpendRecord(v: unknown): v is SpendRecord {
   return typeof r.time === 'string' && !Number.isNaN(Date.parse(r.time))
     && typeof r.runId === 'string'
     && (r.sessionId === undefined || typeof r.sessionId === 'string')
-    && PURPOSES.includes(r.purpose as CallPurpose)
+    && CALL_PURPOSES.includes(r.purpose as CallPurpose)
     && typeof r.providerId === 'string'
     && typeof r.model === 'string'
     && isCount(r.promptTokens) && isCount(r.cachedPromptTokens) && isCount(r.completionTokens) && isCount(r.reasoningTokens)

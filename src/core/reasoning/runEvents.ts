@@ -1,13 +1,16 @@
 import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
 
-export type StopReason =
-  | 'converged'        // the stopping rule is satisfied
-  | 'budget-exhausted' // the run's token budget is spent
-  | 'cap-reached'      // a per-request or daily cap leaves no room for another call
-  | 'stopped'          // the user pressed Stop
-  | 'error';           // a provider error ended the run
+/**
+ * Why a run ended: `converged` (the stopping rule is satisfied), `budget-exhausted` (the run's token
+ * budget is spent), `cap-reached` (a per-request or daily cap leaves no room for another call),
+ * `stopped` (the user pressed Stop), `error` (a provider error ended the run).
+ */
+export const STOP_REASONS = ['converged', 'budget-exhausted', 'cap-reached', 'stopped', 'error'] as const;
+export type StopReason = typeof STOP_REASONS[number];
 
-export type BudgetSource = 'tale' | 'local' | 'fixed' | 'fallback';
+/** Where a run's per-chain budget came from; `fallback` = the TALE estimate failed, the local one was used. */
+export const BUDGET_SOURCES = ['tale', 'local', 'fixed', 'fallback'] as const;
+export type BudgetSource = typeof BUDGET_SOURCES[number];
 
 /** Everything a ReasoningRun tells the outside world, in order. */
 export type RunEvent =

@@ -5,6 +5,7 @@
 import type { ChainStrategyName } from '../config';
 import type { FinishReason, TokenLogprob } from '../providers/chatProvider';
 import type { AnswerForm } from './answers';
+import type { StopReason } from './runEvents';
 import { tallyVotes, BetaStoppingRule } from './stoppingRules';
 import type { StoppingRule } from './stoppingRules';
 
@@ -47,7 +48,7 @@ export interface RunState {
 export type RunAction =
   | { kind: 'chain'; maxTokens: number; n: number; promptBudget: number; logprobs: boolean }
   | { kind: 'forced-answer'; chain: ChainRecord; maxTokens: number }
-  | { kind: 'stop'; reason: 'converged' | 'budget-exhausted'; message: string };
+  | { kind: 'stop'; reason: Extract<StopReason, 'converged' | 'budget-exhausted'>; message: string };
 
 export interface Assessment {
   leader?: string;

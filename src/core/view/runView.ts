@@ -4,9 +4,9 @@
  * the webview stores it with setState so a reloaded window can show a finished run again.
  */
 import { STRATEGY_NAMES, type StrategyName } from '../config';
-import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
+import { CALL_PURPOSES, type CallPurpose, type SpendRecord } from '../ledger/spendRecord';
 import { anytimeIndex, bestSoFarCurve } from '../reasoning/anytimeIndex';
-import type { BudgetSource, RunEvent, StopReason } from '../reasoning/runEvents';
+import { BUDGET_SOURCES, STOP_REASONS, type BudgetSource, type RunEvent, type StopReason } from '../reasoning/runEvents';
 
 /** Bumped when the stored shape changes; a restored state of another version is dropped. */
 export const RUN_VIEW_VERSION = 1;
@@ -59,7 +59,7 @@ export interface ModelSpendView {
 }
 
 /** Budget-bar segments: what the tokens were spent on. Probes and calibration count as "other". */
-export type SpendPurpose = 'estimate' | 'attempt' | 'forced-answer' | 'other';
+export type SpendPurpose = Extract<CallPurpose, 'estimate' | 'attempt' | 'forced-answer'> | 'other';
 
 export interface BudgetView {
   /** The estimate the run announced, with where it came from. */
@@ -135,7 +135,8 @@ export interface CurveView {
   earlyStop: CurvePoint | null;
 }
 
-export type RunState = 'running' | 'finished' | 'interrupted';
+export const RUN_STATES = ['running', 'finished', 'interrupted'] as const;
+export type RunState = typeof RUN_STATES[number];
 
 export interface StatusView {
   state: RunState;
@@ -483,11 +484,6 @@ const numOr = (x: unknown, d: number): number => (isNum(x) ? x : d);
 const strOr = (x: unknown, d: string): string => (isStr(x) ? x : d);
 const oneOf = <T extends string>(x: unknown, values: readonly T[]): T | undefined => (values as readonly unknown[]).includes(x) ? x as T : undefined;
 
-const SOURCES = ['tale', 'local', 'fixed', 'fallback'] as const;
-const PURPOSES = ['estimate', 'attempt', 'forced-answer', 'probe', 'calibration'] as const;
-const REASONS = ['converged', 'budget-exhausted', 'cap-reached', 'stopped', 'error'] as const;
-const STATES = ['running', 'finished', 'interrupted'] as const;
-
 /** A stored list of model names: strings only, bounded; no field when there is none. */
 function modelsOf(x: unknown): { models?: string[] } {
   const list = Array.isArray(x) ? x.filter(isStr).slice(0, MODELS_LIMIT).map((m) => m.slice(0, MODEL_NAME_LIMIT)) : [];
@@ -526,7 +522,7 @@ export function parseRunView(raw: unknown): RunView | undefined {
   const b = isObj(raw.budget) ? raw.budget : {};
   const bp = isObj(b.byPurpose) ? b.byPurpose : {};
   const est = isObj(b.estimate) ? b.estimate : undefined;
-  const estSource = est ? oneOf(est.source, SOURCES) : undefined;
+  const estSource = est ? oneOf(est.source, BUDGET_SOURCES) : undefined;
   view.budget = {
     estimate: est && isNum(est.tokens) && estSource
       ? { tokens: est.tokens, source: estSource, ...(isStr(est.note) ? { note: est.note.slice(0, 500) } : {}) }
@@ -565,13 +561,13 @@ export function parseRunView(raw: unknown): RunView | undefined {
   view.reasoning = {
     epoch: numOr(r.epoch, 0),
     attempt: isNum(r.attempt) ? r.attempt : null,
-    purpose: oneOf(r.purpose, PURPOSES) ?? null,
+    purpose: oneOf(r.purpose, CALL_PURPOSES) ?? null,
     text,
     totalChars: Math.max(numOr(r.totalChars, text.length), text.length),
   };
 
   view.attempts = (Array.isArray(raw.attempts) ? raw.attempts : []).slice(-ATTEMPTS_LIMIT).flatMap((a): AttemptView[] => {
-    const purpose = isObj(a) ? oneOf(a.purpose, PURPOSES) : undefined;
+    const purpose = isObj(a) ? oneOf(a.purpose, CALL_PURPOSES) : undefined;
     return isObj(a) && isNum(a.attempt) && purpose && isNum(a.maxTokens)
       ? [{
         attempt: a.attempt, purpose, maxTokens: a.maxTokens,
@@ -593,9 +589,9 @@ export function parseRunView(raw: unknown): RunView | undefined {
   const s = isObj(raw.status) ? raw.status : {};
   const fs = isObj(s.finalSpend) && isNum(s.finalSpend.tokens) ? s.finalSpend : undefined;
   view.status = {
-    state: oneOf(s.state, STATES) ?? 'interrupted',
+    state: oneOf(s.state, RUN_STATES) ?? 'interrupted',
     phase: strOr(s.phase, '').slice(0, 200),
-    reason: oneOf(s.reason, REASONS) ?? null,
+    reason: oneOf(s.reason, STOP_REASONS) ?? null,
     message: strOr(s.message, '').slice(0, 5_000),
     errorKind: isStr(s.errorKind) ? s.errorKind.slice(0, 100) : null,
     finalSpend: fs ? { tokens: fs.tokens as number, dollars: isNum(fs.dollars) ? fs.dollars : null } : null,
