@@ -15,7 +15,7 @@ import type { CallResult, CallSpec, ModelCaller } from './modelCaller';
 import type { BudgetSource, RunEvent, StopReason } from './runEvents';
 import { runAnytimeIndex } from './anytimeIndex';
 import { ReasoningRun } from './reasoningRun';
-import type { CurvePoint, RunListener, RunOutcome } from './reasoningRun';
+import type { AnswerCurvePoint, RunListener, RunOutcome } from './reasoningRun';
 import { AnytimeSelfConsistency, ANYTIME_DEFAULTS, chainReliability } from './strategies';
 import type { ChainRecord, ReasoningStrategy } from './strategies';
 import { betaMajorityPosterior, BetaStoppingRule } from './stoppingRules';
@@ -235,7 +235,7 @@ export class CascadeRun {
   private readonly countPromptTokens: (messages: ChatMessage[], model: string) => number;
   private readonly clock: () => number;
   private readonly runs: TierRun[] = [];
-  private readonly points: CurvePoint[] = [];
+  private readonly points: AnswerCurvePoint[] = [];
   private readonly tierOutcomes: TierOutcome[] = [];
   private totalDollars: number;
   private totalTokens: number;
@@ -276,7 +276,7 @@ export class CascadeRun {
   }
 
   /** The cascade's confidence-vs-tokens curve (one point per answer event). */
-  get curve(): readonly CurvePoint[] {
+  get curve(): readonly AnswerCurvePoint[] {
     return this.points;
   }
 

@@ -121,6 +121,7 @@ export interface AttemptView {
   model?: string;
 }
 
+/** One point of the panel's best-so-far curve (no answer, no time: see AnswerCurvePoint for the run's own). */
 export interface CurvePoint {
   tokens: number;
   /** Best-so-far confidence at these tokens. */
@@ -135,6 +136,7 @@ export interface CurveView {
   earlyStop: CurvePoint | null;
 }
 
+/** Whether the panel's run is going on, ended, or was cut off by a window reload. */
 export const RUN_STATES = ['running', 'finished', 'interrupted'] as const;
 export type RunState = typeof RUN_STATES[number];
 
