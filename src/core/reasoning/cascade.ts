@@ -8,6 +8,7 @@
 import type { ChatMessage } from '../providers/chatProvider';
 import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
 import { grant } from '../budget/caps';
+import { preciseDollars } from '../budget/meterFormat';
 import type { TokenPrice } from '../tokens/prices';
 import { costOf } from '../tokens/prices';
 import { CallFailure, CapRefusal } from './modelCaller';
@@ -183,7 +184,7 @@ class TierShareCaller implements ModelCaller {
     const g = this.grant(spec.messages, spec.maxTokens, Math.max(1, spec.n ?? 1));
     if (!g.ok) {
       this.shareSpent = true;
-      throw new CapRefusal('request-dollars', `${this.model}'s share of the cascade budget ($${this.dollarShare.toPrecision(3)}) cannot pay for another call.`, this.dollarShare, this.dollarsSpent);
+      throw new CapRefusal('request-dollars', `${this.model}'s share of the cascade budget (${preciseDollars(this.dollarShare)}) cannot pay for another call.`, this.dollarShare, this.dollarsSpent);
     }
     try {
       const result = await this.inner.call({ ...spec, maxTokens: Math.min(spec.maxTokens, g.maxTokens) }, purpose, signal, onDelta);
@@ -302,7 +303,7 @@ export class CascadeRun {
     this.running = true;
     try {
       const b = this.options.budget;
-      const note = `cascade of ${this.tiers.map((t) => t.name).join(' → ')} within $${formatDollars(this.totalDollars)}`;
+      const note = `cascade of ${this.tiers.map((t) => t.name).join(' → ')} within ${preciseDollars(this.totalDollars)}`;
       this.emit({ type: 'budget-estimated', tokens: b.chainTokens, totalTokens: this.totalTokens, source: b.source, note: b.note ? `${b.note}; ${note}` : note });
       for (const record of b.records ?? []) {
         this.tokensSpent += record.completionTokens;
@@ -328,7 +329,7 @@ export class CascadeRun {
           if (result.reason === 'converged') {
             return this.finish('converged', `The strongest model, ${tierRun.tier.name}, has finished; P(majority) ${verdict.confidence.toFixed(2)}.`);
           }
-          return this.finish('budget-exhausted', `The cascade's budget is spent: ${this.tokensSpent.toLocaleString('en-US')} of ${this.totalTokens.toLocaleString('en-US')} output tokens, $${formatDollars(this.dollarsSpent)} of $${formatDollars(this.totalDollars)}.`);
+          return this.finish('budget-exhausted', `The cascade's budget is spent: ${this.tokensSpent.toLocaleString('en-US')} of ${this.totalTokens.toLocaleString('en-US')} output tokens, ${preciseDollars(this.dollarsSpent)} of ${preciseDollars(this.totalDollars)}.`);
         }
         if (this.userStopped || signal?.aborted) {
           return this.finish('stopped', 'Stopped.');
@@ -546,10 +547,6 @@ function priceFraction(tiers: readonly CascadeTier[], index: number): number {
 /** The heaviest, then most reliable, chain voting for the answer. */
 function supportingVote(votes: readonly CascadeVote[], answer: string): CascadeVote | undefined {
   return votes.filter((v) => v.answer === answer).sort((x, y) => y.weight - x.weight || chainReliability(y.chain) - chainReliability(x.chain))[0];
-}
-
-function formatDollars(x: number): string {
-  return x >= 0.01 ? x.toFixed(2) : x.toPrecision(2);
 }
 
 function formatWeight(w: number): string {
