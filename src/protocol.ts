@@ -35,10 +35,12 @@ export interface UpdateMessage {
   reasoning?: ReasoningAppend;
 }
 
+export type NoticeLevel = 'info' | 'warning' | 'error';
+
 /** A short line for the user inside the panel ("Copied", "No editor to insert into"). */
 export interface NoticeMessage {
   type: 'notice';
-  level: 'info' | 'warning' | 'error';
+  level: NoticeLevel;
   text: string;
 }
 
@@ -54,7 +56,10 @@ export interface StopMessage { type: 'stop' }
 export interface ContinueMessage { type: 'continue'; extraTokens: number }
 /** Which answer: an index into view.answers; absent = the current best. The host reads its own copy. */
 export interface CopyMessage { type: 'copy'; answerIndex?: number }
-export interface InsertMessage { type: 'insert'; mode: 'cursor' | 'replace'; answerIndex?: number }
+/** At the cursor, or in place of the selection the question came from. */
+export const INSERT_MODES = ['cursor', 'replace'] as const;
+export type InsertMode = typeof INSERT_MODES[number];
+export interface InsertMessage { type: 'insert'; mode: InsertMode; answerIndex?: number }
 export interface RerunMessage { type: 'rerun'; strategy: StrategyName }
 export interface OpenSpendReportMessage { type: 'openSpendReport' }
 /** A link the user clicked in rendered markdown; the host only opens http(s) after VS Code's own prompt. */
@@ -104,13 +109,14 @@ export function parseFromWebviewMessage(raw: unknown): { message: FromWebviewMes
     }
     case 'insert': {
       const i = index(m.answerIndex);
-      if (m.mode !== 'cursor' && m.mode !== 'replace') {
-        return { error: 'insert.mode must be "cursor" or "replace"' };
+      const mode = INSERT_MODES.find((x) => x === m.mode);
+      if (mode === undefined) {
+        return { error: `insert.mode must be ${INSERT_MODES.map((x) => `"${x}"`).join(' or ')}` };
       }
       if (i === false) {
         return { error: 'insert.answerIndex must be a non-negative integer' };
       }
-      return { message: i === undefined ? { type: 'insert', mode: m.mode } : { type: 'insert', mode: m.mode, answerIndex: i } };
+      return { message: i === undefined ? { type: 'insert', mode } : { type: 'insert', mode, answerIndex: i } };
     }
     case 'rerun':
       return (RERUN_STRATEGIES as readonly unknown[]).includes(m.strategy)

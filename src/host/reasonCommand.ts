@@ -22,6 +22,7 @@ import { CascadeRun, type CascadeTier } from '../core/reasoning/cascade';
 import { contextProblem, contextWindowOf } from '../core/tokens/contextWindows';
 import { tierPriceLookup, type PriceLookup, type TokenPrice } from '../core/tokens/prices';
 import { reduceRunView, withHeader, type RunHeader, type RunView } from '../core/view/runView';
+import type { InsertMode } from '../protocol';
 import { AnswerPanel, type PanelAction } from './answerPanel';
 import { confirmAboveUsd, previewRunCost, previewTarget } from './costPreview';
 import { openWalkthroughStep, PROVIDER_STEP } from './walkthrough';
@@ -655,7 +656,7 @@ function stoppingRuleText(s: Settings): string {
 }
 
 /** Insert at the cursor, or replace the selection the question came from, in that editor. */
-async function insertText(source: QuestionSource | undefined, mode: 'cursor' | 'replace', text: string): Promise<void> {
+async function insertText(source: QuestionSource | undefined, mode: InsertMode, text: string): Promise<void> {
   const uri = source?.uri ?? vscode.window.visibleTextEditors[0]?.document.uri;
   if (!uri) {
     void vscode.window.showWarningMessage('Budget Reasoner: there is no editor to insert the answer into. Open one and try again.');

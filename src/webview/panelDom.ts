@@ -10,7 +10,7 @@ import {
   STRATEGY_LABELS, answerMeta, anytimeIndexText, budgetLegend, exactTokens, headerParts, modelCostRows, modelOrder, percent,
   showsModels, spendText, statusText, type ModelCostRow,
 } from '../core/view/runViewText';
-import type { FromWebviewMessage } from '../protocol';
+import type { FromWebviewMessage, NoticeLevel } from '../protocol';
 import { RERUN_STRATEGIES } from '../protocol';
 import { drawCurve } from './curveSvg';
 import { byId, h } from './dom';
@@ -286,7 +286,7 @@ export class PanelDom {
     }
   }
 
-  notice(level: 'info' | 'warning' | 'error', text: string): void {
+  notice(level: NoticeLevel, text: string): void {
     const n = this.els.notice;
     n.textContent = text;
     n.dataset.level = level;
