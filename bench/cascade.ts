@@ -145,12 +145,11 @@ function loadRows(tokens: TokenCounter, estimator: LocalBudgetEstimator): Row[] 
     // The product's plan of a cascade over the four models: its chain budget and its dollars.
     const planned = planRun({
       question: r.question,
-      settings: { ...defaultSettings, requestCapUsd: 0, dailyCapUsd: 0, dailyTokenCap: 0, estimator: 'local', strategy: 'cascade' },
+      settings: { ...defaultSettings, requestCapUsd: 0, dailyCapUsd: 0, dailyTokenCap: 0, confirmAboveUsd: 0, estimator: 'local', strategy: 'cascade' },
       models: MODEL_KEYS.map((k) => ({ id: MODELS[k].id, price: { ...priceOfKey(k), matched: MODELS[k].id, source: 'override' }, contextWindow: undefined, billsInDollars: true })),
       tokens,
       estimate: (q) => estimator.estimate(q),
       learnedRuns: estimator.learnedRuns,
-      confirmAboveUsd: 0,
     });
     if (!planned.ok || planned.plan.engine.kind !== 'cascade') {
       throw new Error(`gsm8k:${index}: ${planned.ok ? 'not a cascade plan' : planned.refusal.message}`);

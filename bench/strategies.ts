@@ -166,12 +166,11 @@ async function runQuestion(
   // The product's plan for this question: the local estimate as the chain budget, the auto run budget as the only cap.
   const planned = planRun({
     question: row.question,
-    settings: { ...defaultSettings, requestCapUsd: 0, dailyCapUsd: 0, dailyTokenCap: 0, estimator: 'local' },
+    settings: { ...defaultSettings, requestCapUsd: 0, dailyCapUsd: 0, dailyTokenCap: 0, confirmAboveUsd: 0, estimator: 'local' },
     models: [{ id: MODEL, price: prices(MODEL), contextWindow: undefined, billsInDollars: true }],
     tokens,
     estimate: (q) => estimator.estimate(q),
     learnedRuns: estimator.learnedRuns,
-    confirmAboveUsd: 0,
   });
   if (!planned.ok) {
     throw new Error(`math:${row.idx}: ${planned.refusal.message}`);

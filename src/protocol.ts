@@ -6,7 +6,7 @@
  * batched `update`s, each numbered. An update carries only the parts of the view that changed and
  * the reasoning text to append. A webview that sees a gap in the numbers asks for a snapshot.
  */
-import type { StrategyName } from './core/config';
+import { STRATEGY_NAMES, type ChainStrategyName, type StrategyName } from './core/config';
 import type { SnapshotMessage, UpdateMessage } from './core/view/runViewMessages';
 
 export type { RunHeader } from './core/view/runView';
@@ -14,17 +14,21 @@ export type { SnapshotMessage, UpdateMessage } from './core/view/runViewMessages
 
 export const ANSWER_PANEL_VIEW_TYPE = 'budgetReasoner.answer';
 
-export const STRATEGY_NAMES: readonly StrategyName[] = ['single', 'anytime-sc', 'value-guided'];
+const CHAIN_STRATEGIES = STRATEGY_NAMES.filter((s): s is ChainStrategyName => s !== 'cascade');
+/** What the panel offers to rerun with: the strategies one ReasoningRun carries out, the single chain first. */
+export const RERUN_STRATEGIES: readonly ChainStrategyName[] = ['single', ...CHAIN_STRATEGIES.filter((s) => s !== 'single')];
 
 // ---- host -> webview ----
 
 // SnapshotMessage (the whole view) and UpdateMessage (the parts that changed) are defined in
 // core/view/runViewMessages.ts, next to the publisher that posts them.
 
+export type NoticeLevel = 'info' | 'warning' | 'error';
+
 /** A short line for the user inside the panel ("Copied", "No editor to insert into"). */
 export interface NoticeMessage {
   type: 'notice';
-  level: 'info' | 'warning' | 'error';
+  level: NoticeLevel;
   text: string;
 }
 
@@ -40,7 +44,10 @@ export interface StopMessage { type: 'stop' }
 export interface ContinueMessage { type: 'continue'; extraTokens: number }
 /** Which answer: an index into view.answers; absent = the current best. The host reads its own copy. */
 export interface CopyMessage { type: 'copy'; answerIndex?: number }
-export interface InsertMessage { type: 'insert'; mode: 'cursor' | 'replace'; answerIndex?: number }
+/** At the cursor, or in place of the selection the question came from. */
+export const INSERT_MODES = ['cursor', 'replace'] as const;
+export type InsertMode = typeof INSERT_MODES[number];
+export interface InsertMessage { type: 'insert'; mode: InsertMode; answerIndex?: number }
 export interface RerunMessage { type: 'rerun'; strategy: StrategyName }
 export interface OpenSpendReportMessage { type: 'openSpendReport' }
 /** A link the user clicked in rendered markdown; the host only opens http(s) after VS Code's own prompt. */
@@ -90,18 +97,19 @@ export function parseFromWebviewMessage(raw: unknown): { message: FromWebviewMes
     }
     case 'insert': {
       const i = index(m.answerIndex);
-      if (m.mode !== 'cursor' && m.mode !== 'replace') {
-        return { error: 'insert.mode must be "cursor" or "replace"' };
+      const mode = INSERT_MODES.find((x) => x === m.mode);
+      if (mode === undefined) {
+        return { error: `insert.mode must be ${INSERT_MODES.map((x) => `"${x}"`).join(' or ')}` };
       }
       if (i === false) {
         return { error: 'insert.answerIndex must be a non-negative integer' };
       }
-      return { message: i === undefined ? { type: 'insert', mode: m.mode } : { type: 'insert', mode: m.mode, answerIndex: i } };
+      return { message: i === undefined ? { type: 'insert', mode } : { type: 'insert', mode, answerIndex: i } };
     }
     case 'rerun':
-      return (STRATEGY_NAMES as readonly unknown[]).includes(m.strategy)
+      return (RERUN_STRATEGIES as readonly unknown[]).includes(m.strategy)
         ? { message: { type: 'rerun', strategy: m.strategy as StrategyName } }
-        : { error: `rerun.strategy must be one of ${STRATEGY_NAMES.join(', ')}` };
+        : { error: `rerun.strategy must be one of ${RERUN_STRATEGIES.join(', ')}` };
     case 'openLink':
       return typeof m.href === 'string' && m.href.length <= 2048 && isSafeExternalLink(m.href)
         ? { message: { type: 'openLink', href: m.href } }

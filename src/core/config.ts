@@ -1,8 +1,26 @@
 /** The extension's settings, validated. Pure: the host reads raw values, this checks them. */
 
-export type StrategyName = 'anytime-sc' | 'single' | 'value-guided' | 'cascade';
-export type EstimatorMode = 'auto' | 'tale' | 'local' | 'fixed';
-export type StoppingRuleName = 'auto' | 'beta' | 'esc' | 'epsilon';
+// Each setting's allowed values, in package.json's order (a unit test checks that they agree).
+
+/** `budgetReasoner.strategy`. */
+export const STRATEGY_NAMES = ['anytime-sc', 'single', 'value-guided', 'cascade'] as const;
+export type StrategyName = typeof STRATEGY_NAMES[number];
+/** The strategies one ReasoningRun carries out; 'cascade' is a run over several models (CascadeRun). */
+export type ChainStrategyName = Exclude<StrategyName, 'cascade'>;
+
+/** `budgetReasoner.estimator`. */
+export const ESTIMATOR_MODES = ['auto', 'tale', 'local', 'fixed'] as const;
+export type EstimatorMode = typeof ESTIMATOR_MODES[number];
+
+/** `budgetReasoner.stoppingRule`. */
+export const STOPPING_RULE_NAMES = ['auto', 'beta', 'esc', 'epsilon'] as const;
+export type StoppingRuleName = typeof STOPPING_RULE_NAMES[number];
+/** The rules createStoppingRule builds; 'auto' keeps the strategy's own tuned rule. */
+export type ExplicitStoppingRuleName = Exclude<StoppingRuleName, 'auto'>;
+
+/** `budgetReasoner.chatModel`: which model @budget in VS Code Chat uses. */
+export const CHAT_MODEL_CHOICES = ['auto', 'configured', 'picked'] as const;
+export type ChatModelChoice = typeof CHAT_MODEL_CHOICES[number];
 
 export interface PriceOverride {
   input: number;
@@ -19,9 +37,6 @@ export interface CascadeTierSetting {
   price?: PriceOverride;
 }
 
-/** Which model @budget in VS Code Chat uses. */
-export type ChatModelChoice = 'auto' | 'configured' | 'picked';
-
 export interface Settings {
   baseUrl: string;
   model: string;
@@ -35,6 +50,8 @@ export interface Settings {
   estimator: EstimatorMode;
   stoppingRule: StoppingRuleName;
   confidenceThreshold: number;
+  /** Ask before a run whose worst case costs more dollars than this (0 = never ask). */
+  confirmAboveUsd: number;
   prices: Record<string, PriceOverride>;
   /** Models for the cascade strategy, cheapest first. */
   cascade: CascadeTierSetting[];
@@ -52,6 +69,7 @@ export const defaultSettings: Settings = {
   estimator: 'auto',
   stoppingRule: 'auto',
   confidenceThreshold: 0.95,
+  confirmAboveUsd: 0.1,
   prices: {},
   cascade: [],
   chatModel: 'auto',
@@ -102,10 +120,11 @@ export function parseSettings(raw: Partial<Record<keyof Settings, unknown>>): Pa
 
   s.requestCapUsd = nonNegative(raw.requestCapUsd, 'requestCapUsd', defaultSettings.requestCapUsd, problems);
   s.dailyCapUsd = nonNegative(raw.dailyCapUsd, 'dailyCapUsd', defaultSettings.dailyCapUsd, problems);
+  s.confirmAboveUsd = nonNegative(raw.confirmAboveUsd, 'confirmAboveUsd', defaultSettings.confirmAboveUsd, problems);
   s.dailyTokenCap = Math.floor(nonNegative(raw.dailyTokenCap, 'dailyTokenCap', defaultSettings.dailyTokenCap, problems));
-  s.strategy = oneOf(raw.strategy, ['anytime-sc', 'single', 'value-guided', 'cascade'] as const, 'strategy', problems) ?? defaultSettings.strategy;
-  s.estimator = oneOf(raw.estimator, ['auto', 'tale', 'local', 'fixed'] as const, 'estimator', problems) ?? defaultSettings.estimator;
-  s.stoppingRule = oneOf(raw.stoppingRule, ['auto', 'beta', 'esc', 'epsilon'] as const, 'stoppingRule', problems) ?? defaultSettings.stoppingRule;
+  s.strategy = oneOf(raw.strategy, STRATEGY_NAMES, 'strategy', problems) ?? defaultSettings.strategy;
+  s.estimator = oneOf(raw.estimator, ESTIMATOR_MODES, 'estimator', problems) ?? defaultSettings.estimator;
+  s.stoppingRule = oneOf(raw.stoppingRule, STOPPING_RULE_NAMES, 'stoppingRule', problems) ?? defaultSettings.stoppingRule;
 
   if (raw.confidenceThreshold !== undefined) {
     const t = raw.confidenceThreshold;
@@ -137,7 +156,7 @@ export function parseSettings(raw: Partial<Record<keyof Settings, unknown>>): Pa
     problems.push('The "cascade" strategy needs at least two models in "budgetReasoner.cascade", cheapest first; using "anytime-sc".');
     s.strategy = 'anytime-sc';
   }
-  s.chatModel = oneOf(raw.chatModel, ['auto', 'configured', 'picked'] as const, 'chatModel', problems) ?? defaultSettings.chatModel;
+  s.chatModel = oneOf(raw.chatModel, CHAT_MODEL_CHOICES, 'chatModel', problems) ?? defaultSettings.chatModel;
   return { settings: s, problems };
 }
 

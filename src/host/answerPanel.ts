@@ -10,7 +10,7 @@ import type { RunEvent } from '../core/reasoning/runEvents';
 import { initialRunView, markInterrupted, parseRunView, type RunHeader, type RunView } from '../core/view/runView';
 import { RunViewPublisher, type PublisherStats } from '../core/view/runViewPublisher';
 import { shortTitle } from '../core/view/runViewText';
-import { ANSWER_PANEL_VIEW_TYPE, parseFromWebviewMessage, type FromWebviewMessage, type ToWebviewMessage } from '../protocol';
+import { ANSWER_PANEL_VIEW_TYPE, parseFromWebviewMessage, type FromWebviewMessage, type InsertMode, type NoticeLevel, type ToWebviewMessage } from '../protocol';
 import { Disposable } from './lifecycle';
 import { panelHtml } from './panelHtml';
 
@@ -19,7 +19,7 @@ export type PanelAction =
   | { kind: 'stop'; runId: string }
   | { kind: 'continue'; runId: string; extraTokens: number }
   | { kind: 'copy'; runId: string; answer: string }
-  | { kind: 'insert'; runId: string; mode: 'cursor' | 'replace'; answer: string; text: string }
+  | { kind: 'insert'; runId: string; mode: InsertMode; answer: string; text: string }
   | { kind: 'rerun'; runId: string; strategy: StrategyName; question: string }
   | { kind: 'openSpendReport'; runId: string };
 
@@ -138,7 +138,7 @@ export class AnswerPanel extends Disposable {
   }
 
   /** A short line inside the panel, e.g. "Inserted" or "No editor to insert into". */
-  notify(text: string, level: 'info' | 'warning' | 'error' = 'info'): void {
+  notify(text: string, level: NoticeLevel = 'info'): void {
     this.postMessage({ type: 'notice', level, text });
   }
 

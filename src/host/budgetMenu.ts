@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { Settings } from '../core/config';
+import { formatDollars } from '../core/budget/meterFormat';
 import { MAX_REQUEST_BUDGET, MIN_REQUEST_BUDGET } from '../core/config';
 import { updateSetting } from './settings';
 
@@ -12,7 +13,7 @@ export async function showBudgetMenu(settings: Settings, actions: { resetSession
   const budget = settings.requestBudget === 'auto' ? 'auto' : `${settings.requestBudget.toLocaleString('en-US')} tokens`;
   const items: MenuItem[] = [
     { label: '$(symbol-number) Set per-request budget…', description: budget, run: () => pickRequestBudget(settings) },
-    { label: '$(calendar) Set daily cap…', description: settings.dailyCapUsd > 0 ? `$${settings.dailyCapUsd.toFixed(2)}` : 'none', run: () => pickDailyCap(settings) },
+    { label: '$(calendar) Set daily cap…', description: settings.dailyCapUsd > 0 ? formatDollars(settings.dailyCapUsd) : 'none', run: () => pickDailyCap(settings) },
     { label: '$(hubot) Select model…', description: settings.model, run: () => vscode.commands.executeCommand('budgetReasoner.selectModel') },
     { label: '$(graph) Show spend report', run: () => vscode.commands.executeCommand('budgetReasoner.showSpendReport') },
     { label: '$(debug-restart) Reset session counter', run: () => actions.resetSession() },

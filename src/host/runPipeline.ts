@@ -21,7 +21,7 @@ import { runModels } from './modelResolution';
 import { RunRegistry, type ActiveRun, type RunSummary } from './runRegistry';
 import { notificationPresenter, type RunPresenter, type RunSurface } from './runSurface';
 import type { Services } from './services';
-import { confirmAboveUsd, readSettings } from './settings';
+import { readSettings } from './settings';
 
 /** Per-run overrides (tests, the chat participant, Re-run). */
 export interface ReasonArgs {
@@ -72,7 +72,6 @@ export class RunPipeline {
       estimate: (q) => estimator.estimate(q),
       learnedRuns: estimator.learnedRuns,
       today: await ledger.today(),
-      confirmAboveUsd: confirmAboveUsd(),
     };
     const planned = planRun(request);
     if (!planned.ok) {

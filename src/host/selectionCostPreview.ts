@@ -9,7 +9,7 @@ import { planRun } from '../core/run/plan';
 import { Disposable } from './lifecycle';
 import { previewModels } from './modelResolution';
 import type { Services } from './services';
-import { confirmAboveUsd, readSettings } from './settings';
+import { readSettings } from './settings';
 
 /** Selections longer than this get no preview: tokenizing them on every selection change would cost more than it tells. */
 export const PREVIEW_MAX_CHARS = 20_000;
@@ -30,7 +30,6 @@ export async function previewCost(services: Services, settings: Settings, questi
     tokens: services.tokens,
     estimate: (q) => estimator.estimate(q),
     learnedRuns: estimator.learnedRuns,
-    confirmAboveUsd: confirmAboveUsd(),
   });
   const preview = result.ok ? result.plan.preview : result.preview;
   return preview && { preview, model: models[models.length - 1].id };

@@ -10,8 +10,8 @@ import {
   STRATEGY_LABELS, answerMeta, anytimeIndexText, budgetLegend, exactTokens, headerParts, modelCostRows, modelOrder, percent,
   showsModels, spendText, statusText, type ModelCostRow,
 } from '../core/view/runViewText';
-import type { FromWebviewMessage } from '../protocol';
-import { STRATEGY_NAMES } from '../protocol';
+import type { FromWebviewMessage, NoticeLevel } from '../protocol';
+import { RERUN_STRATEGIES } from '../protocol';
 import { drawCurve } from './curveSvg';
 import { byId, h } from './dom';
 import { renderAnswer, renderMarkdown } from './markdown';
@@ -116,7 +116,7 @@ export class PanelDom {
         h('span', { class: 'rerun-group' },
           h('label', { for: 'rerun-strategy', class: 'visually-hidden' }, 'Strategy for the re-run'),
           h('select', { id: 'rerun-strategy', class: 'dropdown' },
-            ...STRATEGY_NAMES.map((s) => h('option', { value: s }, STRATEGY_LABELS[s] ?? s))),
+            ...RERUN_STRATEGIES.map((s) => h('option', { value: s }, STRATEGY_LABELS[s] ?? s))),
           button('rerun', 'Re-run')),
         button('spend-report', 'Open spend report', 'secondary link-like')),
       h('div', { id: 'continue-form', class: 'continue-form', hidden: true, role: 'group', 'aria-label': 'Continue with more budget' },
@@ -171,7 +171,7 @@ export class PanelDom {
     e.insert.addEventListener('click', () => this.post({ type: 'insert', mode: 'cursor' }));
     e.replace.addEventListener('click', () => this.post({ type: 'insert', mode: 'replace' }));
     e.rerun.addEventListener('click', () => {
-      const strategy = STRATEGY_NAMES.find((s) => s === e.rerunStrategy.value);
+      const strategy = RERUN_STRATEGIES.find((s) => s === e.rerunStrategy.value);
       if (strategy) {
         this.post({ type: 'rerun', strategy });
       }
@@ -286,7 +286,7 @@ export class PanelDom {
     }
   }
 
-  notice(level: 'info' | 'warning' | 'error', text: string): void {
+  notice(level: NoticeLevel, text: string): void {
     const n = this.els.notice;
     n.textContent = text;
     n.dataset.level = level;
@@ -360,7 +360,7 @@ export class PanelDom {
       this.closeContinue();
     }
     if (e.rerunStrategy.dataset.initialised !== 'true') {
-      e.rerunStrategy.value = STRATEGY_NAMES.find((s) => s !== view.header.strategy) ?? 'single';
+      e.rerunStrategy.value = RERUN_STRATEGIES.find((s) => s !== view.header.strategy) ?? 'single';
       e.rerunStrategy.dataset.initialised = 'true';
     }
   }

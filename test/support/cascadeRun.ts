@@ -4,6 +4,7 @@
  * GSM8K solutions of three GPT-3 models, cheapest first. Returns the events the panel would get.
  */
 import { LocalBudgetEstimator } from '../../src/core/budget/localEstimator';
+import { formatDollars } from '../../src/core/budget/meterFormat';
 import { meteredCallers } from '../../src/core/run/callers';
 import { TaleBudgetEstimator } from '../../src/core/budget/taleEstimator';
 import { MemorySpendLedger } from '../../src/core/ledger/spendLedger';
@@ -74,7 +75,7 @@ export async function recordCascadeRun(options: CascadeRunOptions = {}): Promise
       model: CASCADE_LADDER[CASCADE_LADDER.length - 1].model,
       models: CASCADE_LADDER.map((r) => r.model),
       strategy: 'cascade',
-      caps: [`$${totalDollars.toFixed(2)} per request`],
+      caps: [`${formatDollars(totalDollars)} per request`],
       providerBillsInDollars: true,
       dollarCap: totalDollars,
       stoppingRule: 'escalate below P(majority) 0.8',

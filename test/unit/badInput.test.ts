@@ -59,13 +59,12 @@ describe('Bad input is refused before any request and costs nothing', function (
   async function reason(input: string | undefined, model = REPLAY_MODEL, windows: Record<string, number> = { [REPLAY_MODEL]: REPLAY_WINDOW }, requestBudget: Settings['requestBudget'] = 'auto'): Promise<Gate> {
     const planned = planRun({
       question: input,
-      settings: { ...defaultSettings, requestCapUsd: 0, dailyCapUsd: 0, dailyTokenCap: 0, estimator: 'local', requestBudget },
+      settings: { ...defaultSettings, requestCapUsd: 0, dailyCapUsd: 0, dailyTokenCap: 0, confirmAboveUsd: 0, estimator: 'local', requestBudget },
       models: [{ id: model, price: undefined, contextWindow: contextWindowOf(model, windows), billsInDollars: true }],
       tokens: sharedTokenCounter,
       estimate: () => ({ tokens: 300, source: 'fixed' }),
       learnedRuns: 0,
       today: { tokens: 0, dollars: 0 },
-      confirmAboveUsd: 0,
     });
     if (!planned.ok) {
       return { refused: planned.refusal.message, kind: planned.refusal.kind };

@@ -28,7 +28,6 @@ function request(patch: Partial<PlanRequest> = {}): PlanRequest {
     estimate: () => ({ tokens: 500, source: 'local' }),
     learnedRuns: 0,
     today: { tokens: 0, dollars: 0 },
-    confirmAboveUsd: 0.1,
     ...patch,
   };
 }
@@ -81,7 +80,7 @@ describe('planRun: the rules of a run, once', () => {
     const taleWorst = AUTO_CHAINS * (TALE_MAX_CHAIN_TOKENS + promptTokens) * 4 / 1e6;
     assert.ok(Math.abs(p.preview.worst - Math.min(0.25, taleWorst + (/* estimate call */ (3 + 3 + words(QUESTION) + 60) * 1 + 16 * 4) / 1e6)) < 0.01);
     assert.equal(p.confirm, p.preview.worst > 0.1);
-    assert.equal(plan({ confirmAboveUsd: 0 }).confirm, false, '0 never asks');
+    assert.equal(plan({ settings: settings({ confirmAboveUsd: 0 }) }).confirm, false, '0 never asks');
     const free = plan({ models: [model('llama3', { price: { ...price(0, 0), source: 'local' } })] });
     assert.equal(free.confirm, false, 'a free model never asks');
     assert.equal(free.header.providerBillsInDollars, false);

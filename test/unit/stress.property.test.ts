@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import type { SpendCaps } from '../../src/core/budget/caps';
 import { meteredCallers } from '../../src/core/run/callers';
+import type { ChainStrategyName } from '../../src/core/config';
 import { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
 import { MemorySpendLedger } from '../../src/core/ledger/spendLedger';
 import type { SpendLedger } from '../../src/core/ledger/spendLedger';
@@ -14,7 +15,7 @@ import { ProviderError } from '../../src/core/providers/chatProvider';
 import { OpenAICompatibleProvider } from '../../src/core/providers/openaiProvider';
 import { ReasoningRun } from '../../src/core/reasoning/reasoningRun';
 import type { RunEvent } from '../../src/core/reasoning/runEvents';
-import { createStrategy, type StrategyName } from '../../src/core/reasoning/strategies';
+import { createStrategy } from '../../src/core/reasoning/strategies';
 import { priceLookup, type TokenPrice } from '../../src/core/tokens/prices';
 import { readTraceQuestion } from '../e2e/fixtures';
 import { REPLAY_MODEL, sharedTokenCounter } from '../support/faultTable';
@@ -62,7 +63,7 @@ const capsArb: fc.Arbitrary<SpendCaps> = fc.record({
 }, { requiredKeys: [] });
 
 const caseArb = fc.record({
-  strategy: fc.constantFrom<StrategyName>('single', 'anytime-sc', 'value-guided'),
+  strategy: fc.constantFrom<ChainStrategyName>('single', 'anytime-sc', 'value-guided'),
   chainTokens: fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 16, max: 800 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 16 }) }),
   totalTokens: fc.option(fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 64, max: 8000 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 64 }) }), { nil: undefined, freq: 3 }),
   parallel: fc.integer({ min: 1, max: 3 }),

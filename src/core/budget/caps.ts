@@ -1,4 +1,5 @@
 import type { Settings } from '../config';
+import { formatDollars } from './meterFormat';
 import type { CapName } from './modelCaller';
 import { CapRefusal } from './modelCaller';
 import type { TokenPrice } from '../tokens/prices';
@@ -174,7 +175,7 @@ const CAP_LABELS: Record<CapName, { what: string; setting: string }> = {
 
 function refusal(a: Allowance, promptTokens: number, needed: number): CapRefusal {
   const dollars = a.cap.endsWith('dollars');
-  const amount = (x: number) => (dollars ? `$${x < 0.01 && x > 0 ? x.toFixed(4) : x.toFixed(2)}` : `${x.toLocaleString('en-US')} tokens`);
+  const amount = (x: number) => (dollars ? formatDollars(x) : `${x.toLocaleString('en-US')} tokens`);
   const label = CAP_LABELS[a.cap];
   const when = a.cap.startsWith('daily') ? ' or wait until tomorrow' : '';
   const message = `Not sent: ${label.what} (${amount(a.limit)}) leaves no room for a ${promptTokens.toLocaleString('en-US')}-token prompt and ${needed} output tokens; ${amount(a.spent)} already spent. Raise ${label.setting}${when}.`;

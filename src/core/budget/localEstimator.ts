@@ -10,7 +10,8 @@ import { localEstimatorPrior } from './localEstimatorPrior';
 export type { EstimatorPrior } from './estimatorPrior';
 
 /** Where a run's budget came from; 'fallback' = the local estimate after TALE's was unusable. */
-export type BudgetSource = 'tale' | 'local' | 'fixed' | 'fallback';
+export const BUDGET_SOURCES = ['tale', 'local', 'fixed', 'fallback'] as const;
+export type BudgetSource = typeof BUDGET_SOURCES[number];
 
 export interface BudgetEstimate {
   tokens: number;

@@ -7,6 +7,7 @@ import type { SpendRecord } from '../ledger/spendRecord';
 import type { EstimatorMode } from '../config';
 import { CallFailure } from './modelCaller';
 import type { ModelCaller } from './modelCaller';
+import type { BudgetSource } from './localEstimator';
 import type { BudgetEstimate, LocalBudgetEstimator } from './localEstimator';
 
 export function taleEstimatePrompt(question: string): string {
@@ -53,7 +54,7 @@ export interface TaleEstimatorOptions {
 export class TaleBudgetEstimator {
   constructor(private readonly options: TaleEstimatorOptions) {}
 
-  async estimate(question: string, signal: AbortSignal): Promise<BudgetEstimate & { source: 'tale' | 'fallback' }> {
+  async estimate(question: string, signal: AbortSignal): Promise<BudgetEstimate & { source: Extract<BudgetSource, 'tale' | 'fallback'> }> {
     const minTokens = this.options.minTokens ?? 32;
     const capTokens = this.options.capTokens ?? 8192;
     const records: SpendRecord[] = [];

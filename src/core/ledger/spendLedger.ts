@@ -1,4 +1,4 @@
-import type { CallPurpose, SpendRecord } from './spendRecord';
+import { CALL_PURPOSES, type CallPurpose, type SpendRecord } from './spendRecord';
 
 export interface SpendTotals {
   tokens: number;
@@ -151,8 +151,6 @@ export function spendCsv(records: Iterable<SpendRecord>): string {
   return `${lines.join('\r\n')}\r\n`;
 }
 
-const PURPOSES: readonly CallPurpose[] = ['estimate', 'attempt', 'forced-answer', 'probe', 'calibration'];
-
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
 /** Shape check of a record read back from disk. */
@@ -164,7 +162,7 @@ export function isSpendRecord(v: unknown): v is SpendRecord {
   return typeof r.time === 'string' && !Number.isNaN(Date.parse(r.time))
     && typeof r.runId === 'string'
     && (r.sessionId === undefined || typeof r.sessionId === 'string')
-    && PURPOSES.includes(r.purpose as CallPurpose)
+    && CALL_PURPOSES.includes(r.purpose as CallPurpose)
     && typeof r.providerId === 'string'
     && typeof r.model === 'string'
     && isCount(r.promptTokens) && isCount(r.cachedPromptTokens) && isCount(r.completionTokens) && isCount(r.reasoningTokens)

@@ -1,5 +1,9 @@
-/** Why a provider call was made; the panel splits spend by this. */
-export type CallPurpose = 'estimate' | 'attempt' | 'forced-answer' | 'probe' | 'calibration';
+/**
+ * Why a provider call was made; the panel splits spend by this. `attempt` is a reasoning chain,
+ * `forced-answer` asks a truncated chain for its answer.
+ */
+export const CALL_PURPOSES = ['estimate', 'attempt', 'forced-answer', 'probe', 'calibration'] as const;
+export type CallPurpose = typeof CALL_PURPOSES[number];
 
 /** One provider call's spend. Appended to the ledger the moment its usage is known. */
 export interface SpendRecord {

@@ -8,6 +8,7 @@
 import type { ChatMessage } from '../providers/chatProvider';
 import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
 import { grant } from '../budget/caps';
+import { preciseDollars } from '../budget/meterFormat';
 import type { TokenPrice } from '../tokens/prices';
 import { costOf } from '../tokens/prices';
 import { CallFailure, CapRefusal } from '../budget/modelCaller';
@@ -15,7 +16,7 @@ import type { CallResult, CallSpec, ModelCaller } from '../budget/modelCaller';
 import type { BudgetSource, RunEvent, StopReason } from './runEvents';
 import { runAnytimeIndex } from './anytimeIndex';
 import { ReasoningRun } from './reasoningRun';
-import type { CurvePoint, RunListener, RunOutcome } from './reasoningRun';
+import type { AnswerCurvePoint, RunListener, RunOutcome } from './reasoningRun';
 import { AnytimeSelfConsistency, ANYTIME_DEFAULTS, chainReliability } from './strategies';
 import type { ChainRecord, ReasoningStrategy } from './strategies';
 import { betaMajorityPosterior, BetaStoppingRule } from './stoppingRules';
@@ -183,7 +184,7 @@ class TierShareCaller implements ModelCaller {
     const g = this.grant(spec.messages, spec.maxTokens, Math.max(1, spec.n ?? 1));
     if (!g.ok) {
       this.shareSpent = true;
-      throw new CapRefusal('request-dollars', `${this.model}'s share of the cascade budget ($${this.dollarShare.toPrecision(3)}) cannot pay for another call.`, this.dollarShare, this.dollarsSpent);
+      throw new CapRefusal('request-dollars', `${this.model}'s share of the cascade budget (${preciseDollars(this.dollarShare)}) cannot pay for another call.`, this.dollarShare, this.dollarsSpent);
     }
     try {
       const result = await this.inner.call({ ...spec, maxTokens: Math.min(spec.maxTokens, g.maxTokens) }, purpose, signal, onDelta);
@@ -235,7 +236,7 @@ export class CascadeRun {
   private readonly countPromptTokens: (messages: ChatMessage[], model: string) => number;
   private readonly clock: () => number;
   private readonly runs: TierRun[] = [];
-  private readonly points: CurvePoint[] = [];
+  private readonly points: AnswerCurvePoint[] = [];
   private readonly tierOutcomes: TierOutcome[] = [];
   private totalDollars: number;
   private totalTokens: number;
@@ -276,7 +277,7 @@ export class CascadeRun {
   }
 
   /** The cascade's confidence-vs-tokens curve (one point per answer event). */
-  get curve(): readonly CurvePoint[] {
+  get curve(): readonly AnswerCurvePoint[] {
     return this.points;
   }
 
@@ -302,7 +303,7 @@ export class CascadeRun {
     this.running = true;
     try {
       const b = this.options.budget;
-      const note = `cascade of ${this.tiers.map((t) => t.name).join(' → ')} within $${formatDollars(this.totalDollars)}`;
+      const note = `cascade of ${this.tiers.map((t) => t.name).join(' → ')} within ${preciseDollars(this.totalDollars)}`;
       this.emit({ type: 'budget-estimated', tokens: b.chainTokens, totalTokens: this.totalTokens, source: b.source, note: b.note ? `${b.note}; ${note}` : note });
       for (const record of b.records ?? []) {
         this.tokensSpent += record.completionTokens;
@@ -328,7 +329,7 @@ export class CascadeRun {
           if (result.reason === 'converged') {
             return this.finish('converged', `The strongest model, ${tierRun.tier.name}, has finished; P(majority) ${verdict.confidence.toFixed(2)}.`);
           }
-          return this.finish('budget-exhausted', `The cascade's budget is spent: ${this.tokensSpent.toLocaleString('en-US')} of ${this.totalTokens.toLocaleString('en-US')} output tokens, $${formatDollars(this.dollarsSpent)} of $${formatDollars(this.totalDollars)}.`);
+          return this.finish('budget-exhausted', `The cascade's budget is spent: ${this.tokensSpent.toLocaleString('en-US')} of ${this.totalTokens.toLocaleString('en-US')} output tokens, ${preciseDollars(this.dollarsSpent)} of ${preciseDollars(this.totalDollars)}.`);
         }
         if (this.userStopped || signal?.aborted) {
           return this.finish('stopped', 'Stopped.');
@@ -546,10 +547,6 @@ function priceFraction(tiers: readonly CascadeTier[], index: number): number {
 /** The heaviest, then most reliable, chain voting for the answer. */
 function supportingVote(votes: readonly CascadeVote[], answer: string): CascadeVote | undefined {
   return votes.filter((v) => v.answer === answer).sort((x, y) => y.weight - x.weight || chainReliability(y.chain) - chainReliability(x.chain))[0];
-}
-
-function formatDollars(x: number): string {
-  return x >= 0.01 ? x.toFixed(2) : x.toPrecision(2);
 }
 
 function formatWeight(w: number): string {

@@ -12,7 +12,7 @@ import { locateAnswer, normalizeAnswer } from './answers';
 import { runAnytimeIndex } from './anytimeIndex';
 import type { AnytimePoint } from './anytimeIndex';
 import { answerLogprob, createStrategy, chainReliability } from './strategies';
-import type { ChainRecord, ReasoningStrategy, RunAction, RunState } from './strategies';
+import type { ChainRecord, ReasoningStrategy, RunAction, RunProgress } from './strategies';
 import { budgetPromptLine, budgetTrackerBlock } from '../budget/budgetTracker';
 
 export const DEFAULT_SYSTEM_PROMPT = 'Please reason step by step, and put your final answer within \\boxed{}.';
@@ -64,7 +64,8 @@ export interface ReasoningRunOptions {
   clock?: () => number;
 }
 
-export interface CurvePoint extends AnytimePoint {
+/** One point of a run's answer curve: the answer it held at these tokens and time, and its confidence in it. */
+export interface AnswerCurvePoint extends AnytimePoint {
   /** `quality` here is the run's confidence in its current answer. */
   answer: string;
   time: number;
@@ -100,7 +101,7 @@ export class ReasoningRun implements RunEngine {
   private readonly systemPrompt: string;
   private readonly clock: () => number;
   private readonly chains: ChainRecord[] = [];
-  private readonly points: CurvePoint[] = [];
+  private readonly points: AnswerCurvePoint[] = [];
   private runBudget: number;
   private tokensSpent = 0;
   private pendingForced?: ChainRecord;
@@ -123,7 +124,7 @@ export class ReasoningRun implements RunEngine {
   }
 
   /** The confidence-vs-tokens curve so far (one point per answer event, after the origin). */
-  get curve(): readonly CurvePoint[] {
+  get curve(): readonly AnswerCurvePoint[] {
     return this.points;
   }
 
@@ -147,7 +148,7 @@ export class ReasoningRun implements RunEngine {
       .map((c) => c.completionTokens);
   }
 
-  get state(): RunState {
+  get state(): RunProgress {
     return {
       chainBudget: this.options.budget.chainTokens,
       totalBudget: this.runBudget,

@@ -1,14 +1,15 @@
-import type { BudgetSource } from '../budget/localEstimator';
+import { BUDGET_SOURCES, type BudgetSource } from '../budget/localEstimator';
 import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
 
-export type { BudgetSource };
+export { BUDGET_SOURCES, type BudgetSource };
 
-export type StopReason =
-  | 'converged'        // the stopping rule is satisfied
-  | 'budget-exhausted' // the run's token budget is spent
-  | 'cap-reached'      // a per-request or daily cap leaves no room for another call
-  | 'stopped'          // the user pressed Stop
-  | 'error';           // a provider error ended the run
+/**
+ * Why a run ended: `converged` (the stopping rule is satisfied), `budget-exhausted` (the run's token
+ * budget is spent), `cap-reached` (a per-request or daily cap leaves no room for another call),
+ * `stopped` (the user pressed Stop), `error` (a provider error ended the run).
+ */
+export const STOP_REASONS = ['converged', 'budget-exhausted', 'cap-reached', 'stopped', 'error'] as const;
+export type StopReason = typeof STOP_REASONS[number];
 
 /** Everything a ReasoningRun tells the outside world, in order. */
 export type RunEvent =

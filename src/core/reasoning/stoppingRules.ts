@@ -2,6 +2,7 @@
  * When the anytime loop stops sampling. Each rule looks at the votes so far (normalised answers in
  * arrival order; undefined = a chain that gave no answer) and the spend, and says stop or go on.
  */
+import type { ExplicitStoppingRuleName } from '../config';
 
 export interface StopDecision {
   stop: boolean;
@@ -164,8 +165,6 @@ export class AnyStoppingRule implements StoppingRule {
   }
 }
 
-export type StoppingRuleName = 'beta' | 'esc' | 'epsilon';
-
 export interface StoppingRuleParams {
   threshold?: number;
   window?: number;
@@ -174,7 +173,7 @@ export interface StoppingRuleParams {
   patience?: number;
 }
 
-export function createStoppingRule(name: StoppingRuleName, params: StoppingRuleParams = {}): StoppingRule {
+export function createStoppingRule(name: ExplicitStoppingRuleName, params: StoppingRuleParams = {}): StoppingRule {
   switch (name) {
     case 'beta':
       return new BetaStoppingRule(params.threshold);

@@ -2,8 +2,10 @@
  * How a run spends its budget: small objects that look at the run's state and name the next call.
  * `anytime-sc` (default), `single`, `value-guided`.
  */
+import type { ChainStrategyName } from '../config';
 import type { FinishReason, TokenLogprob } from '../providers/chatProvider';
 import type { AnswerForm } from './answers';
+import type { StopReason } from './runEvents';
 import { tallyVotes, BetaStoppingRule } from './stoppingRules';
 import type { StoppingRule } from './stoppingRules';
 
@@ -27,7 +29,8 @@ export interface ChainRecord {
   answerLogprob?: number;
 }
 
-export interface RunState {
+/** What a strategy sees of a run in progress: its budgets, its spend and its chains so far. */
+export interface RunProgress {
   /** Per-chain budget from the estimator (stated in the prompt). */
   chainBudget: number;
   /** Output tokens the whole run may spend. */
@@ -46,7 +49,7 @@ export interface RunState {
 export type RunAction =
   | { kind: 'chain'; maxTokens: number; n: number; promptBudget: number; logprobs: boolean }
   | { kind: 'forced-answer'; chain: ChainRecord; maxTokens: number }
-  | { kind: 'stop'; reason: 'converged' | 'budget-exhausted'; message: string };
+  | { kind: 'stop'; reason: Extract<StopReason, 'converged' | 'budget-exhausted'>; message: string };
 
 export interface Assessment {
   leader?: string;
@@ -58,8 +61,8 @@ export interface Assessment {
 
 export interface ReasoningStrategy {
   readonly name: string;
-  next(state: RunState): RunAction;
-  assess(state: RunState): Assessment;
+  next(state: RunProgress): RunAction;
+  assess(state: RunProgress): Assessment;
 }
 
 /** Every tunable of the default strategy in one place (tuned on MATH idx 0-59 only). */
@@ -101,16 +104,16 @@ export function chainReliability(chain: ChainRecord, params: AnytimeParams['reli
   return 1 / (1 + Math.exp(-logit));
 }
 
-function votesOf(state: RunState): (string | undefined)[] {
+function votesOf(state: RunProgress): (string | undefined)[] {
   return state.chains.map((c) => c.vote);
 }
 
-function remaining(state: RunState): number {
+function remaining(state: RunProgress): number {
   return state.totalBudget - state.tokensSpent;
 }
 
 /** max_tokens for the next chain: generous, never smaller than the last chain's after a truncation. */
-function nextChainMaxTokens(state: RunState, params: AnytimeParams): number {
+function nextChainMaxTokens(state: RunProgress, params: AnytimeParams): number {
   let maxTokens = Math.max(params.minChainMaxTokens, Math.round(state.chainBudget * params.maxTokensPerBudget));
   for (const c of state.chains) {
     if (c.finishReason === 'length') {
@@ -121,7 +124,7 @@ function nextChainMaxTokens(state: RunState, params: AnytimeParams): number {
 }
 
 /** Shared steps: forced answer for a truncated chain, budget check. Undefined = strategy decides. */
-function commonAction(state: RunState, params: AnytimeParams): RunAction | undefined {
+function commonAction(state: RunProgress, params: AnytimeParams): RunAction | undefined {
   if (state.pendingForced) {
     const maxTokens = Math.min(params.forcedAnswerTokens, remaining(state));
     if (maxTokens >= 8) {
@@ -140,7 +143,7 @@ export class SingleChainStrategy implements ReasoningStrategy {
   readonly name = 'single';
   constructor(private readonly params: AnytimeParams = ANYTIME_DEFAULTS) {}
 
-  assess(state: RunState): Assessment {
+  assess(state: RunProgress): Assessment {
     const chain = state.chains[0];
     if (!chain || chain.vote === undefined) {
       return { confidence: 0, ruleState: chain ? 'no answer' : 'no answers yet', settled: false };
@@ -148,7 +151,7 @@ export class SingleChainStrategy implements ReasoningStrategy {
     return { leader: chain.vote, confidence: chainReliability(chain, this.params.reliability), ruleState: 'one chain', settled: true };
   }
 
-  next(state: RunState): RunAction {
+  next(state: RunProgress): RunAction {
     const common = commonAction(state, this.params);
     if (common) {
       return common;
@@ -173,7 +176,7 @@ export class AnytimeSelfConsistency implements ReasoningStrategy {
     this.rule = rule ?? new BetaStoppingRule(params.betaThreshold);
   }
 
-  assess(state: RunState): Assessment {
+  assess(state: RunProgress): Assessment {
     const votes = votesOf(state);
     const counts = tallyVotes(votes);
     if (counts.length === 0) {
@@ -193,7 +196,7 @@ export class AnytimeSelfConsistency implements ReasoningStrategy {
     return { leader: counts[0].answer, confidence: decision.confidence, ruleState: decision.state, settled: decision.stop };
   }
 
-  next(state: RunState): RunAction {
+  next(state: RunProgress): RunAction {
     const common = commonAction(state, this.params);
     if (common) {
       return common;
@@ -225,7 +228,7 @@ export class ValueGuidedStrategy implements ReasoningStrategy {
     private readonly clearlyGood = 0.9,
   ) {}
 
-  assess(state: RunState): Assessment {
+  assess(state: RunProgress): Assessment {
     const votes = votesOf(state);
     const counts = tallyVotes(votes);
     if (counts.length === 0) {
@@ -257,7 +260,7 @@ export class ValueGuidedStrategy implements ReasoningStrategy {
     };
   }
 
-  next(state: RunState): RunAction {
+  next(state: RunProgress): RunAction {
     const common = commonAction(state, this.params);
     if (common) {
       return common;
@@ -302,7 +305,7 @@ export function answerLogprob(text: string, offset: number, length: number, logp
 }
 
 /** Once no chain is owed: stop when the votes settle, or when the run has drawn its most chains. */
-function convergedStop(state: RunState, params: AnytimeParams, settled: () => boolean, message: string): RunAction | undefined {
+function convergedStop(state: RunProgress, params: AnytimeParams, settled: () => boolean, message: string): RunAction | undefined {
   if (state.extraChainsOwed !== 0 || state.chains.length === 0) {
     return undefined;
   }
@@ -315,9 +318,7 @@ function convergedStop(state: RunState, params: AnytimeParams, settled: () => bo
   return undefined;
 }
 
-export type StrategyName = 'anytime-sc' | 'single' | 'value-guided';
-
-export function createStrategy(name: StrategyName, rule?: StoppingRule, params: AnytimeParams = ANYTIME_DEFAULTS): ReasoningStrategy {
+export function createStrategy(name: ChainStrategyName, rule?: StoppingRule, params: AnytimeParams = ANYTIME_DEFAULTS): ReasoningStrategy {
   switch (name) {
     case 'single':
       return new SingleChainStrategy(params);

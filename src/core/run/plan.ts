@@ -5,11 +5,12 @@
  * benchmarks and tests plan their runs with it too.
  */
 import { budgetPromptLine } from '../budget/budgetTracker';
+import { formatDollars } from '../budget/meterFormat';
 import { capsFromSettings, grant, type SpendAmount, type SpendCaps } from '../budget/caps';
 import { costPreview, needsConfirmation, type CostPreview } from './costPreview';
 import type { BudgetEstimate } from '../budget/localEstimator';
 import { AUTO_LOCAL_AFTER_RUNS, taleEstimatePrompt } from '../budget/taleEstimator';
-import type { Settings, StoppingRuleName, StrategyName } from '../config';
+import type { ChainStrategyName, Settings, StoppingRuleName, StrategyName } from '../config';
 import type { CountedChatMessage } from '../tokens/tokenCounter';
 import { DEFAULT_SYSTEM_PROMPT } from '../reasoning/reasoningRun';
 import type { ModelPrice } from '../tokens/prices';
@@ -82,8 +83,6 @@ export interface PlanRequest {
   learnedRuns: number;
   /** Today's spend in every window; undefined = not checked (a cost preview). */
   today?: SpendAmount;
-  /** Ask before a run whose worst case costs more (0 = never ask). */
-  confirmAboveUsd: number;
 }
 
 /** How the chain budget is found: the configured number, the local estimator, or a TALE call first. */
@@ -93,7 +92,7 @@ export type EstimateStep = 'fixed' | 'local' | 'tale';
 export type EngineSpec =
   | {
       kind: 'chains';
-      strategy: Exclude<StrategyName, 'cascade'>;
+      strategy: ChainStrategyName;
       /** `auto` = the strategy's own tuned rule. */
       stoppingRule: StoppingRuleName;
       confidenceThreshold: number;
@@ -226,7 +225,7 @@ export function planRun(request: PlanRequest): PlanResult {
       caps,
       estimateCaps: capsFromSettings(settings),
       preview,
-      confirm: needsConfirmation(preview, request.confirmAboveUsd),
+      confirm: needsConfirmation(preview, settings.confirmAboveUsd),
       engine: strategy === 'cascade'
         ? cascadeSpec(strongest, budgetTokens, chainTokens, promptTokens, settings.requestCapUsd)
         : { kind: 'chains', strategy, stoppingRule: settings.stoppingRule, confidenceThreshold: settings.confidenceThreshold },
@@ -317,10 +316,10 @@ function cascadeProblem(models: readonly PlanModel[]): Refusal | undefined {
 function describeCaps(s: Settings): string[] {
   const caps: string[] = [];
   if (s.requestCapUsd > 0) {
-    caps.push(`$${s.requestCapUsd.toFixed(2)} per request`);
+    caps.push(`${formatDollars(s.requestCapUsd)} per request`);
   }
   if (s.dailyCapUsd > 0) {
-    caps.push(`$${s.dailyCapUsd.toFixed(2)} a day`);
+    caps.push(`${formatDollars(s.dailyCapUsd)} a day`);
   }
   if (s.dailyTokenCap > 0) {
     caps.push(`${s.dailyTokenCap.toLocaleString('en-US')} tokens a day`);

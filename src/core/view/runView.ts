@@ -3,10 +3,10 @@
  * The host keeps one RunView per panel and sends it (or its changed parts) to the webview;
  * the webview stores it with setState so a reloaded window can show a finished run again.
  */
-import type { StrategyName } from '../config';
-import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
+import { STRATEGY_NAMES, type StrategyName } from '../config';
+import { CALL_PURPOSES, type CallPurpose, type SpendRecord } from '../ledger/spendRecord';
 import { anytimeIndex, bestSoFarCurve } from '../reasoning/anytimeIndex';
-import type { BudgetSource, RunEvent, StopReason } from '../reasoning/runEvents';
+import { BUDGET_SOURCES, STOP_REASONS, type BudgetSource, type RunEvent, type StopReason } from '../reasoning/runEvents';
 
 /** Bumped when the stored shape changes; a restored state of another version is dropped. */
 export const RUN_VIEW_VERSION = 1;
@@ -59,7 +59,7 @@ export interface ModelSpendView {
 }
 
 /** Budget-bar segments: what the tokens were spent on. Probes and calibration count as "other". */
-export type SpendPurpose = 'estimate' | 'attempt' | 'forced-answer' | 'other';
+export type SpendPurpose = Extract<CallPurpose, 'estimate' | 'attempt' | 'forced-answer'> | 'other';
 
 export interface BudgetView {
   /** The estimate the run announced, with where it came from. */
@@ -121,6 +121,7 @@ export interface AttemptView {
   model?: string;
 }
 
+/** One point of the panel's best-so-far curve (no answer, no time: see AnswerCurvePoint for the run's own). */
 export interface CurvePoint {
   tokens: number;
   /** Best-so-far confidence at these tokens. */
@@ -135,7 +136,9 @@ export interface CurveView {
   earlyStop: CurvePoint | null;
 }
 
-export type RunState = 'running' | 'finished' | 'interrupted';
+/** Whether the panel's run is going on, ended, or was cut off by a window reload. */
+export const RUN_STATES = ['running', 'finished', 'interrupted'] as const;
+export type RunState = typeof RUN_STATES[number];
 
 export interface StatusView {
   state: RunState;
@@ -483,13 +486,6 @@ const numOr = (x: unknown, d: number): number => (isNum(x) ? x : d);
 const strOr = (x: unknown, d: string): string => (isStr(x) ? x : d);
 const oneOf = <T extends string>(x: unknown, values: readonly T[]): T | undefined => (values as readonly unknown[]).includes(x) ? x as T : undefined;
 
-// 'cascade' is a run over several models (CascadeRun); a view of such a run must restore too.
-const STRATEGIES = ['anytime-sc', 'single', 'value-guided', 'cascade'] as const;
-const SOURCES = ['tale', 'local', 'fixed', 'fallback'] as const;
-const PURPOSES = ['estimate', 'attempt', 'forced-answer', 'probe', 'calibration'] as const;
-const REASONS = ['converged', 'budget-exhausted', 'cap-reached', 'stopped', 'error'] as const;
-const STATES = ['running', 'finished', 'interrupted'] as const;
-
 /** A stored list of model names: strings only, bounded; no field when there is none. */
 function modelsOf(x: unknown): { models?: string[] } {
   const list = Array.isArray(x) ? x.filter(isStr).slice(0, MODELS_LIMIT).map((m) => m.slice(0, MODEL_NAME_LIMIT)) : [];
@@ -507,7 +503,7 @@ export function parseRunView(raw: unknown): RunView | undefined {
     return undefined;
   }
   const h = raw.header;
-  const strategy = oneOf(h.strategy, STRATEGIES);
+  const strategy = oneOf(h.strategy, STRATEGY_NAMES);
   if (!isStr(h.runId) || !isStr(h.question) || !isStr(h.model) || !strategy) {
     return undefined;
   }
@@ -515,8 +511,7 @@ export function parseRunView(raw: unknown): RunView | undefined {
     runId: h.runId.slice(0, 200),
     question: h.question.slice(0, 100_000),
     model: h.model.slice(0, 200),
-    // The list above may name a strategy StrategyName does not (yet): labels fall back to the name itself.
-    strategy: strategy as StrategyName,
+    strategy,
     caps: Array.isArray(h.caps) ? h.caps.filter(isStr).slice(0, 20).map((c) => c.slice(0, 200)) : [],
     providerBillsInDollars: h.providerBillsInDollars === true,
     ...(isNum(h.budgetTokens) ? { budgetTokens: h.budgetTokens } : {}),
@@ -529,7 +524,7 @@ export function parseRunView(raw: unknown): RunView | undefined {
   const b = isObj(raw.budget) ? raw.budget : {};
   const bp = isObj(b.byPurpose) ? b.byPurpose : {};
   const est = isObj(b.estimate) ? b.estimate : undefined;
-  const estSource = est ? oneOf(est.source, SOURCES) : undefined;
+  const estSource = est ? oneOf(est.source, BUDGET_SOURCES) : undefined;
   view.budget = {
     estimate: est && isNum(est.tokens) && estSource
       ? { tokens: est.tokens, source: estSource, ...(isStr(est.note) ? { note: est.note.slice(0, 500) } : {}) }
@@ -568,13 +563,13 @@ export function parseRunView(raw: unknown): RunView | undefined {
   view.reasoning = {
     epoch: numOr(r.epoch, 0),
     attempt: isNum(r.attempt) ? r.attempt : null,
-    purpose: oneOf(r.purpose, PURPOSES) ?? null,
+    purpose: oneOf(r.purpose, CALL_PURPOSES) ?? null,
     text,
     totalChars: Math.max(numOr(r.totalChars, text.length), text.length),
   };
 
   view.attempts = (Array.isArray(raw.attempts) ? raw.attempts : []).slice(-ATTEMPTS_LIMIT).flatMap((a): AttemptView[] => {
-    const purpose = isObj(a) ? oneOf(a.purpose, PURPOSES) : undefined;
+    const purpose = isObj(a) ? oneOf(a.purpose, CALL_PURPOSES) : undefined;
     return isObj(a) && isNum(a.attempt) && purpose && isNum(a.maxTokens)
       ? [{
         attempt: a.attempt, purpose, maxTokens: a.maxTokens,
@@ -596,9 +591,9 @@ export function parseRunView(raw: unknown): RunView | undefined {
   const s = isObj(raw.status) ? raw.status : {};
   const fs = isObj(s.finalSpend) && isNum(s.finalSpend.tokens) ? s.finalSpend : undefined;
   view.status = {
-    state: oneOf(s.state, STATES) ?? 'interrupted',
+    state: oneOf(s.state, RUN_STATES) ?? 'interrupted',
     phase: strOr(s.phase, '').slice(0, 200),
-    reason: oneOf(s.reason, REASONS) ?? null,
+    reason: oneOf(s.reason, STOP_REASONS) ?? null,
     message: strOr(s.message, '').slice(0, 5_000),
     errorKind: isStr(s.errorKind) ? s.errorKind.slice(0, 100) : null,
     finalSpend: fs ? { tokens: fs.tokens as number, dollars: isNum(fs.dollars) ? fs.dollars : null } : null,

@@ -1,5 +1,6 @@
 /** The answer panel's words and numbers, as plain functions of the view (unit-tested without a DOM). */
-import { formatDollars, formatTokens } from '../budget/meterFormat';
+import { formatDollars, formatTokens, preciseDollars } from '../budget/meterFormat';
+import type { StrategyName } from '../config';
 import type { BudgetSource, StopReason } from '../reasoning/runEvents';
 import type { BudgetView, ModelSpendView, ProgressiveAnswer, RunView, StatusView } from './runView';
 
@@ -10,7 +11,7 @@ const SOURCE_LABELS: Record<BudgetSource, string> = {
   fallback: 'fallback: estimate failed',
 };
 
-export const STRATEGY_LABELS: Record<string, string> = {
+export const STRATEGY_LABELS: Record<StrategyName, string> = {
   'anytime-sc': 'anytime self-consistency',
   single: 'single chain',
   'value-guided': 'value-guided',
@@ -131,18 +132,8 @@ export function showsModels(view: RunView): boolean {
     || view.answers.some((a) => a.model !== undefined);
 }
 
-/**
- * Dollars with two significant digits below a cent, so a cheap model's share does not read "$0.0000":
- * "$0.000018", "$0.0031", "$0.25", "$12.50".
- */
-export function preciseDollars(d: number): string {
-  if (d >= 0.01 || d <= 0) {
-    return d <= 0 ? '$0' : formatDollars(d);
-  }
-  const decimals = Math.min(8, 1 - Math.floor(Math.log10(d)));
-  const s = d.toFixed(decimals);
-  return Number(s) === 0 ? `<$${(10 ** -decimals).toFixed(decimals)}` : `$${s}`;
-}
+// Part of the panel's words too (the cost-by-model table); declared with the other dollar formats.
+export { preciseDollars };
 
 /** A model's (or the run's) dollars: "unpriced" when no call had a price, "$x + unpriced" when only some did. */
 export function modelDollarsText(dollars: number | null, knownDollars: number): string {
