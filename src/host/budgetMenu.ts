@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { Settings } from '../core/config';
-import { formatDollars } from '../core/budget/meterFormat';
+import { formatDollars } from '../core/tokens/amountText';
 import { MAX_REQUEST_BUDGET, MIN_REQUEST_BUDGET } from '../core/config';
 import { updateSetting } from './settings';
 

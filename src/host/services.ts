@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { MeterState } from '../core/budget/meterFormat';
+import type { MeterState } from '../core/view/meterView';
 import type { Settings } from '../core/config';
 import { isLocalEndpoint } from '../core/config';
 import { LocalBudgetEstimator, type LocalEstimatorState } from '../core/budget/localEstimator';

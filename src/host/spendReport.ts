@@ -1,6 +1,6 @@
 /** "Show Spend Report" and "Export Spend as CSV": the ledger by day and model. */
 import * as vscode from 'vscode';
-import { formatDollars } from '../core/budget/meterFormat';
+import { formatDollars } from '../core/tokens/amountText';
 import type { Services } from './services';
 
 /** "Show Spend Report": a day x model table as a markdown preview, with CSV export. */

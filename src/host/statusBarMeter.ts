@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import type { MeterState, SelectionPreview } from '../core/budget/meterFormat';
-import { meterView } from '../core/budget/meterFormat';
+import type { MeterState, SelectionPreview } from '../core/view/meterView';
+import { meterView } from '../core/view/meterView';
 import { Disposable } from './lifecycle';
 
 /** The status-bar budget meter: spend against the budget at a glance; click for the budget menu. */

@@ -3,7 +3,7 @@
  * confidence against tokens spent, the budget and the early-stop point marked. Colours come from
  * CSS classes bound to VS Code's chart variables.
  */
-import { formatTokens } from '../core/budget/meterFormat';
+import { formatTokens } from '../core/tokens/amountText';
 import type { CurveView } from '../core/view/runView';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';

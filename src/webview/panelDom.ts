@@ -3,7 +3,7 @@
  * changed (parts keep their identity when unchanged). Reasoning text is appended as text nodes;
  * markdown is parsed only when an answer arrives or a collapsed chain is opened.
  */
-import { formatTokens } from '../core/budget/meterFormat';
+import { formatTokens } from '../core/tokens/amountText';
 import type { ProgressiveAnswer, RunView } from '../core/view/runView';
 import { purposeLabel } from '../core/view/runView';
 import {

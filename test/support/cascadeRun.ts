@@ -4,7 +4,7 @@
  * GSM8K solutions of three GPT-3 models, cheapest first. Returns the events the panel would get.
  */
 import { LocalBudgetEstimator } from '../../src/core/budget/localEstimator';
-import { formatDollars } from '../../src/core/budget/meterFormat';
+import { formatDollars } from '../../src/core/tokens/amountText';
 import { meteredCallers } from '../../src/core/run/callers';
 import { TaleBudgetEstimator } from '../../src/core/budget/taleEstimator';
 import { MemorySpendLedger } from '../../src/core/ledger/spendLedger';

@@ -1,5 +1,5 @@
 import type { Settings } from '../config';
-import { formatDollars } from './meterFormat';
+import { formatDollars } from '../tokens/amountText';
 import type { CapName } from './modelCaller';
 import { CapRefusal } from './modelCaller';
 import type { TokenPrice } from '../tokens/prices';

@@ -4,7 +4,7 @@
  * only appends, so the reporter writes progress lines for every answer and markdown only when the
  * best answer changes, then the final answer and a one-line spend summary.
  */
-import { formatDollars, formatTokens } from '../budget/meterFormat';
+import { formatDollars, formatTokens } from '../tokens/amountText';
 import { describeCostRange, type CostPreview } from '../run/costPreview';
 import { MAX_REQUEST_BUDGET, MIN_REQUEST_BUDGET } from '../config';
 import type { LedgerTotals } from '../ledger/spendLedger';

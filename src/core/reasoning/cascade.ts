@@ -8,7 +8,7 @@
 import type { ChatMessage } from '../providers/chatProvider';
 import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
 import { grant } from '../budget/caps';
-import { preciseDollars } from '../budget/meterFormat';
+import { preciseDollars } from '../tokens/amountText';
 import type { TokenPrice } from '../tokens/prices';
 import { costOf } from '../tokens/prices';
 import { CallFailure, CapRefusal } from '../budget/modelCaller';

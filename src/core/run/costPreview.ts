@@ -2,7 +2,7 @@
  * What a run may cost before anything is sent: the estimated budget and a dollar range. Pure, so
  * the status-bar preview and the pre-run confirmation compute it identically and tests pin the math.
  */
-import { formatDollars } from '../budget/meterFormat';
+import { formatDollars } from '../tokens/amountText';
 import type { TokenPrice } from '../tokens/prices';
 import { costOf } from '../tokens/prices';
 

@@ -5,7 +5,7 @@
  * benchmarks and tests plan their runs with it too.
  */
 import { budgetPromptLine } from '../budget/budgetTracker';
-import { formatDollars } from '../budget/meterFormat';
+import { formatDollars } from '../tokens/amountText';
 import { capsFromSettings, grant, type SpendAmount, type SpendCaps } from '../budget/caps';
 import { costPreview, needsConfirmation, type CostPreview } from './costPreview';
 import type { BudgetEstimate } from '../budget/localEstimator';

@@ -1,5 +1,5 @@
 /** The answer panel's words and numbers, as plain functions of the view (unit-tested without a DOM). */
-import { formatDollars, formatTokens, preciseDollars } from '../budget/meterFormat';
+import { formatDollars, formatTokens, preciseDollars } from '../tokens/amountText';
 import type { StrategyName } from '../config';
 import type { BudgetSource, StopReason } from '../reasoning/runEvents';
 import type { BudgetView, ModelSpendView, ProgressiveAnswer, RunView, StatusView } from './runView';

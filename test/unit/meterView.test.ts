@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { formatDollars, formatTokens, meterView, previewLine, type MeterState } from '../../src/core/budget/meterFormat';
+import { formatDollars, formatTokens } from '../../src/core/tokens/amountText';
+import { meterView, previewLine, type MeterState } from '../../src/core/view/meterView';
 
 const zero = { tokens: 0, dollars: 0, unpriced: false };
 const base: MeterState = {
