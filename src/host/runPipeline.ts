@@ -13,7 +13,7 @@ import type { RunEvent } from '../core/reasoning/runEvents';
 import { meteredCallers } from '../core/run/callers';
 import { createRunEngine } from '../core/run/engine';
 import { planRun, TALE_MAX_CHAIN_TOKENS, type PlanModel, type PlanRequest, type PlanResult, type RunPlan } from '../core/run/plan';
-import { refusal, type Refusal } from '../core/run/refusal';
+import { capRefusal, refusal, type Refusal } from '../core/run/refusal';
 import type { RunHeader } from '../core/view/runView';
 import { AnswerPanel } from './answerPanel';
 import type { QuestionSource } from './editorInsert';
@@ -71,8 +71,8 @@ export class RunPipeline {
       tokens: services.tokens,
       estimate: (q) => estimator.estimate(q),
       learnedRuns: estimator.learnedRuns,
-      today: await ledger.today(),
     };
+    // Nothing is sent before this plan is accepted; today's spend is checked once the panel shows the run.
     const planned = planRun(request);
     if (!planned.ok) {
       return refuse(planned.refusal);
@@ -100,15 +100,20 @@ export class RunPipeline {
     };
     options.signal?.addEventListener('abort', onCancel, { once: true });
     try {
-      if (plan.estimateStep === 'tale') {
-        const estimated = await this.estimate(plan, callers(callable(plan.models[0]), plan.estimateCaps), abort.signal, request, surface);
-        if (!estimated.ok) {
-          surface.push({ type: 'stopped', reason: estimated.refusal.kind === 'cap' ? 'cap-reached' : 'error', message: estimated.refusal.message });
-          await services.refreshMeter();
-          return refuse(estimated.refusal);
-        }
-        plan = estimated.plan;
+      // The chain budget (a TALE call when the plan says so), then the plan again with it and today's spend:
+      // a run whose first chain cannot fit is refused here, in its panel, naming the cap.
+      const estimate = plan.estimateStep === 'tale'
+        ? await this.estimate(plan, callers(callable(plan.models[0]), plan.estimateCaps), abort.signal, surface)
+        : plan.estimate;
+      const final: PlanResult = 'kind' in estimate
+        ? { ok: false, refusal: estimate }
+        : planRun({ ...request, estimate: () => estimate, today: await ledger.today() });
+      if (!final.ok) {
+        surface.push({ type: 'stopped', reason: final.refusal.kind === 'cap' ? 'cap-reached' : 'error', message: final.refusal.message });
+        await services.refreshMeter();
+        return refuse(final.refusal);
       }
+      plan = final.plan;
       services.setLiveRun({ runId, budgetTokens: plan.budgetTokens, running: true });
       const onEvent = (event: RunEvent) => {
         // A chat run opened in a panel (and continued there) shows its events in the panel.
@@ -120,7 +125,7 @@ export class RunPipeline {
         }
       };
       const engine = createRunEngine(plan, (m) => callers(callable(m), plan.caps), onEvent);
-      active = { runId, question: plan.question, source: options.source ?? {}, surface, abort, caps: plan.caps, engine, learns: plan.strategy !== 'cascade' };
+      active = { runId, question: plan.question, source: options.source ?? {}, surface, abort, caps: plan.caps, engine, learns: plan.learns };
       this.registry.add(active);
       services.log.info('run', `${runId.slice(0, 8)} started: ${header.model}, ${plan.strategy}, budget ${plan.budgetTokens} tokens (${plan.estimate.source} chain estimate ${plan.chainTokens})`);
       if (abort.signal.aborted) {
@@ -133,24 +138,17 @@ export class RunPipeline {
     }
   }
 
-  /**
-   * The TALE call, then the plan again with its estimate (and today's spend since). A failed call is
-   * shown in the run and refused; the TALE estimator falls back to the local estimate on a reply it cannot read.
-   */
-  private async estimate(plan: RunPlan, caller: ConstructorParameters<typeof TaleBudgetEstimator>[0]['caller'], signal: AbortSignal, request: PlanRequest, surface: RunSurface): Promise<PlanResult> {
-    const { services } = this;
-    let estimate: BudgetEstimate;
+  /** The TALE call; a failed call is shown in the run and becomes a refusal (its spend is in the ledger). */
+  private async estimate(plan: RunPlan, caller: ConstructorParameters<typeof TaleBudgetEstimator>[0]['caller'], signal: AbortSignal, surface: RunSurface): Promise<BudgetEstimate | Refusal> {
     try {
-      const fallback = await services.localEstimator();
-      estimate = await new TaleBudgetEstimator({ caller, fallback, capTokens: TALE_MAX_CHAIN_TOKENS }).estimate(plan.question, signal);
+      const fallback = await this.services.localEstimator();
+      return await new TaleBudgetEstimator({ caller, fallback, capTokens: TALE_MAX_CHAIN_TOKENS }).estimate(plan.question, signal);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       surface.push({ type: 'error', message, kind: 'estimate' });
-      if (error instanceof CapRefusal) {
-        return { ok: false, refusal: { kind: 'cap', message, actions: [], cap: error.cap } };
-      }
-      return { ok: false, refusal: { kind: 'estimate-failed', message, actions: [] } };
+      return error instanceof CapRefusal
+        ? capRefusal(message, error.cap)
+        : { kind: 'estimate-failed', message, actions: [] };
     }
-    return planRun({ ...request, estimate: () => estimate, today: await (await services.ledger()).today() });
   }
 }

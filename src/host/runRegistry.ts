@@ -38,7 +38,7 @@ export interface ActiveRun {
   /** The run's caps: Continue raises requestTokens in place. */
   caps: SpendCaps;
   engine: RunEngine;
-  /** Whether a converged answer teaches the local estimator (not a cascade: its models' needs differ). */
+  /** Whether a converged answer teaches the local estimator (the plan decides). */
   learns: boolean;
 }
 

@@ -143,6 +143,8 @@ describe('planRun: the rules of a run, once', () => {
     const models = [model('cheap', { price: price(0.1, 0.4) }), model('strong', { price: price(2, 8) })];
     const p = plan({ strategy: 'cascade', models, settings: settings({ requestCapUsd: 0 }) });
     assert.equal(p.header.model, 'strong');
+    assert.equal(p.learns, false, "a cascade's answers do not teach the estimator");
+    assert.equal(plan().learns, true);
     assert.deepEqual(p.header.models, ['cheap', 'strong']);
     assert.equal(p.engine.kind, 'cascade');
     if (p.engine.kind === 'cascade') {

@@ -133,6 +133,8 @@ export interface RunPlan {
   /** Whether the user is asked before the run (its worst case is above confirmAboveUsd). */
   confirm: boolean;
   engine: EngineSpec;
+  /** Whether a converged answer teaches the local estimator (not a cascade's: its models' needs differ). */
+  learns: boolean;
   /** What the panel's header shows before the first event. */
   header: {
     question: string;
@@ -229,6 +231,7 @@ export function planRun(request: PlanRequest): PlanResult {
       engine: strategy === 'cascade'
         ? cascadeSpec(strongest, budgetTokens, chainTokens, promptTokens, settings.requestCapUsd)
         : { kind: 'chains', strategy, stoppingRule: settings.stoppingRule, confidenceThreshold: settings.confidenceThreshold },
+      learns: strategy !== 'cascade',
       header: {
         question,
         model: strongest.id,
