@@ -7,7 +7,7 @@ const mocha = (...args) => ['npx', ['mocha', '--reporter', 'spec', ...args]];
 const mochaOwn = (...args) => mocha('--no-config', '--require', 'tsx/cjs', '--extension', 'ts', '--forbid-only', '--exit', ...args);
 const stages = [
   { name: 'type check', cmd: ['npx', ['tsc', '--noEmit']] },
-  { name: 'lint', cmd: ['npx', ['eslint', 'src', 'test', 'bench', 'scripts']] },
+  { name: 'lint', cmd: ['npx', ['eslint', 'src', 'test', 'bench', 'scripts', 'tools']] },
   { name: 'unit', cmd: mocha(), counts: true },
   { name: 'build', cmd: ['node', ['esbuild.js']] },
   { name: 'webview (chromium)', cmd: mochaOwn('--timeout', '60000', 'test/webview/**/*.test.ts'), counts: true },

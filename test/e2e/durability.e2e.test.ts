@@ -3,13 +3,13 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { startModelServer, type ModelServer } from '../support/modelServer';
-import { startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
-import { readTraceQuestion } from './fixtures';
+import { startModelServer, type ModelServer } from '../../tools/modelServer';
+import { startCodeServer, workbenchUrl, type CodeServer } from '../../tools/codeServer';
+import { readTraceQuestion } from '../../tools/recordedData';
 import {
   closeAfterSpec, openFile, openWorkbench, panelFrame, reasonOnFile, runCommand, screenshot, selectAllInEditor, statusBarMeter,
   type Workbench,
-} from './workbench';
+} from '../../tools/workbench';
 
 /** The extension-host processes of one code-server: its descendants started with --type=extensionHost. */
 function extensionHostPids(root: number): number[] {

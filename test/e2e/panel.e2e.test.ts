@@ -1,13 +1,13 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startModelServer, type ModelServer } from '../support/modelServer';
-import { startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
-import { readTraceQuestion } from './fixtures';
+import { startModelServer, type ModelServer } from '../../tools/modelServer';
+import { startCodeServer, workbenchUrl, type CodeServer } from '../../tools/codeServer';
+import { readTraceQuestion } from '../../tools/recordedData';
 import {
   notifications, openWorkbench, panelFrame, panelFrames, reasonOnFile, runCommand, screenshot, screenshotIfFailed, statusBarMeter,
   type Workbench,
-} from './workbench';
+} from '../../tools/workbench';
 
 // The answer panel and the status-bar control in a real VS Code: progressive answers, the curve,
 // Stop, Continue, Insert, restore after reload, the budget QuickPick, a cap refusal and hostile output.

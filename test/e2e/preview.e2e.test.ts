@@ -1,12 +1,12 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startModelServer, type ModelServer } from '../support/modelServer';
-import { startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
+import { startModelServer, type ModelServer } from '../../tools/modelServer';
+import { startCodeServer, workbenchUrl, type CodeServer } from '../../tools/codeServer';
 import {
   closeAfterSpec, openFile, openWorkbench, runCommand, screenshot, selectAllInEditor, statusBarMeter, type Workbench,
-} from './workbench';
-import { readTraceQuestion } from './fixtures';
+} from '../../tools/workbench';
+import { readTraceQuestion } from '../../tools/recordedData';
 
 // A priced model on the loopback server: the user's price override makes it a paid run, so the
 // meter previews its cost and Reason with budget asks before sending anything.

@@ -1,10 +1,12 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startModelServer, type ModelServer } from '../support/modelServer';
-import { repoRoot, startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
-import { closeAfterSpec, openWorkbench, panelFrame, reasonOnFile, screenshot, statusBarMeter, type Workbench } from './workbench';
-import { readTraceQuestion, usageTotals } from './fixtures';
+import { startModelServer, type ModelServer } from '../../tools/modelServer';
+import { startCodeServer, workbenchUrl, type CodeServer } from '../../tools/codeServer';
+import { readTraceQuestion } from '../../tools/recordedData';
+import { repoRoot } from '../../tools/repoRoot';
+import { closeAfterSpec, openWorkbench, panelFrame, reasonOnFile, screenshot, statusBarMeter, type Workbench } from '../../tools/workbench';
+import { usageTotals } from './fixtures';
 
 // A real VS Code (code-server 1.100) in Debian's Chromium, the extension loaded from this checkout,
 // talking to the loopback OpenAI-protocol server that replays recorded MATH traces.

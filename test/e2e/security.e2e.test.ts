@@ -3,13 +3,14 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startModelServer, type ModelServer } from '../support/modelServer';
-import { startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
-import { extensionStorageDir, filesContaining, filesUnder, readTraceQuestion, usageTotals } from './fixtures';
+import { startModelServer, type ModelServer } from '../../tools/modelServer';
+import { startCodeServer, workbenchUrl, type CodeServer } from '../../tools/codeServer';
+import { readTraceQuestion } from '../../tools/recordedData';
+import { extensionStorageDir, filesContaining, filesUnder, usageTotals } from './fixtures';
 import {
   answerTrustDialog, browserStorage, closeAfterSpec, frameTexts, notifications, openWorkbench, panelFrame, reasonOnFile,
   runCommand, screenshot, statusBarMeter, type Workbench,
-} from './workbench';
+} from '../../tools/workbench';
 
 interface LedgerLine {
   runId: string;

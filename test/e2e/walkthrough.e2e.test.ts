@@ -2,10 +2,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
-import { repoRoot, startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
+import { startCodeServer, workbenchUrl, type CodeServer } from '../../tools/codeServer';
+import { repoRoot } from '../../tools/repoRoot';
 import {
   closeAfterSpec, notifications, openWorkbench, panelFrames, reasonOnFile, screenshot, statusBarMeter, type Workbench,
-} from './workbench';
+} from '../../tools/workbench';
 
 const TITLE = 'Get started with Budget Reasoner';
 const STEPS = ['Choose a provider', 'Set budgets and caps', 'Try a sample question'];

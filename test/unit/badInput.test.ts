@@ -14,9 +14,9 @@ import { DEFAULT_SYSTEM_PROMPT, ReasoningRun } from '../../src/core/reasoning/re
 import type { RunOutcome } from '../../src/core/reasoning/reasoningRun';
 import { contextProblem, contextWindowOf } from '../../src/core/tokens/contextWindows';
 import { priceLookup } from '../../src/core/tokens/prices';
-import { readTraceQuestion } from '../e2e/fixtures';
+import { readTraceQuestion } from '../../tools/recordedData';
 import { REPLAY_MODEL, REPLAY_PRICE, meteredStack, sharedTokenCounter } from '../support/faultTable';
-import { replayModels, startModelServer, type ModelServer } from '../support/modelServer';
+import { replayModels, startModelServer, type ModelServer } from '../../tools/modelServer';
 
 /** Tokens an answer needs at least; the host refuses a question that leaves less (reasonCommand.ts). */
 const MIN_ANSWER_TOKENS = 256;

@@ -7,9 +7,9 @@ import * as path from 'node:path';
 import { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
 import { emptyTotals } from '../../src/core/ledger/spendLedger';
 import { createStrategy } from '../../src/core/reasoning/strategies';
-import { readTraceQuestion } from '../e2e/fixtures';
+import { readTraceQuestion } from '../../tools/recordedData';
 import { meteredStack, runOnStack } from '../support/faultTable';
-import { startModelServer, type ModelServer } from '../support/modelServer';
+import { startModelServer, type ModelServer } from '../../tools/modelServer';
 
 describe('@budget chat: reading the request', () => {
   it('a plain message is a question; /spend needs nothing', () => {

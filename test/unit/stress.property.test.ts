@@ -16,9 +16,9 @@ import { ReasoningRun } from '../../src/core/reasoning/reasoningRun';
 import type { RunEvent } from '../../src/core/reasoning/runEvents';
 import { createStrategy, type StrategyName } from '../../src/core/reasoning/strategies';
 import { priceLookup, type TokenPrice } from '../../src/core/tokens/prices';
-import { readTraceQuestion } from '../e2e/fixtures';
+import { readTraceQuestion } from '../../tools/recordedData';
 import { REPLAY_MODEL, sharedTokenCounter } from '../support/faultTable';
-import { startModelServer, type ModelServer, type ScriptedReply } from '../support/modelServer';
+import { startModelServer, type ModelServer, type ScriptedReply } from '../../tools/modelServer';
 
 /** FC_RUNS=10000 (npm run test:stress) for the long mode; the default keeps CI fast. */
 const RUNS = Math.max(1, Number(process.env.FC_RUNS) || 60);

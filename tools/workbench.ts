@@ -2,8 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type BrowserContext, type Frame, type FrameLocator, type Locator, type Page } from 'playwright-core';
+import { repoRoot } from './repoRoot';
 
-export const artifactsDir = path.resolve(__dirname, 'artifacts');
+/** Screenshots of e2e runs (test/e2e/artifacts, not committed). */
+export const artifactsDir = path.join(repoRoot, 'test', 'e2e', 'artifacts');
 
 export interface Workbench {
   context: BrowserContext;

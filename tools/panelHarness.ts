@@ -11,27 +11,15 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { RunEvent } from '../../src/core/reasoning/runEvents';
-import { initialRunView, type RunHeader } from '../../src/core/view/runView';
-import { RunViewPublisher, type PublisherClock } from '../../src/core/view/runViewPublisher';
-import type { FromWebviewMessage, ToWebviewMessage } from '../../src/protocol';
-import { panelContentSecurityPolicy, panelHtml } from '../../src/webview/panelHtml';
-import { themes, type HarnessTheme } from './themes';
+import type { RunEvent } from '../src/core/reasoning/runEvents';
+import { initialRunView, type RunHeader } from '../src/core/view/runView';
+import { RunViewPublisher, type PublisherClock } from '../src/core/view/runViewPublisher';
+import type { FromWebviewMessage, ToWebviewMessage } from '../src/protocol';
+import { panelContentSecurityPolicy, panelHtml } from '../src/webview/panelHtml';
+import { themes, type HarnessTheme } from './panelThemes';
+import { repoRoot } from './repoRoot';
 
-export const repoRoot = path.resolve(__dirname, '..', '..');
-export const artifactsDir = path.join(__dirname, 'artifacts');
 export type ThemeName = keyof typeof themes;
-
-export interface RecordedRun {
-  source: string;
-  header: RunHeader;
-  gold: string;
-  events: RunEvent[];
-}
-
-export function loadRecordedRun(): RecordedRun {
-  return JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'recordedRun.json'), 'utf8')) as RecordedRun;
-}
 
 /** Splits each recorded delta into token-sized pieces (~4 characters), as a provider streams them. */
 export function streamed(events: readonly RunEvent[], charsPerDelta = 4): RunEvent[] {
@@ -223,9 +211,4 @@ export async function openPanel(browser: Browser, origin: string, options: { the
     },
     settle,
   };
-}
-
-export function screenshotPath(name: string): string {
-  fs.mkdirSync(artifactsDir, { recursive: true });
-  return path.join(artifactsDir, name);
 }

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { freePort } from './freePort';
+import { repoRoot } from './repoRoot';
 
 /** A code-server (VS Code 1.100 in the browser) on loopback with isolated dirs, per DESIGN.md's recipe. */
 export interface CodeServer {
@@ -16,19 +17,6 @@ export interface CodeServer {
   logsDir: string;
   process: ChildProcess;
   stop(): Promise<void>;
-}
-
-export const repoRoot = path.resolve(__dirname, '..', '..');
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface CodeServerOptions {
