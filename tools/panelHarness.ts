@@ -13,11 +13,12 @@ import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { RunEvent } from '../src/core/reasoning/runEvents';
 import { initialRunView, type RunHeader } from '../src/core/view/runView';
-import { RunViewPublisher, type PublisherClock } from '../src/core/view/runViewPublisher';
+import { RunViewPublisher } from '../src/core/view/runViewPublisher';
 import type { FromWebviewMessage, ToWebviewMessage } from '../src/protocol';
 import { panelContentSecurityPolicy, panelHtml } from '../src/webview/panelHtml';
 import { themes, type HarnessTheme } from './panelThemes';
 import { repoRoot } from './repoRoot';
+import { ScriptedClock } from './scriptedClock';
 
 export type ThemeName = keyof typeof themes;
 
@@ -34,37 +35,6 @@ export function streamed(events: readonly RunEvent[], charsPerDelta = 4): RunEve
     }
   }
   return out;
-}
-
-/** A clock the test advances by hand, so the publisher's batching is reproduced exactly. */
-export class ScriptedClock implements PublisherClock {
-  private t = 0;
-  private timers: Array<{ due: number; fn: () => void; id: number }> = [];
-  private nextId = 1;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.timers.push({ due: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((t) => t.id !== handle);
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const due = this.timers.filter((t) => t.due <= end).sort((a, b) => a.due - b.due)[0];
-      if (!due) {
-        break;
-      }
-      this.timers = this.timers.filter((t) => t !== due);
-      this.t = due.due;
-      due.fn();
-    }
-    this.t = end;
-  }
 }
 
 /**
