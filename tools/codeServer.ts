@@ -120,3 +120,38 @@ export function workbenchUrl(port: number, folder: string, options: { testsPath?
   }
   return `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
 }
+
+/** The newest extension host's "Budget Reasoner" log (one exthostN folder per window load). */
+export function extensionLog(cs: CodeServer): { file: string; text: string } | undefined {
+  const logs: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        walk(p);
+      } else if (e.name === 'Budget Reasoner.log') {
+        logs.push(p);
+      }
+    }
+  };
+  if (fs.existsSync(cs.logsDir)) {
+    walk(cs.logsDir);
+  }
+  const file = logs.sort((a, b) => fs.statSync(a).birthtimeMs - fs.statSync(b).birthtimeMs || a.localeCompare(b)).at(-1);
+  return file ? { file, text: fs.readFileSync(file, 'utf8') } : undefined;
+}
+
+/** Waits until a log written after `since` (a log file path, or none) contains `pattern`. */
+export async function waitForLog(cs: CodeServer, pattern: RegExp, since?: string, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const log = extensionLog(cs);
+    if (log && log.file !== since && pattern.test(log.text)) {
+      return log.text;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`no ${pattern} in the extension log (${log?.file ?? 'none'}):\n${log?.text ?? ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -5,7 +5,7 @@ import { startModelServer, type ModelServer } from '../../tools/modelServer';
 import { startCodeServer, workbenchUrl, type CodeServer } from '../../tools/codeServer';
 import { readTraceQuestion } from '../../tools/recordedData';
 import {
-  notifications, openWorkbench, panelFrame, panelFrames, reasonOnFile, runCommand, screenshot, screenshotIfFailed, statusBarMeter,
+  notifications, openWorkbench, panelFrame, panelFrames, reasonOnFile, runCommand, screenshot, screenshotIfFailed, statusBarMeter, waitUntil,
   type Workbench,
 } from '../../tools/workbench';
 
@@ -43,9 +43,7 @@ describe('e2e: answer panel and budget meter in code-server', function () {
       await wb.page.keyboard.press('Enter');
     }
     const want = custom ?? (item === 'auto' ? 'auto' : item.replace(/\D/g, ''));
-    for (let i = 0; i < 50 && (await readSettings())['budgetReasoner.requestBudget'] !== want; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitUntil(async () => (await readSettings())['budgetReasoner.requestBudget'] === want, `requestBudget ${want} in settings.json`).catch(() => undefined);
     assert.equal((await readSettings())['budgetReasoner.requestBudget'], want);
   }
 

@@ -8,8 +8,8 @@ import { startCodeServer, workbenchUrl, type CodeServer } from '../../tools/code
 import { readTraceQuestion } from '../../tools/recordedData';
 import { extensionStorageDir, filesContaining, filesUnder, usageTotals } from './fixtures';
 import {
-  answerTrustDialog, browserStorage, closeAfterSpec, frameTexts, notifications, openWorkbench, panelFrame, reasonOnFile,
-  runCommand, screenshot, statusBarMeter, type Workbench,
+  answerTrustDialog, browserStorage, closeAfterSpec, frameTexts, meterLabelMatching as meterLabel, notifications, openWorkbench, panelFrame, reasonOnFile,
+  runCommand, screenshot, type Workbench,
 } from '../../tools/workbench';
 
 interface LedgerLine {
@@ -22,13 +22,7 @@ const ledgerLines = (file: string): LedgerLine[] => fs.readFileSync(file, 'utf8'
 const tokensOf = (lines: LedgerLine[]) => lines.reduce((n, r) => n + r.promptTokens + r.completionTokens, 0);
 
 async function meterLabelMatching(wb: Workbench, re: RegExp): Promise<string> {
-  const meter = statusBarMeter(wb.page);
-  await meter.waitFor({ timeout: 60_000 });
-  let label = '';
-  for (let i = 0; i < 100 && !re.test(label); i++) {
-    label = (await meter.getAttribute('aria-label')) ?? '';
-    await wb.page.waitForTimeout(200);
-  }
+  const label = await meterLabel(wb.page, re);
   assert.match(label, re);
   return label;
 }
