@@ -187,6 +187,8 @@ describe('e2e: answer panel and budget meter in code-server', function () {
     await ask('cap.md', easy.text);
     await wb.page.locator('.notifications-toasts').filter({ hasText: /token budget/i }).waitFor({ timeout: 30_000 });
     assert.match(await notifications(wb.page), /Not sent: this request's token budget \(10 tokens\) leaves no room/);
+    // The toast and the panel's status come from the same refusal but render apart: wait for the panel too.
+    await panel().locator('#status').filter({ hasText: /cap/i }).waitFor({ timeout: 30_000 }).catch(() => undefined);
     assert.match(await panel().locator('#status').innerText(), /cap/i);
     assert.equal(server.requests.length, sent, 'no request reached the server');
     await screenshot(wb.page, 'cap-refusal.png');
