@@ -67,6 +67,9 @@ async function main() {
     sourcesContent: false,
     logLevel: 'silent',
     plugins: [esbuildProblemMatcherPlugin],
+    // Test-only code (e.g. the panel's render stats on globalThis) is kept in development and test
+    // bundles and dropped from the shipped one.
+    define: { __TEST_HOOKS__: production ? 'false' : 'true' },
   };
   const contexts = await Promise.all([
     esbuild.context({

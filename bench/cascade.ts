@@ -13,8 +13,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startModelServer } from '../test/support/modelServer';
-import { gsmSplit, loadGsmSolutions } from './recordedData';
+import { startModelServer } from '../tools/modelServer';
+import { gsmSplit, loadGsmSolutions } from '../tools/recordedData';
 import { LocalBudgetEstimator } from '../src/core/budget/localEstimator';
 import { MemorySpendLedger } from '../src/core/ledger/spendLedger';
 import type { CallPurpose } from '../src/core/ledger/spendRecord';
@@ -32,7 +32,7 @@ import { SingleChainStrategy } from '../src/core/reasoning/strategies';
 import type { ModelPrice, TokenPrice } from '../src/core/tokens/prices';
 import { TokenCounter } from '../src/core/tokens/tokenCounter';
 
-/** Replay model ids (test/support/modelServer.ts replayModels) and prices in the ratio of the model sizes. */
+/** Replay model ids (tools/modelServer.ts replayModels) and prices in the ratio of the model sizes. */
 const MODELS = {
   '6b-ft': { id: 'gpt3-6b-finetuning', price: 0.06 },
   '6b-ver': { id: 'gpt3-6b-verification', price: 0.06 },
@@ -451,7 +451,7 @@ async function main(): Promise<void> {
       '- Samples: the replay has one recorded solution per model, and a second call to the same model replays the same text, which is no independent sample. So every tier draws one chain, and "more cheap samples" means the other model of the same size and price: the second 6B model is the cheap tier\'s second sample, the second 175B model the strong tier\'s.',
       '- Cascade rule (`CascadeRun`, src/core/reasoning/cascade.ts): tiers run cheapest first. Each tier gets a share of what is left of the budget: dollars in proportion to its price per token among the tiers still to come (each tier can afford about as many tokens as any other; a 6B tier gets 0.06/(sum of the remaining tiers\' prices) of it), output tokens split evenly; its calls are clamped to that share, and what it leaves passes up. After a tier, all answers so far vote, each weighted by `carried weight`^(tiers below the strongest tier that answered); the posterior P(leader is the majority) of Beta(a+1, b+1) on the two leading weighted counts is the confidence. The cascade stops when it reaches `threshold`; else it escalates. One vote alone has posterior 0.75, two agreeing 0.875.',
       `- Tuning (tune split, GSM8K 0-799, only): ${Object.keys(LADDERS).length} ladders x thresholds {${THRESHOLDS.join(', ')}} x carried weights {${WEIGHTS.join(', ')}} = ${grid.length} configs, by replaying in process the calls the real stack made for the always-X policies (the cascade is deterministic given the replies; a call the replay could not serve identically would be flagged and the config dropped: ${grid.filter((g) => g.mismatches > 0).length} were). Choice: the cheapest config at least as accurate on the tune split as always 175b-ver (else the most accurate). The chosen config then ran through the real stack on both splits; the replay predicted the same answer and dollars on ${replayAgreed}/${tuneRows.length} tune questions. Nothing was tuned on the held-out split.`,
-      '- Stack: `CascadeRun` / `ReasoningRun` -> `MeteredCaller` (in-memory ledger, o200k counter, dollar cap) -> `OpenAICompatibleProvider` (openai SDK, streaming SSE) -> test/support/modelServer.ts at full speed (tokensPerSecond 0), server cursors reset before every question.',
+      '- Stack: `CascadeRun` / `ReasoningRun` -> `MeteredCaller` (in-memory ledger, o200k counter, dollar cap) -> `OpenAICompatibleProvider` (openai SDK, streaming SSE) -> tools/modelServer.ts at full speed (tokensPerSecond 0), server cursors reset before every question.',
       '- The budget never bound here (GSM8K solutions are ~100 tokens; see the last column): the saving comes from the escalation rule, not from the split. The unit tests (test/unit/cascade.test.ts) cover a binding budget, share exhaustion and the never-exceed property.',
       '- Output tokens/q: completion tokens; billed tokens/q: prompt + completion, as the ledger records them. "reached 175B": questions where a 175B model answered at least one chain.',
       '',

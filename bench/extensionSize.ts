@@ -3,8 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-
-const root = path.resolve(__dirname, '..');
+import { repoRoot as root } from '../tools/repoRoot';
 
 /** Loads dist/extension.js in a fresh node with a stub `vscode` (activate() itself is timed in the host). */
 const probe = `

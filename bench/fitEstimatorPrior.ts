@@ -9,7 +9,7 @@ import * as path from 'path';
 import { countTokens } from 'gpt-tokenizer/cjs/encoding/o200k_base';
 import { LOCAL_ESTIMATOR_FEATURES, questionFeatures, ridgeToward } from '../src/core/budget/localEstimator';
 import { extractAnswer, answersEqual } from '../src/core/reasoning/answers';
-import { GSM_MODELS, gsmSplit, loadGsmSolutions, loadMath, mathSplit } from './recordedData';
+import { GSM_MODELS, gsmSplit, loadGsmSolutions, loadMath, mathSplit } from '../tools/recordedData';
 
 export interface NeedExample {
   dataset: 'math' | 'gsm8k';

@@ -9,8 +9,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startModelServer, type ModelServer } from '../test/support/modelServer';
-import { loadMath, mathSplit, type MathRow } from './recordedData';
+import { startModelServer, type ModelServer } from '../tools/modelServer';
+import { loadMath, mathSplit, type MathRow } from '../tools/recordedData';
 import { LocalBudgetEstimator } from '../src/core/budget/localEstimator';
 import { MemorySpendLedger } from '../src/core/ledger/spendLedger';
 import { OpenAICompatibleProvider } from '../src/core/providers/openaiProvider';
@@ -499,7 +499,7 @@ async function main(): Promise<void> {
     '## How it was measured',
     '',
     '- Data: bench/data/qwen25-math-cot/math_cot_100.jsonl, 100 MATH problems with 8 recorded Qwen2.5-Math chains each. Splits by the held-out rule: tune = idx 0-59, held-out = idx 60-99; `all` = both. Nothing was tuned on the held-out split.',
-    `- Every call goes through the product's stack: \`ReasoningRun\` -> \`MeteredCaller\` (in-memory ledger, o200k token counter, run cap) -> \`OpenAICompatibleProvider\` (openai SDK, streaming SSE) -> the loopback model server (test/support/modelServer.ts, model \`${MODEL}\`, full speed), which replays the recorded chains, truncates at \`max_tokens\` and answers forced-answer requests with what the partial reasoning states.`,
+    `- Every call goes through the product's stack: \`ReasoningRun\` -> \`MeteredCaller\` (in-memory ledger, o200k token counter, run cap) -> \`OpenAICompatibleProvider\` (openai SDK, streaming SSE) -> the loopback model server (tools/modelServer.ts, model \`${MODEL}\`, full speed), which replays the recorded chains, truncates at \`max_tokens\` and answers forced-answer requests with what the partial reasoning states.`,
     `- Budget per question from the local estimator with its shipped prior (no model call, no look at the chains), as the product plans it (\`planRun\` in src/core/run/plan.ts): chain budget = the estimate, run budget = ${AUTO_CHAINS} x (estimate + prompt tokens) billed tokens, passed to the run and enforced by \`MeteredCaller\` as the request token cap. Rows \`*-nocap\` run the same strategy with caps {} and the engine's own default run budget (32 chain budgets), as the anchors were measured (no budget).`,
     '- "no answer": runs that ended without any answer, e.g. a chain cut off at max_tokens whose forced-answer call the run cap refused (the forced-answer prompt re-sends the partial chain, billed as prompt tokens).',
     `- Chain order: rotation r (r = 0..${options.rotations - 1}) makes each question's recorded chain r come first, then r+1, ... (cyclic), so each chain leads once; the server's chain cursor is reset before every question and rotated by drawing r one-token chains outside the metered stack. Every strategy sees the same chains in the same order; figures are means over the ${options.rotations} rotations x questions.`,

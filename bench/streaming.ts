@@ -7,10 +7,11 @@ import * as path from 'node:path';
 import { RunViewPublisher } from '../src/core/view/runViewPublisher';
 import { initialRunView } from '../src/core/view/runView';
 import { TokenCounter } from '../src/core/tokens/tokenCounter';
-import { startModelServer } from '../test/support/modelServer';
-import { countTokens } from '../test/support/modelServerTokens';
-import { repoRoot, startCodeServer, workbenchUrl } from '../test/e2e/codeServer';
-import { openWorkbench, panelFrames } from '../test/e2e/workbench';
+import { startModelServer } from '../tools/modelServer';
+import { countTokens } from '../tools/modelServerTokens';
+import { startCodeServer, workbenchUrl } from '../tools/codeServer';
+import { repoRoot } from '../tools/repoRoot';
+import { openWorkbench, panelFrames } from '../tools/workbench';
 import { longReply } from './longReply';
 
 const TOKENS = 20_000;

@@ -26,9 +26,10 @@ import type * as reasoningRun from '../src/core/reasoning/reasoningRun';
 import type * as strategies from '../src/core/reasoning/strategies';
 import type * as runViewPublisher from '../src/core/view/runViewPublisher';
 import type * as runView from '../src/core/view/runView';
-import type * as modelServerTokens from '../test/support/modelServerTokens';
+import type * as modelServerTokens from '../tools/modelServerTokens';
 import type { ChatProvider } from '../src/core/providers/chatProvider';
 import { longReply } from './longReply';
+import { repoRoot } from '../tools/repoRoot';
 
 const TOKENS = 20_000;
 const RATE = 2_000;
@@ -36,12 +37,11 @@ const MODEL = 'qwen2.5-math-replay';
 const STAGES = ['idle', 'sdk', 'provider', 'metered', 'run', 'replay'] as const;
 type Stage = (typeof STAGES)[number];
 
-const repoRoot = path.resolve(__dirname, '..');
 
 /** Child process: the model server, scripted over IPC. */
 async function serve(): Promise<void> {
-  const { startModelServer } = await import('../test/support/modelServer');
-  const { countTokens } = await import('../test/support/modelServerTokens');
+  const { startModelServer } = await import('../tools/modelServer');
+  const { countTokens } = await import('../tools/modelServerTokens');
   const server = await startModelServer({ tokensPerSecond: RATE });
   const reply = longReply(countTokens, TOKENS);
   process.on('message', (m: { script?: boolean; close?: boolean }) => {
@@ -222,7 +222,7 @@ async function startProfiler(): Promise<{ stop(file: string): Promise<void> }> {
 
 function replyTokens(): number {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { countTokens } = require('../test/support/modelServerTokens') as typeof modelServerTokens;
+  const { countTokens } = require('../tools/modelServerTokens') as typeof modelServerTokens;
   return countTokens(replyText());
 }
 
@@ -231,7 +231,7 @@ let replyCache: string | undefined;
 function replyText(): string {
   if (!replyCache) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { countTokens } = require('../test/support/modelServerTokens') as typeof modelServerTokens;
+    const { countTokens } = require('../tools/modelServerTokens') as typeof modelServerTokens;
     replyCache = longReply(countTokens, TOKENS);
   }
   return replyCache;

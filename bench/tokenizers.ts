@@ -10,15 +10,15 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type * as Esbuild from 'esbuild';
 import type * as JsTiktokenLite from 'js-tiktoken/lite';
-import { loadMath } from './recordedData';
+import { loadMath } from '../tools/recordedData';
 import { loadEncoder, StreamingTokenCounter, type TokenEncoder } from '../src/core/tokens/tokenCounter';
+import { repoRoot } from '../tools/repoRoot';
 
 type BenchBackend = 'tiktoken' | 'js-tiktoken' | 'gpt-tokenizer';
 const BACKENDS: BenchBackend[] = ['tiktoken', 'js-tiktoken', 'gpt-tokenizer'];
 const CHUNK_CHARS = 16;
 const STREAM_ROUNDS = 7;
 const COLD_RUNS = 9;
-const repoRoot = path.resolve(__dirname, '..');
 
 function encoderFor(backend: BenchBackend): TokenEncoder {
   if (backend === 'js-tiktoken') {

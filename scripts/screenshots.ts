@@ -4,10 +4,11 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startModelServer } from '../test/support/modelServer';
-import { repoRoot, startCodeServer } from '../test/e2e/codeServer';
-import { readTraceQuestion } from '../test/e2e/fixtures';
-import { openFile, openWorkbench, panelFrame, runCommand, selectAllInEditor } from '../test/e2e/workbench';
+import { startModelServer } from '../tools/modelServer';
+import { startCodeServer } from '../tools/codeServer';
+import { repoRoot } from '../tools/repoRoot';
+import { readTraceQuestion } from '../tools/recordedData';
+import { openFile, openWorkbench, panelFrame, runCommand, selectAllInEditor } from '../tools/workbench';
 
 const THEMES = { dark: 'Default Dark Modern', light: 'Default Light Modern' } as const;
 

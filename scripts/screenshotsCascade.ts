@@ -1,12 +1,13 @@
 // `npx tsx scripts/screenshotsCascade.ts`: the answer panel after a real model cascade, in VS Code's dark
 // and light themes (media/screenshots/panel-cascade.png and panel-cascade-light.png). The cascade runs
-// through the real stack against the loopback model server (test/support/cascadeRun.ts); the panel is
-// its real page and bundle in Chromium, fed by the host-side publisher (test/webview/harness.ts).
+// through the real stack against the loopback model server (tools/cascadeRun.ts); the panel is
+// its real page and bundle in Chromium, fed by the host-side publisher (tools/panelHarness.ts).
 // Build first: `node esbuild.js`.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { recordCascadeRun } from '../test/support/cascadeRun';
-import { launchChromium, openPanel, publishedMessages, repoRoot, startHarnessServer, streamed } from '../test/webview/harness';
+import { recordCascadeRun } from '../tools/cascadeRun';
+import { launchChromium, openPanel, publishedMessages, startHarnessServer, streamed } from '../tools/panelHarness';
+import { repoRoot } from '../tools/repoRoot';
 
 const SHOTS = { dark: 'panel-cascade.png', light: 'panel-cascade-light.png' } as const;
 

@@ -4,9 +4,11 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startModelServer } from '../test/support/modelServer';
-import { freePort, repoRoot, startCodeServer } from '../test/e2e/codeServer';
-import { readTraceQuestion } from '../test/e2e/fixtures';
+import { startModelServer } from '../tools/modelServer';
+import { startCodeServer } from '../tools/codeServer';
+import { freePort } from '../tools/freePort';
+import { repoRoot } from '../tools/repoRoot';
+import { readTraceQuestion } from '../tools/recordedData';
 
 async function main(): Promise<void> {
   const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: repoRoot, stdio: 'inherit' });

@@ -14,6 +14,8 @@ interface VsCodeApi<State> {
   setState(state: State): void;
 }
 declare function acquireVsCodeApi<State>(): VsCodeApi<State>;
+/** True in development and test bundles, false in the shipped one (esbuild.js `define`), which drops the hooks. */
+declare const __TEST_HOOKS__: boolean;
 
 /** What the panel persists: enough to draw the run again after a reload. */
 interface StoredState {
@@ -37,7 +39,7 @@ let fullRender = true;
 let reasoningChange: ReasoningDomChange | undefined;
 let frame: number | undefined;
 
-/** Renders and stores counts the browser tests read (no behaviour depends on them). */
+/** Render and store counts (no behaviour depends on them); the browser tests read them through a test hook. */
 const panelStats = {
   renders: 0, updates: 0, snapshots: 0, snapshotRequests: 0,
   /** Milliseconds of each render (the last 5,000). */
@@ -46,7 +48,9 @@ const panelStats = {
     return markdownStats.markdownRenders;
   },
 };
-(globalThis as { __budgetReasonerPanel?: unknown }).__budgetReasonerPanel = panelStats;
+if (__TEST_HOOKS__) {
+  (globalThis as { __budgetReasonerPanel?: unknown }).__budgetReasonerPanel = panelStats;
+}
 
 function scheduleRender(): void {
   if (frame === undefined) {

@@ -1,10 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startModelServer, type ModelServer } from '../support/modelServer';
-import { loadTraceLibrary } from '../support/traces';
-import { startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
-import { closeAfterSpec, openWorkbench, panelFrame, reasonOnFile, screenshot, type Workbench } from './workbench';
+import { startModelServer, type ModelServer } from '../../tools/modelServer';
+import { loadTraceLibrary } from '../../tools/recordedData';
+import { startCodeServer, workbenchUrl, type CodeServer } from '../../tools/codeServer';
+import { closeAfterSpec, openWorkbench, panelFrame, reasonOnFile, screenshot, type Workbench } from '../../tools/workbench';
 
 /** Cheapest first, dollars per 1M tokens: a small model, then a dear reasoning model. */
 const LADDER = [

@@ -3,13 +3,13 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { startModelServer, type ModelServer } from '../support/modelServer';
-import { startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
-import { readTraceQuestion } from './fixtures';
+import { startModelServer, type ModelServer } from '../../tools/modelServer';
+import { startCodeServer, workbenchUrl, type CodeServer } from '../../tools/codeServer';
+import { readTraceQuestion } from '../../tools/recordedData';
 import {
-  closeAfterSpec, openFile, openWorkbench, panelFrame, reasonOnFile, runCommand, screenshot, selectAllInEditor, statusBarMeter,
+  closeAfterSpec, meterLabelMatching, openFile, openWorkbench, panelFrame, reasonOnFile, runCommand, screenshot, selectAllInEditor, statusBarMeter,
   type Workbench,
-} from './workbench';
+} from '../../tools/workbench';
 
 /** The extension-host processes of one code-server: its descendants started with --type=extensionHost. */
 function extensionHostPids(root: number): number[] {
@@ -97,32 +97,16 @@ describe('e2e: durability in code-server', function () {
 
     await page.reload();
     await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
-    // Activate the extension; its commands appear once the new extension host has started.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await runCommand(page, 'Budget Reasoner: Show Log');
-        break;
-      } catch (e) {
-        if (attempt >= 4) {
-          throw e;
-        }
-        await page.keyboard.press('Escape');
-        await page.waitForTimeout(3000);
-      }
-    }
+    // The new extension host has activated the extension (at startup) once its meter is back; then its commands run.
+    await statusBarMeter(page).waitFor({ timeout: 90_000 });
+    await runCommand(page, 'Budget Reasoner: Show Log');
     const after = wholeRecords(ledgerFile);
     for (const r of before) {
       assert.ok(after.some((a) => JSON.stringify(a) === JSON.stringify(r)), `record of ${r.purpose} survived`);
     }
     assert.ok(fs.readFileSync(ledgerFile, 'utf8').includes('"runId":"torn","purp'), 'the torn tail is kept, not deleted');
     const today = after.reduce((n, r) => n + r.promptTokens + r.completionTokens, 0);
-    const meter = statusBarMeter(page);
-    await meter.waitFor({ timeout: 30_000 });
-    let label = '';
-    for (let i = 0; i < 50 && !new RegExp(`${today} tokens`).test(label); i++) {
-      label = (await meter.getAttribute('aria-label')) ?? '';
-      await page.waitForTimeout(200);
-    }
+    const label = await meterLabelMatching(page, new RegExp(`${today} tokens`));
     assert.match(label, new RegExp(`Budget Reasoner: ${today} tokens and .* spent today`), `meter "${label}" vs ledger ${today} tokens`);
     console.log(`      durability: ${before.length} records before the kill, ${after.length} whole records after, ${today} tokens today on the meter and in the ledger`);
     await screenshot(page, 'after-kill.png');

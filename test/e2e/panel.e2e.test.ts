@@ -1,13 +1,13 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startModelServer, type ModelServer } from '../support/modelServer';
-import { startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
-import { readTraceQuestion } from './fixtures';
+import { startModelServer, type ModelServer } from '../../tools/modelServer';
+import { startCodeServer, workbenchUrl, type CodeServer } from '../../tools/codeServer';
+import { readTraceQuestion } from '../../tools/recordedData';
 import {
-  notifications, openWorkbench, panelFrame, panelFrames, reasonOnFile, runCommand, screenshot, screenshotIfFailed, statusBarMeter,
+  notifications, openWorkbench, panelFrame, panelFrames, reasonOnFile, runCommand, screenshot, screenshotIfFailed, statusBarMeter, waitUntil,
   type Workbench,
-} from './workbench';
+} from '../../tools/workbench';
 
 // The answer panel and the status-bar control in a real VS Code: progressive answers, the curve,
 // Stop, Continue, Insert, restore after reload, the budget QuickPick, a cap refusal and hostile output.
@@ -43,9 +43,7 @@ describe('e2e: answer panel and budget meter in code-server', function () {
       await wb.page.keyboard.press('Enter');
     }
     const want = custom ?? (item === 'auto' ? 'auto' : item.replace(/\D/g, ''));
-    for (let i = 0; i < 50 && (await readSettings())['budgetReasoner.requestBudget'] !== want; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitUntil(async () => (await readSettings())['budgetReasoner.requestBudget'] === want, `requestBudget ${want} in settings.json`).catch(() => undefined);
     assert.equal((await readSettings())['budgetReasoner.requestBudget'], want);
   }
 
@@ -189,6 +187,8 @@ describe('e2e: answer panel and budget meter in code-server', function () {
     await ask('cap.md', easy.text);
     await wb.page.locator('.notifications-toasts').filter({ hasText: /token budget/i }).waitFor({ timeout: 30_000 });
     assert.match(await notifications(wb.page), /Not sent: this request's token budget \(10 tokens\) leaves no room/);
+    // The toast and the panel's status come from the same refusal but render apart: wait for the panel too.
+    await panel().locator('#status').filter({ hasText: /cap/i }).waitFor({ timeout: 30_000 }).catch(() => undefined);
     assert.match(await panel().locator('#status').innerText(), /cap/i);
     assert.equal(server.requests.length, sent, 'no request reached the server');
     await screenshot(wb.page, 'cap-refusal.png');

@@ -1,12 +1,12 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startModelServer, type ModelServer } from '../support/modelServer';
-import { startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
+import { startModelServer, type ModelServer } from '../../tools/modelServer';
+import { startCodeServer, waitForLog, workbenchUrl, type CodeServer } from '../../tools/codeServer';
 import {
   closeAfterSpec, openFile, openWorkbench, runCommand, screenshot, selectAllInEditor, statusBarMeter, type Workbench,
-} from './workbench';
-import { readTraceQuestion } from './fixtures';
+} from '../../tools/workbench';
+import { readTraceQuestion } from '../../tools/recordedData';
 
 // A priced model on the loopback server: the user's price override makes it a paid run, so the
 // meter previews its cost and Reason with budget asks before sending anything.
@@ -43,8 +43,8 @@ describe('e2e: cost preview and confirmation in code-server', function () {
     await screenshot(page, 'preview-confirm.png');
     await dialog.locator('.monaco-button', { hasText: 'Cancel' }).click();
     await dialog.waitFor({ state: 'detached', timeout: 10_000 });
-    // Give a (wrong) run the time it would need to reach the server, then check it never did.
-    await page.waitForTimeout(2_000);
+    // The command has finished with the declined confirmation (its log says so): then no request may have been sent.
+    await waitForLog(cs, /declined at the cost confirmation; nothing was sent/);
     assert.equal(server.requests.length, 0, `requests sent: ${JSON.stringify(server.requests.map((r) => r.body?.max_tokens ?? r))}`);
 
     // With the extension active, selecting the question previews its cost in the meter's tooltip.

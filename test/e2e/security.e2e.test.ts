@@ -3,13 +3,14 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startModelServer, type ModelServer } from '../support/modelServer';
-import { startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
-import { extensionStorageDir, filesContaining, filesUnder, readTraceQuestion, usageTotals } from './fixtures';
+import { startModelServer, type ModelServer } from '../../tools/modelServer';
+import { startCodeServer, workbenchUrl, type CodeServer } from '../../tools/codeServer';
+import { readTraceQuestion } from '../../tools/recordedData';
+import { extensionStorageDir, filesContaining, filesUnder, usageTotals } from './fixtures';
 import {
-  answerTrustDialog, browserStorage, closeAfterSpec, frameTexts, notifications, openWorkbench, panelFrame, reasonOnFile,
-  runCommand, screenshot, statusBarMeter, type Workbench,
-} from './workbench';
+  answerTrustDialog, browserStorage, closeAfterSpec, frameTexts, meterLabelMatching as meterLabel, notifications, openWorkbench, panelFrame, reasonOnFile,
+  runCommand, screenshot, type Workbench,
+} from '../../tools/workbench';
 
 interface LedgerLine {
   runId: string;
@@ -21,13 +22,7 @@ const ledgerLines = (file: string): LedgerLine[] => fs.readFileSync(file, 'utf8'
 const tokensOf = (lines: LedgerLine[]) => lines.reduce((n, r) => n + r.promptTokens + r.completionTokens, 0);
 
 async function meterLabelMatching(wb: Workbench, re: RegExp): Promise<string> {
-  const meter = statusBarMeter(wb.page);
-  await meter.waitFor({ timeout: 60_000 });
-  let label = '';
-  for (let i = 0; i < 100 && !re.test(label); i++) {
-    label = (await meter.getAttribute('aria-label')) ?? '';
-    await wb.page.waitForTimeout(200);
-  }
+  const label = await meterLabel(wb.page, re);
   assert.match(label, re);
   return label;
 }

@@ -2,10 +2,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
-import { repoRoot, startCodeServer, workbenchUrl, type CodeServer } from './codeServer';
+import { extensionLog, startCodeServer, waitForLog, workbenchUrl, type CodeServer } from '../../tools/codeServer';
+import { repoRoot } from '../../tools/repoRoot';
 import {
   closeAfterSpec, notifications, openWorkbench, panelFrames, reasonOnFile, screenshot, statusBarMeter, type Workbench,
-} from './workbench';
+} from '../../tools/workbench';
 
 const TITLE = 'Get started with Budget Reasoner';
 const STEPS = ['Choose a provider', 'Set budgets and caps', 'Try a sample question'];
@@ -19,41 +20,6 @@ function walkthrough(page: Page): Locator {
 /** Our walkthrough's editor tab (VS Code titles it after the extension). VS Code's own Welcome page is another tab. */
 function walkthroughTab(page: Page): Locator {
   return page.locator('.tabs-container .tab', { hasText: /^Walkthrough: Budget Reasoner/ });
-}
-
-/** The newest extension host's "Budget Reasoner" log (one exthostN folder per window load). */
-function extensionLog(cs: CodeServer): { file: string; text: string } | undefined {
-  const logs: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) {
-        walk(p);
-      } else if (e.name === 'Budget Reasoner.log') {
-        logs.push(p);
-      }
-    }
-  };
-  if (fs.existsSync(cs.logsDir)) {
-    walk(cs.logsDir);
-  }
-  const file = logs.sort((a, b) => fs.statSync(a).birthtimeMs - fs.statSync(b).birthtimeMs || a.localeCompare(b)).at(-1);
-  return file ? { file, text: fs.readFileSync(file, 'utf8') } : undefined;
-}
-
-/** Waits until a log written after `since` (a log file path, or none) contains `pattern`. */
-async function waitForLog(cs: CodeServer, pattern: RegExp, since?: string, timeoutMs = 60_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const log = extensionLog(cs);
-    if (log && log.file !== since && pattern.test(log.text)) {
-      return log.text;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`no ${pattern} in the extension log (${log?.file ?? 'none'}):\n${log?.text ?? ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 // A new user: default settings (OpenAI's URL, no key). The extension activates at startup and shows its walkthrough once.

@@ -3,7 +3,6 @@
  * ReasoningRun -> MeteredCaller (caps, FileSpendLedger, TokenCounter, prices) -> OpenAICompatibleProvider
  * (real openai SDK) -> the loopback model server. Shared by the fault suite and the stress property.
  */
-import * as net from 'node:net';
 import type { SpendCaps } from '../../src/core/budget/caps';
 import type { MeteredCaller } from '../../src/core/budget/meteredCaller';
 import { meteredCallers } from '../../src/core/run/callers';
@@ -15,7 +14,7 @@ import { ReasoningRun } from '../../src/core/reasoning/reasoningRun';
 import type { RunEvent } from '../../src/core/reasoning/runEvents';
 import { priceLookup } from '../../src/core/tokens/prices';
 import { TokenCounter } from '../../src/core/tokens/tokenCounter';
-import type { ScriptedReply } from './modelServer';
+import type { ScriptedReply } from '../../tools/modelServer';
 
 export const REPLAY_MODEL = 'qwen2.5-math-replay';
 /** Dollars per 1M tokens: a remote-looking price so that every record carries dollars. */
@@ -129,16 +128,4 @@ export function faultTable(rows: readonly FaultRow[]): string {
   const lines = rows.map((r) => [r.fault, r.at, r.stop, shorten(r.message.replace(/^The model call failed: /, '').replace(/ The answers so far are kept\.$/, ''), 110), String(r.records), String(r.estimated), r.recordedVsSent, r.capHeld ? 'yes' : 'NO', r.nextRunOk ? 'yes' : 'NO']);
   const fmt = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
   return [fmt(head), fmt(head.map(() => '---')), ...lines.map(fmt)].join('\n');
-}
-
-/** A port nothing listens on (just released by the OS), for refused connections. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }

@@ -1,12 +1,8 @@
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
-
-const MATH_TRACES = path.resolve(__dirname, '..', '..', 'bench', 'data', 'qwen25-math-cot', 'math_cot_100.jsonl');
+import { loadMath } from '../../tools/recordedData';
 
 /** The first recorded chain of each of the first `count` MATH questions (bench/data). */
 export function recordedChains(count: number): string[] {
-  const rows = readFileSync(MATH_TRACES, 'utf8').trim().split('\n').slice(0, count).map((l) => JSON.parse(l) as { code: string[] });
-  return rows.map((r) => r.code[0]);
+  return loadMath().slice(0, count).map((r) => r.code[0]);
 }
 
 /** Deterministic chunking with sizes 1..24, like SSE deltas of a few tokens. */

@@ -1,7 +1,6 @@
 import * as assert from 'assert';
-import { existsSync, readFileSync } from 'fs';
-import * as path from 'path';
 import { answersEqual, extractAnswer, locateAnswer, normalizeAnswer } from '../../src/core/reasoning/answers';
+import { loadMath } from '../../tools/recordedData';
 
 describe('extractAnswer', () => {
   const cases: Array<[string, string, string | undefined]> = [
@@ -91,15 +90,8 @@ describe('answersEqual / normalizeAnswer', () => {
 });
 
 describe('answers on the recorded MATH chains', () => {
-  const candidates = [
-    path.join(__dirname, '../../bench/data/qwen25-math-cot/math_cot_100.jsonl'),
-    '/work/shared/data/qwen25-math-cot/math_cot_100.jsonl',
-  ];
-  const file = candidates.find(existsSync);
-
   it('extraction + equivalence agrees with the recorded score in >= 97% of 800 chains', () => {
-    assert.ok(file, `recorded data not found in ${candidates.join(' or ')}`);
-    const rows = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { gt: string; code: string[]; score: boolean[] });
+    const rows = loadMath();
     let agree = 0;
     let total = 0;
     for (const row of rows) {

@@ -1,39 +1,24 @@
 import * as assert from 'assert';
-import type { ChatMessage } from '../../src/core/providers/chatProvider';
-import type { CallPurpose } from '../../src/core/ledger/spendRecord';
 import { CapRefusal } from '../../src/core/budget/modelCaller';
-import type { CallResult, CallSpec, ModelCaller } from '../../src/core/budget/modelCaller';
 import { calibrateBudgets } from '../../src/core/reasoning/calibration';
+import { ScriptedCaller } from '../support/scripted';
 
 /** A model whose answer is right while the stated budget is at least `floor`; it spends min(budget, natural) tokens. */
-class BudgetSensitiveModel implements ModelCaller {
-  readonly model = 'm';
-  readonly specs: CallSpec[] = [];
-  constructor(private readonly natural: number, private readonly floor: number, private readonly refuseAfter = Infinity) {}
-  async call(spec: CallSpec, purpose: CallPurpose): Promise<CallResult> {
-    this.specs.push(spec);
-    if (this.specs.length > this.refuseAfter) {
-      throw new CapRefusal('daily-tokens', 'daily token cap reached', 1, 1);
+const budgetSensitiveModel = (natural: number, floor: number, refuseAfter = Infinity) => new ScriptedCaller({
+  model: 'm', promptTokens: 20, roomTokens: 1e6,
+  otherwise: (spec, _purpose, call) => {
+    if (call > refuseAfter) {
+      return new CapRefusal('daily-tokens', 'daily token cap reached', 1, 1);
     }
     const m = /less than (\d+) tokens/.exec(spec.messages[spec.messages.length - 1].content);
     const budget = m ? Number(m[1]) : Infinity;
-    const tokens = Math.min(this.natural, budget + 5, spec.maxTokens);
-    const text = budget >= this.floor ? 'work \\boxed{42}' : 'work \\boxed{41}';
-    return {
-      choices: [{ text, finishReason: 'stop' }],
-      usage: { promptTokens: 20, cachedPromptTokens: 0, completionTokens: tokens, reasoningTokens: 0, estimated: false },
-      record: { time: '', runId: '', purpose, providerId: 'p', model: 'm', promptTokens: 20, cachedPromptTokens: 0, completionTokens: tokens, reasoningTokens: 0, dollars: 0, estimated: false, outcome: 'stop' },
-      grantedMaxTokens: spec.maxTokens,
-    };
-  }
-  async room(_m: ChatMessage[]): Promise<number> {
-    return 1e6;
-  }
-}
+    return { text: budget >= floor ? 'work \\boxed{42}' : 'work \\boxed{41}', tokens: Math.min(natural, budget + 5, spec.maxTokens) };
+  },
+});
 
 describe('calibrateBudgets (TALE budget search)', () => {
   it('halves while correct and cheaper, stops at the first failure', async () => {
-    const model = new BudgetSensitiveModel(400, 60);
+    const model = budgetSensitiveModel(400, 60);
     const progress: string[] = [];
     const report = await calibrateBudgets({
       caller: model, examples: [{ question: 'q1', answer: '42' }], totalTokenCap: 100_000,
@@ -49,13 +34,13 @@ describe('calibrateBudgets (TALE budget search)', () => {
   });
 
   it('skips an example whose vanilla answer is wrong', async () => {
-    const report = await calibrateBudgets({ caller: new BudgetSensitiveModel(100, 10), examples: [{ question: 'q', answer: '7' }], totalTokenCap: 10_000, signal: new AbortController().signal });
+    const report = await calibrateBudgets({ caller: budgetSensitiveModel(100, 10), examples: [{ question: 'q', answer: '7' }], totalTokenCap: 10_000, signal: new AbortController().signal });
     assert.strictEqual(report.results[0].neededTokens, undefined);
     assert.strictEqual(report.results[0].calls, 1);
   });
 
   it('never passes the total token cap', async () => {
-    const model = new BudgetSensitiveModel(400, 60);
+    const model = budgetSensitiveModel(400, 60);
     const examples = Array.from({ length: 10 }, (_, i) => ({ question: `q${i}`, answer: '42' }));
     const report = await calibrateBudgets({ caller: model, examples, totalTokenCap: 2000, signal: new AbortController().signal });
     assert.strictEqual(report.stoppedEarly, 'token-cap');
@@ -63,12 +48,12 @@ describe('calibrateBudgets (TALE budget search)', () => {
   });
 
   it('ends on a cap refusal and on cancellation, keeping results so far', async () => {
-    const refused = await calibrateBudgets({ caller: new BudgetSensitiveModel(400, 60, 2), examples: [{ question: 'a', answer: '42' }, { question: 'b', answer: '42' }], totalTokenCap: 1e6, signal: new AbortController().signal });
+    const refused = await calibrateBudgets({ caller: budgetSensitiveModel(400, 60, 2), examples: [{ question: 'a', answer: '42' }, { question: 'b', answer: '42' }], totalTokenCap: 1e6, signal: new AbortController().signal });
     assert.strictEqual(refused.stoppedEarly, 'cap-refusal');
     assert.strictEqual(refused.results.length, 1);
     const controller = new AbortController();
     controller.abort();
-    const cancelled = await calibrateBudgets({ caller: new BudgetSensitiveModel(400, 60), examples: [{ question: 'a', answer: '42' }], totalTokenCap: 1e6, signal: controller.signal });
+    const cancelled = await calibrateBudgets({ caller: budgetSensitiveModel(400, 60), examples: [{ question: 'a', answer: '42' }], totalTokenCap: 1e6, signal: controller.signal });
     assert.strictEqual(cancelled.stoppedEarly, 'aborted');
   });
 });

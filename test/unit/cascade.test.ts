@@ -1,10 +1,5 @@
 import * as assert from 'assert';
 import * as fc from 'fast-check';
-import type { ChatMessage } from '../../src/core/providers/chatProvider';
-import { ProviderError } from '../../src/core/providers/chatProvider';
-import type { CallPurpose, SpendRecord } from '../../src/core/ledger/spendRecord';
-import { CallFailure, CapRefusal } from '../../src/core/budget/modelCaller';
-import type { CallResult, CallSpec, ModelCaller } from '../../src/core/budget/modelCaller';
 import type { RunEvent } from '../../src/core/reasoning/runEvents';
 import { CascadeRun, promptTokensUpperBound, weightedMajorityPosterior, weightedVerdict } from '../../src/core/reasoning/cascade';
 import type { CascadeOptions, CascadeTier } from '../../src/core/reasoning/cascade';
@@ -12,56 +7,34 @@ import { SingleChainStrategy } from '../../src/core/reasoning/strategies';
 import { betaMajorityPosterior } from '../../src/core/reasoning/stoppingRules';
 import type { TokenPrice } from '../../src/core/tokens/prices';
 import { costOf } from '../../src/core/tokens/prices';
+import { ScriptedCaller, type CallerStep } from '../support/scripted';
 
 type Reply = { answer: string; tokens?: number } | { cap: true } | { fail: string } | { hang: true };
 
 const CHEAP: TokenPrice = { input: 0.06, cachedInput: 0.06, output: 0.06 };
 const STRONG: TokenPrice = { input: 1.75, cachedInput: 1.75, output: 1.75 };
 
-/** A model that replays queued answers, honouring max_tokens (a longer chain is cut off, as a server does). */
-class ScriptedModel implements ModelCaller {
-  readonly calls: Array<{ spec: CallSpec; purpose: CallPurpose }> = [];
-  constructor(readonly model: string, private readonly replies: Reply[]) {}
-
-  async call(spec: CallSpec, purpose: CallPurpose, signal: AbortSignal): Promise<CallResult> {
-    this.calls.push({ spec, purpose });
-    const reply = this.replies.shift() ?? { answer: 'unscripted' };
-    const promptTokens = promptTokensUpperBound(spec.messages);
-    const record = (completionTokens: number, outcome: string): SpendRecord => ({
-      time: '2025-01-01T00:00:00.000Z', runId: 'r', purpose, providerId: 'scripted', model: this.model,
-      promptTokens, cachedPromptTokens: 0, completionTokens, reasoningTokens: 0, dollars: null, estimated: false, outcome,
-    });
-    if ('cap' in reply) {
-      throw new CapRefusal('daily-dollars', 'The daily cap of $2.00 is reached.', 2, 2);
-    }
-    if ('fail' in reply) {
-      throw new CallFailure(new ProviderError('server', reply.fail), ['partial'], record(5, 'server'));
-    }
-    if ('hang' in reply) {
-      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
-      throw new CallFailure(new ProviderError('aborted', 'aborted'), [''], record(3, 'aborted'));
-    }
+/**
+ * A cascade tier's model: replays queued answers (then "unscripted"), honouring max_tokens as a
+ * server does (a longer chain is cut off), unpriced, with the prompt tokens the cascade bounds.
+ */
+function scriptedModel(model: string, replies: Reply[]): ScriptedCaller {
+  const step = (reply: Reply): CallerStep => ('answer' in reply ? (spec, purpose) => {
     const wanted = reply.tokens ?? 100;
     const cut = wanted > spec.maxTokens;
-    const completionTokens = Math.min(wanted, spec.maxTokens);
     const text = purpose === 'forced-answer' ? `\\boxed{${reply.answer}}` : cut ? 'Work that ran out of room' : `Work.\nA: ${reply.answer}`;
-    return {
-      choices: [{ text, finishReason: cut ? 'length' : 'stop' }],
-      usage: { promptTokens, cachedPromptTokens: 0, completionTokens, reasoningTokens: 0, estimated: false },
-      record: record(completionTokens, cut ? 'length' : 'stop'),
-      grantedMaxTokens: spec.maxTokens,
-    };
-  }
-
-  async room(_messages: ChatMessage[]): Promise<number> {
-    return 1e9;
-  }
+    return { text, tokens: wanted, finishReason: cut ? 'length' : 'stop' };
+  } : reply);
+  return new ScriptedCaller({
+    model, replies: replies.map(step), otherwise: step({ answer: 'unscripted' }),
+    promptTokens: promptTokensUpperBound, dollars: null,
+  });
 }
 
 const single = () => new SingleChainStrategy();
 
 function makeCascade(tiers: Array<{ name: string; price: TokenPrice; replies: Reply[]; strategy?: CascadeTier['strategy'] }>, options: Partial<CascadeOptions> = {}) {
-  const models = tiers.map((t) => new ScriptedModel(t.name, t.replies));
+  const models = tiers.map((t) => scriptedModel(t.name, t.replies));
   const events: RunEvent[] = [];
   const cascade = new CascadeRun(
     tiers.map((t, i) => ({ caller: models[i], name: t.name, price: t.price, ...(t.strategy ? { strategy: t.strategy } : {}) })),

@@ -1,42 +1,17 @@
 import * as assert from 'assert';
-import type { ChatMessage } from '../../src/core/providers/chatProvider';
 import { ProviderError } from '../../src/core/providers/chatProvider';
-import type { CallPurpose, SpendRecord } from '../../src/core/ledger/spendRecord';
 import { CallFailure } from '../../src/core/budget/modelCaller';
-import type { CallResult, CallSpec, ModelCaller } from '../../src/core/budget/modelCaller';
 import { LocalBudgetEstimator, questionFeatures, ridgeToward } from '../../src/core/budget/localEstimator';
 import { TaleBudgetEstimator, estimateBudget, parseTaleBudget, taleEstimatePrompt } from '../../src/core/budget/taleEstimator';
 import { budgetLevel, budgetPromptLine, budgetTrackerBlock } from '../../src/core/budget/budgetTracker';
+import { SCRIPTED_RECORD, ScriptedCaller, spendRecord } from '../support/scripted';
 
 const countWords = (t: string): number => t.split(/\s+/).filter(Boolean).length;
 
-function record(purpose: CallPurpose, completionTokens: number): SpendRecord {
-  return {
-    time: '2025-01-01T00:00:00.000Z', runId: 'r', purpose, providerId: 'scripted', model: 'm',
-    promptTokens: 50, cachedPromptTokens: 0, completionTokens, reasoningTokens: 0, dollars: 0, estimated: false, outcome: 'stop',
-  };
-}
-
-class OneReplyCaller implements ModelCaller {
-  readonly model = 'm';
-  readonly specs: Array<{ spec: CallSpec; purpose: CallPurpose }> = [];
-  constructor(private readonly reply: string | Error) {}
-  async call(spec: CallSpec, purpose: CallPurpose): Promise<CallResult> {
-    this.specs.push({ spec, purpose });
-    if (this.reply instanceof Error) {
-      throw this.reply;
-    }
-    return {
-      choices: [{ text: this.reply, finishReason: 'stop' }],
-      usage: { promptTokens: 50, cachedPromptTokens: 0, completionTokens: 6, reasoningTokens: 0, estimated: false },
-      record: record(purpose, 6),
-      grantedMaxTokens: spec.maxTokens,
-    };
-  }
-  async room(_m: ChatMessage[]): Promise<number> {
-    return 1000;
-  }
-}
+/** A model that gives every call the same reply (or throws the same error). */
+const oneReplyCaller = (reply: string | Error) => new ScriptedCaller({
+  model: 'm', otherwise: reply instanceof Error ? reply : { text: reply, tokens: 6 }, promptTokens: 50, roomTokens: 1000,
+});
 
 describe('parseTaleBudget', () => {
   const cases: Array<[string, number | undefined]> = [
@@ -62,19 +37,19 @@ describe('TaleBudgetEstimator', () => {
   const local = new LocalBudgetEstimator({ countTokens: countWords });
 
   it('makes one small estimate call and returns a tale budget with its spend', async () => {
-    const caller = new OneReplyCaller('Budget: [[140]]');
+    const caller = oneReplyCaller('Budget: [[140]]');
     const est = await new TaleBudgetEstimator({ caller, fallback: local }).estimate('What is 2+2?', new AbortController().signal);
     assert.strictEqual(est.source, 'tale');
     assert.strictEqual(est.tokens, 140);
-    assert.strictEqual(caller.specs.length, 1);
-    assert.strictEqual(caller.specs[0].purpose, 'estimate');
-    assert.ok(caller.specs[0].spec.maxTokens <= 16);
-    assert.strictEqual(caller.specs[0].spec.messages[0].content, taleEstimatePrompt('What is 2+2?'));
+    assert.strictEqual(caller.calls.length, 1);
+    assert.strictEqual(caller.calls[0].purpose, 'estimate');
+    assert.ok(caller.calls[0].spec.maxTokens <= 16);
+    assert.strictEqual(caller.calls[0].spec.messages[0].content, taleEstimatePrompt('What is 2+2?'));
     assert.strictEqual(est.records?.length, 1);
   });
 
   it('falls back to the local estimate on garbage and says so', async () => {
-    const est = await new TaleBudgetEstimator({ caller: new OneReplyCaller('¯\\_(ツ)_/¯'), fallback: local }).estimate('What is 2+2?', new AbortController().signal);
+    const est = await new TaleBudgetEstimator({ caller: oneReplyCaller('¯\\_(ツ)_/¯'), fallback: local }).estimate('What is 2+2?', new AbortController().signal);
     assert.strictEqual(est.source, 'fallback');
     assert.strictEqual(est.tokens, local.predict('What is 2+2?'));
     assert.match(est.note ?? '', /no number/);
@@ -82,12 +57,12 @@ describe('TaleBudgetEstimator', () => {
   });
 
   it('falls back when the call fails, but rethrows an abort', async () => {
-    const failure = new CallFailure(new ProviderError('server', 'HTTP 503'), [], record('estimate', 0));
-    const est = await new TaleBudgetEstimator({ caller: new OneReplyCaller(failure), fallback: local }).estimate('q', new AbortController().signal);
+    const failure = new CallFailure(new ProviderError('server', 'HTTP 503'), [], spendRecord({ ...SCRIPTED_RECORD, purpose: 'estimate', model: 'm', promptTokens: 50, completionTokens: 0, dollars: 0 }));
+    const est = await new TaleBudgetEstimator({ caller: oneReplyCaller(failure), fallback: local }).estimate('q', new AbortController().signal);
     assert.strictEqual(est.source, 'fallback');
     assert.match(est.note ?? '', /HTTP 503/);
-    const aborted = new CallFailure(new ProviderError('aborted', 'aborted'), [], record('estimate', 0));
-    await assert.rejects(new TaleBudgetEstimator({ caller: new OneReplyCaller(aborted), fallback: local }).estimate('q', new AbortController().signal));
+    const aborted = new CallFailure(new ProviderError('aborted', 'aborted'), [], spendRecord({ ...SCRIPTED_RECORD, purpose: 'estimate', model: 'm', promptTokens: 50, completionTokens: 0, dollars: 0 }));
+    await assert.rejects(new TaleBudgetEstimator({ caller: oneReplyCaller(aborted), fallback: local }).estimate('q', new AbortController().signal));
   });
 });
 
@@ -148,7 +123,7 @@ describe('estimateBudget modes', () => {
   const signal = new AbortController().signal;
   it('fixed, local, tale and auto', async () => {
     const local = new LocalBudgetEstimator({ countTokens: countWords });
-    const caller = new OneReplyCaller('[[77]]');
+    const caller = oneReplyCaller('[[77]]');
     const tale = new TaleBudgetEstimator({ caller, fallback: local });
     assert.deepStrictEqual(await estimateBudget('fixed', 'q', { local, tale, fixedTokens: 4000 }, signal), { tokens: 4000, source: 'fixed' });
     assert.strictEqual((await estimateBudget('local', 'q', { local, tale }, signal)).source, 'local');
@@ -157,7 +132,7 @@ describe('estimateBudget modes', () => {
     local.learn('q', 100);
     local.learn('q', 120);
     assert.strictEqual((await estimateBudget('auto', 'q', { local, tale, autoLocalAfterRuns: 2 }, signal)).source, 'local');
-    assert.strictEqual(caller.specs.length, 2);
+    assert.strictEqual(caller.calls.length, 2);
   });
 });
 

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
 import { serializeRecord } from '../../src/core/ledger/spendLedger';
-import { rec } from '../support/spendRecords';
+import { spendRecord } from '../support/scripted';
 
 // A file with no line break at all is one "last line": it is a torn write only if it could be the
 // start of a record; NUL bytes (a crash before the data reached the disk) or other garbage are not.
@@ -35,13 +35,13 @@ describe('FileSpendLedger: garbage without a line break', () => {
       assert.equal(status.tornLastLine, false);
       assert.deepEqual(await fs.readFile(status.movedAsideTo!), bytes);
       assert.match(status.message ?? '', /unreadable line \(corrupt\)\. It was kept as spend\.jsonl\.corrupt-/);
-      await ledger.append(rec());
+      await ledger.append(spendRecord());
       assert.deepEqual(await new FileSpendLedger(file).open(), { state: 'ok', records: 1, badLines: 0, tornLastLine: false, salvagedRecords: 0 });
     });
   }
 
   it('still treats the start of a record as a torn write, in an otherwise empty file', async () => {
-    const torn = serializeRecord(rec()).slice(0, 25);
+    const torn = serializeRecord(spendRecord()).slice(0, 25);
     await fs.writeFile(file, `  ${torn}`);
     const status = await new FileSpendLedger(file, { now, durable: false }).open();
     assert.equal(status.state, 'recovered');
@@ -51,14 +51,14 @@ describe('FileSpendLedger: garbage without a line break', () => {
   });
 
   it('counts a garbage tail after good records as one unreadable line and keeps the records', async () => {
-    await fs.writeFile(file, Buffer.concat([Buffer.from(`${serializeRecord(rec({ runId: 'a' }))}\n${serializeRecord(rec({ runId: 'b' }))}\n`), Buffer.alloc(512)]));
+    await fs.writeFile(file, Buffer.concat([Buffer.from(`${serializeRecord(spendRecord({ runId: 'a' }))}\n${serializeRecord(spendRecord({ runId: 'b' }))}\n`), Buffer.alloc(512)]));
     const ledger = new FileSpendLedger(file, { now, durable: false });
     const status = await ledger.open();
     assert.equal(status.state, 'recovered');
     assert.equal(status.records, 2);
     assert.equal(status.badLines, 1);
     assert.equal(status.tornLastLine, false);
-    await ledger.append(rec({ runId: 'c' }));
+    await ledger.append(spendRecord({ runId: 'c' }));
     assert.deepEqual((await ledger.records()).map((r) => r.runId), ['a', 'b', 'c']);
     const again = new FileSpendLedger(file);
     assert.equal((await again.open()).records, 3, 'the next record starts on its own line');

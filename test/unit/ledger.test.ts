@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FileSpendLedger, skippedLines } from '../../src/core/ledger/fileSpendLedger';
 import { MemorySpendLedger, serializeRecord, spendCsv } from '../../src/core/ledger/spendLedger';
-import { rec } from '../support/spendRecords';
+import { spendRecord } from '../support/scripted';
 
 let dir: string;
 let file: string;
@@ -28,7 +28,7 @@ describe('FileSpendLedger', () => {
   it('counts a line met twice (a reader racing another process\'s append) once, by its id', async () => {
     const ledger = new FileSpendLedger(file, fast);
     await ledger.open();
-    await ledger.append(rec({ runId: 'once' }));
+    await ledger.append(spendRecord({ runId: 'once' }));
     const line = (await fs.readFile(file, 'utf8')).split('\n')[0];
     await fs.appendFile(file, `${line}\n`);
     const again = new FileSpendLedger(file, fast);
@@ -38,14 +38,14 @@ describe('FileSpendLedger', () => {
   it('appends one JSON line per record, durably, and reads them back in a new instance', async () => {
     const ledger = new FileSpendLedger(file);
     assert.equal((await ledger.open()).state, 'ok');
-    await ledger.append(rec({ runId: 'a' }));
-    await ledger.append(rec({ runId: 'b', dollars: null }));
+    await ledger.append(spendRecord({ runId: 'a' }));
+    await ledger.append(spendRecord({ runId: 'b', dollars: null }));
     const lines = (await fs.readFile(file, 'utf8')).split('\n');
     assert.equal(lines.length, 3);
     assert.equal(lines[2], '');
     const { id, ...line } = JSON.parse(lines[1]);
     assert.match(id, /^[0-9a-f-]{36}$/, 'each line carries an id, so a line read twice counts once');
-    assert.deepEqual(line, rec({ runId: 'b', dollars: null }));
+    assert.deepEqual(line, spendRecord({ runId: 'b', dollars: null }));
     const again = new FileSpendLedger(file, fast);
     assert.deepEqual((await again.records()).map((r) => r.runId), ['a', 'b']);
     assert.deepEqual(await again.open(), { state: 'ok', records: 2, badLines: 0, tornLastLine: false, salvagedRecords: 0 });
@@ -53,16 +53,16 @@ describe('FileSpendLedger', () => {
 
   it('refuses malformed records instead of writing them', async () => {
     const ledger = new FileSpendLedger(file, fast);
-    await assert.rejects(ledger.append({ ...rec(), promptTokens: -1 }), /malformed/);
-    await assert.rejects(ledger.append({ ...rec(), dollars: Number.NaN }), /malformed/);
+    await assert.rejects(ledger.append({ ...spendRecord(), promptTokens: -1 }), /malformed/);
+    await assert.rejects(ledger.append({ ...spendRecord(), dollars: Number.NaN }), /malformed/);
     assert.equal((await ledger.records()).length, 0);
   });
 
   it('totals a run, a session, a time range, by model, and tells priced from unpriced dollars', async () => {
     const ledger = new FileSpendLedger(file, fast);
-    await ledger.append(rec({ runId: 'r1', sessionId: 's1', dollars: 0.25, time: new Date(2025, 0, 15, 9).toISOString() }));
-    await ledger.append(rec({ runId: 'r1', sessionId: 's1', model: 'llama3', dollars: null, estimated: true, time: new Date(2025, 0, 15, 10).toISOString() }));
-    await ledger.append(rec({ runId: 'r2', sessionId: 's2', dollars: 0.5, cachedPromptTokens: 20, reasoningTokens: 7, time: new Date(2025, 0, 15, 11).toISOString() }));
+    await ledger.append(spendRecord({ runId: 'r1', sessionId: 's1', dollars: 0.25, time: new Date(2025, 0, 15, 9).toISOString() }));
+    await ledger.append(spendRecord({ runId: 'r1', sessionId: 's1', model: 'llama3', dollars: null, estimated: true, time: new Date(2025, 0, 15, 10).toISOString() }));
+    await ledger.append(spendRecord({ runId: 'r2', sessionId: 's2', dollars: 0.5, cachedPromptTokens: 20, reasoningTokens: 7, time: new Date(2025, 0, 15, 11).toISOString() }));
     const r1 = await ledger.totalsForRun('r1');
     assert.deepEqual(r1, { calls: 2, tokens: 300, promptTokens: 200, cachedPromptTokens: 0, completionTokens: 100, reasoningTokens: 0, dollars: 0.25, unpriced: true, estimated: true });
     assert.equal((await ledger.totalsForRun('nope')).calls, 0);
@@ -75,10 +75,10 @@ describe('FileSpendLedger', () => {
   it('splits today and this month at local midnight and month end, following the injected clock', async () => {
     let now = new Date(2025, 0, 31, 23, 59, 59);
     const ledger = new FileSpendLedger(file, { ...fast, now: () => now });
-    await ledger.append(rec({ time: new Date(2025, 0, 31, 0, 0, 1).toISOString(), dollars: 1 }));
-    await ledger.append(rec({ time: new Date(2025, 0, 31, 23, 59, 58).toISOString(), dollars: 2 }));
-    await ledger.append(rec({ time: new Date(2025, 1, 1, 0, 0, 0).toISOString(), dollars: 4 }));
-    await ledger.append(rec({ time: new Date(2025, 1, 28, 23, 0).toISOString(), dollars: 8 }));
+    await ledger.append(spendRecord({ time: new Date(2025, 0, 31, 0, 0, 1).toISOString(), dollars: 1 }));
+    await ledger.append(spendRecord({ time: new Date(2025, 0, 31, 23, 59, 58).toISOString(), dollars: 2 }));
+    await ledger.append(spendRecord({ time: new Date(2025, 1, 1, 0, 0, 0).toISOString(), dollars: 4 }));
+    await ledger.append(spendRecord({ time: new Date(2025, 1, 28, 23, 0).toISOString(), dollars: 8 }));
     assert.equal((await ledger.today()).dollars, 3);
     assert.equal((await ledger.thisMonth()).dollars, 3);
     now = new Date(2025, 1, 1, 0, 0, 0);
@@ -96,8 +96,8 @@ describe('FileSpendLedger', () => {
 
   it('exports CSV with quoting and neutralises spreadsheet formulas', async () => {
     const ledger = new FileSpendLedger(file, fast);
-    await ledger.append(rec({ model: '=HYPERLINK("x")', outcome: 'stop,length' }));
-    await ledger.append(rec({ sessionId: undefined, dollars: null }));
+    await ledger.append(spendRecord({ model: '=HYPERLINK("x")', outcome: 'stop,length' }));
+    await ledger.append(spendRecord({ sessionId: undefined, dollars: null }));
     const csv = await ledger.toCsv();
     const lines = csv.trimEnd().split('\r\n');
     assert.equal(lines[0], 'time,runId,sessionId,purpose,providerId,model,promptTokens,cachedPromptTokens,completionTokens,reasoningTokens,dollars,estimated,outcome');
@@ -108,15 +108,15 @@ describe('FileSpendLedger', () => {
   });
 
   it('skips a torn last line (crash mid-write), keeps every earlier record and starts the next record on a new line', async () => {
-    const whole = [rec({ runId: 'a' }), rec({ runId: 'b' }), rec({ runId: 'c' })].map(serializeRecord).join('\n');
-    await fs.writeFile(file, `${whole}\n${serializeRecord(rec({ runId: 'torn' })).slice(0, 40)}`);
+    const whole = [spendRecord({ runId: 'a' }), spendRecord({ runId: 'b' }), spendRecord({ runId: 'c' })].map(serializeRecord).join('\n');
+    await fs.writeFile(file, `${whole}\n${serializeRecord(spendRecord({ runId: 'torn' })).slice(0, 40)}`);
     const ledger = new FileSpendLedger(file, fast);
     const status = await ledger.open();
     assert.equal(status.state, 'recovered');
     assert.equal(status.tornLastLine, true);
     assert.equal(status.records, 3);
     assert.match(status.message ?? '', /partly written last line/);
-    await ledger.append(rec({ runId: 'd' }));
+    await ledger.append(spendRecord({ runId: 'd' }));
     assert.deepEqual((await ledger.records()).map((r) => r.runId), ['a', 'b', 'c', 'd']);
     assert.equal(ledger.status().badLines, 0, 'the torn line, now complete, is not reported twice');
     const reread = new FileSpendLedger(file, fast);
@@ -130,8 +130,8 @@ describe('FileSpendLedger', () => {
   });
 
   it('salvages a record that a writer glued onto a torn line', async () => {
-    const torn = serializeRecord(rec({ runId: 'torn' })).slice(0, 30);
-    await fs.writeFile(file, `${serializeRecord(rec({ runId: 'a' }))}\n${torn}${serializeRecord(rec({ runId: 'b' }))}\n`);
+    const torn = serializeRecord(spendRecord({ runId: 'torn' })).slice(0, 30);
+    await fs.writeFile(file, `${serializeRecord(spendRecord({ runId: 'a' }))}\n${torn}${serializeRecord(spendRecord({ runId: 'b' }))}\n`);
     const ledger = new FileSpendLedger(file, fast);
     const status = await ledger.open();
     assert.deepEqual((await ledger.records()).map((r) => r.runId), ['a', 'b']);
@@ -149,12 +149,12 @@ describe('FileSpendLedger', () => {
     assert.equal(status.movedAsideTo, `${file}.corrupt-2025-05-06T07-08-09-010Z`);
     assert.deepEqual(await fs.readFile(status.movedAsideTo!), garbage);
     assert.match(status.message ?? '', /kept as spend\.jsonl\.corrupt-/);
-    await ledger.append(rec({ runId: 'after' }));
+    await ledger.append(spendRecord({ runId: 'after' }));
     assert.deepEqual((await new FileSpendLedger(file, fast).records()).map((r) => r.runId), ['after']);
   });
 
   it('moves a mostly unreadable file aside but carries its readable records into the new ledger', async () => {
-    const lines = [serializeRecord(rec({ runId: 'a' })), 'not json', '{"time":1}', '\u0000\u0000', serializeRecord(rec({ runId: 'b' })), '[1,2]'];
+    const lines = [serializeRecord(spendRecord({ runId: 'a' })), 'not json', '{"time":1}', '\u0000\u0000', serializeRecord(spendRecord({ runId: 'b' })), '[1,2]'];
     await fs.writeFile(file, `${lines.join('\n')}\n`);
     const ledger = new FileSpendLedger(file, fast);
     const status = await ledger.open();
@@ -165,7 +165,7 @@ describe('FileSpendLedger', () => {
   });
 
   it('keeps a good file with one stray bad line in place', async () => {
-    const lines = [rec({ runId: 'a' }), rec({ runId: 'b' }), rec({ runId: 'c' }), rec({ runId: 'd' })].map(serializeRecord);
+    const lines = [spendRecord({ runId: 'a' }), spendRecord({ runId: 'b' }), spendRecord({ runId: 'c' }), spendRecord({ runId: 'd' })].map(serializeRecord);
     lines.splice(2, 0, 'garbage');
     await fs.writeFile(file, `${lines.join('\n')}\n`);
     const status = await new FileSpendLedger(file, fast).open();
@@ -182,7 +182,7 @@ describe('FileSpendLedger', () => {
     const status = await ledger.open();
     assert.equal(status.state, 'moved-aside');
     assert.equal(await fs.readFile(path.join(status.movedAsideTo!, 'inside'), 'utf8'), 'x');
-    await ledger.append(rec());
+    await ledger.append(spendRecord());
     assert.equal((await ledger.records()).length, 1);
   });
 
@@ -191,8 +191,8 @@ describe('FileSpendLedger', () => {
     const b = new FileSpendLedger(file, fast);
     const n = 60;
     await Promise.all([
-      ...Array.from({ length: n }, (_, i) => a.append(rec({ runId: `a-${i}`, model: 'x'.repeat(i * 50) }))),
-      ...Array.from({ length: n }, (_, i) => b.append(rec({ runId: `b-${i}` }))),
+      ...Array.from({ length: n }, (_, i) => a.append(spendRecord({ runId: `a-${i}`, model: 'x'.repeat(i * 50) }))),
+      ...Array.from({ length: n }, (_, i) => b.append(spendRecord({ runId: `b-${i}` }))),
     ]);
     for (const ledger of [a, b]) {
       const ids = (await ledger.records()).map((r) => r.runId).sort();
@@ -209,19 +209,19 @@ describe('FileSpendLedger', () => {
     const now = () => new Date(2025, 0, 15, 18);
     const mine = new FileSpendLedger(file, { ...fast, now });
     const theirs = new FileSpendLedger(file, { ...fast, now });
-    await mine.append(rec({ dollars: 1 }));
+    await mine.append(spendRecord({ dollars: 1 }));
     assert.equal((await theirs.today()).dollars, 1);
-    await theirs.append(rec({ dollars: 0.5 }));
+    await theirs.append(spendRecord({ dollars: 0.5 }));
     assert.equal((await mine.today()).dollars, 1.5);
     assert.equal((await mine.records()).length, 2);
   });
 
   it('starts over when another window replaced the file (moved aside)', async () => {
     const a = new FileSpendLedger(file, fast);
-    await a.append(rec({ runId: 'old-1' }));
-    await a.append(rec({ runId: 'old-2' }));
+    await a.append(spendRecord({ runId: 'old-1' }));
+    await a.append(spendRecord({ runId: 'old-2' }));
     await fs.rename(file, `${file}.corrupt-x`);
-    await fs.writeFile(file, `${serializeRecord(rec({ runId: 'new' }))}\n`);
+    await fs.writeFile(file, `${serializeRecord(spendRecord({ runId: 'new' }))}\n`);
     assert.deepEqual((await a.records()).map((r) => r.runId), ['new']);
   });
 });
@@ -233,7 +233,7 @@ describe('MemorySpendLedger', () => {
     const now = () => new Date(2025, 0, 15, 18);
     const memory = new MemorySpendLedger(now);
     const onDisk = new FileSpendLedger(file, { ...fast, now });
-    const records = [rec({ dollars: 1 }), rec({ runId: 'r2', dollars: null, time: new Date(2025, 0, 14).toISOString() }), rec({ sessionId: 's9' })];
+    const records = [spendRecord({ dollars: 1 }), spendRecord({ runId: 'r2', dollars: null, time: new Date(2025, 0, 14).toISOString() }), spendRecord({ sessionId: 's9' })];
     for (const r of records) {
       await memory.append(r);
       await onDisk.append(r);

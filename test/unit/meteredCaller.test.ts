@@ -7,38 +7,15 @@ import { MeteredCaller } from '../../src/core/budget/meteredCaller';
 import { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
 import { MemorySpendLedger, type SpendLedger } from '../../src/core/ledger/spendLedger';
 import type { SpendRecord } from '../../src/core/ledger/spendRecord';
-import type { ChatMessage, ChatProvider, ChatRequest, ChatStreamEvent, FinishReason, Usage } from '../../src/core/providers/chatProvider';
+import type { ChatMessage, ChatProvider, Usage } from '../../src/core/providers/chatProvider';
 import { ProviderError } from '../../src/core/providers/chatProvider';
 import { CallFailure, CapRefusal } from '../../src/core/budget/modelCaller';
 import { costOf, priceLookup, priceOf } from '../../src/core/tokens/prices';
 import { TokenCounter } from '../../src/core/tokens/tokenCounter';
+import { ScriptedProvider, spendRecord, streamReply, type ProviderStep } from '../support/scripted';
 
-type Script = (request: ChatRequest, signal: AbortSignal) => AsyncIterable<ChatStreamEvent>;
-
-/** A ChatProvider that plays scripted streams and remembers what it was asked. */
-class ScriptedProvider implements ChatProvider {
-  readonly id = 'scripted:test';
-  readonly requests: ChatRequest[] = [];
-  readonly signals: AbortSignal[] = [];
-  constructor(private readonly script: Script, readonly billsInDollars = true) {}
-  stream(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatStreamEvent> {
-    this.requests.push(request);
-    this.signals.push(signal);
-    return this.script(request, signal);
-  }
-  async listModels(): Promise<string[]> {
-    return [];
-  }
-}
-
-function reply(deltas: string[], usage?: Usage, finishReasons: FinishReason[] = ['stop']): Script {
-  return async function* () {
-    for (const text of deltas) {
-      yield { kind: 'delta', choice: 0, text };
-    }
-    yield { kind: 'done', finishReasons, usage };
-  };
-}
+/** Every call of a provider plays the same scripted stream. */
+const scripted = (script: ProviderStep, billsInDollars = true) => new ScriptedProvider({ otherwise: script, billsInDollars });
 
 const tokens = new TokenCounter('gpt-tokenizer');
 const model = 'gpt-4o-mini';
@@ -55,7 +32,7 @@ const never = new AbortController().signal;
 describe('MeteredCaller', () => {
   it("sends the granted max_tokens, streams deltas, and records the provider's usage (provider numbers win)", async () => {
     const usage: Usage = { promptTokens: 42, cachedPromptTokens: 10, completionTokens: 9, reasoningTokens: 3, estimated: false };
-    const provider = new ScriptedProvider(reply(['6 * 7', ' = 42.', ' \\boxed{42}'], usage));
+    const provider = scripted(streamReply(['6 * 7', ' = 42.', ' \\boxed{42}'], usage));
     const ledger = new MemorySpendLedger(now);
     const seen: string[] = [];
     const result = await caller(provider, ledger, { requestTokens: promptTokens + 300 }).call({ messages, maxTokens: 1000, temperature: 0.7 }, 'attempt', never, (_c, t) => seen.push(t));
@@ -76,7 +53,7 @@ describe('MeteredCaller', () => {
 
   it('records its own counts, marked estimated, when the provider reports no usage', async () => {
     const text = 'First, 6 * 7 = 42.\nSo the answer is \\boxed{42}.';
-    const provider = new ScriptedProvider(reply(text.match(/.{1,5}/gs)!, undefined));
+    const provider = scripted(streamReply(text.match(/.{1,5}/gs)!, undefined));
     const ledger = new MemorySpendLedger(now);
     const result = await caller(provider, ledger).call({ messages, maxTokens: 200 }, 'attempt', never);
     assert.deepEqual(result.usage, { promptTokens, cachedPromptTokens: 0, completionTokens: tokens.countText(text, model).tokens, reasoningTokens: 0, estimated: true });
@@ -85,17 +62,17 @@ describe('MeteredCaller', () => {
   });
 
   it('records dollars as null for a model with no known price, and 0 for a provider that does not bill per token', async () => {
-    const unknown = await new MeteredCaller({ provider: new ScriptedProvider(reply(['hi'])), model: 'mystery-7b', runId: 'r', caps: {}, ledger: new MemorySpendLedger(now), prices: priceLookup({}), tokens, clock: now })
+    const unknown = await new MeteredCaller({ provider: scripted(streamReply(['hi'])), model: 'mystery-7b', runId: 'r', caps: {}, ledger: new MemorySpendLedger(now), prices: priceLookup({}), tokens, clock: now })
       .call({ messages, maxTokens: 50 }, 'attempt', never);
     assert.equal(unknown.record.dollars, null);
-    const lm = await caller(new ScriptedProvider(reply(['hi']), false), new MemorySpendLedger(now)).call({ messages, maxTokens: 50 }, 'attempt', never);
+    const lm = await caller(scripted(streamReply(['hi']), false), new MemorySpendLedger(now)).call({ messages, maxTokens: 50 }, 'attempt', never);
     assert.equal(lm.record.dollars, 0);
   });
 
   it('refuses at the cap without sending anything or appending anything', async () => {
-    const provider = new ScriptedProvider(reply(['never']));
+    const provider = scripted(streamReply(['never']));
     const ledger = new MemorySpendLedger(now);
-    await ledger.append({ time: now().toISOString(), runId: 'earlier', purpose: 'attempt', providerId: 'p', model, promptTokens: 1000, cachedPromptTokens: 0, completionTokens: 0, reasoningTokens: 0, dollars: 2, estimated: false, outcome: 'stop' });
+    await ledger.append(spendRecord({ time: now().toISOString(), runId: 'earlier', sessionId: undefined, providerId: 'p', model, promptTokens: 1000, completionTokens: 0, dollars: 2 }));
     const metered = caller(provider, ledger, { dailyDollars: 2 });
     await assert.rejects(metered.call({ messages, maxTokens: 500 }, 'attempt', never), (e: unknown) => e instanceof CapRefusal && e.cap === 'daily-dollars');
     assert.equal(provider.requests.length, 0);
@@ -106,7 +83,7 @@ describe('MeteredCaller', () => {
   it("uses the provider's own prompt count where it gives one (VS Code LM API), else the local tokenizer", async () => {
     const ledger = new MemorySpendLedger(now);
     const own = (n: number | undefined) => new MeteredCaller({
-      provider: new ScriptedProvider(reply(['ok'])), model, runId: 'run-1', caps: { requestTokens: 500 }, ledger, prices: priceLookup({}), tokens, clock: now,
+      provider: scripted(streamReply(['ok'])), model, runId: 'run-1', caps: { requestTokens: 500 }, ledger, prices: priceLookup({}), tokens, clock: now,
       countPrompt: async () => n,
     });
     assert.equal(await own(100).room(messages), 400);
@@ -118,13 +95,13 @@ describe('MeteredCaller', () => {
 
   it('reports room as the grant for a prompt, Infinity when uncapped', async () => {
     const ledger = new MemorySpendLedger(now);
-    assert.equal(await caller(new ScriptedProvider(reply([])), ledger, { requestTokens: 500 }).room(messages), 500 - promptTokens);
-    assert.equal(await caller(new ScriptedProvider(reply([])), ledger).room(messages), Number.POSITIVE_INFINITY);
+    assert.equal(await caller(scripted(streamReply([])), ledger, { requestTokens: 500 }).room(messages), 500 - promptTokens);
+    assert.equal(await caller(scripted(streamReply([])), ledger).room(messages), Number.POSITIVE_INFINITY);
   });
 
   it('on Stop mid-stream records the partial spend, then rejects with CallFailure(aborted) carrying the partial text', async () => {
     const stop = new AbortController();
-    const provider = new ScriptedProvider(async function* (_request, signal) {
+    const provider = scripted(async function* (_request, signal) {
       yield { kind: 'delta', choice: 0, text: 'Let us compute 6 * 7' };
       yield { kind: 'delta', choice: 0, text: ' step by step' };
       if (!signal.aborted) {
@@ -152,7 +129,7 @@ describe('MeteredCaller', () => {
 
   it('records a provider error mid-stream, and no prompt tokens when the endpoint refused before generating', async () => {
     const ledger = new MemorySpendLedger(now);
-    const midStream = new ScriptedProvider(async function* () {
+    const midStream = scripted(async function* () {
       yield { kind: 'delta', choice: 0, text: 'partial answer' };
       throw new ProviderError('server', 'boom', 502);
     });
@@ -160,7 +137,7 @@ describe('MeteredCaller', () => {
     assert.ok(e1 instanceof CallFailure);
     assert.deepEqual([e1.record.outcome, e1.record.promptTokens, e1.record.completionTokens], ['server', promptTokens, tokens.countText('partial answer', model).tokens]);
     // eslint-disable-next-line require-yield
-    const refused = new ScriptedProvider(async function* () {
+    const refused = scripted(async function* () {
       throw new ProviderError('rate-limited', 'slow down', 429);
     });
     const e2 = await caller(refused, ledger).call({ messages, maxTokens: 100 }, 'attempt', never).catch((e: unknown) => e as CallFailure);
@@ -172,7 +149,7 @@ describe('MeteredCaller', () => {
   it('aborts a server that ignores max_tokens at the grant: text truncated to the grant, finish reason length', async () => {
     const long = 'The product of six and seven is computed by adding seven to itself six times. '.repeat(40);
     let pulled = 0;
-    const provider = new ScriptedProvider(async function* (_request, signal) {
+    const provider = scripted(async function* (_request, signal) {
       for (let i = 0; i < long.length; i += 16) {
         if (signal.aborted) {
           throw new ProviderError('aborted', 'Stopped.');
@@ -211,7 +188,7 @@ describe('MeteredCaller', () => {
         events.push('append-done');
       },
     });
-    const result = await caller(new ScriptedProvider(reply(['42'])), slowLedger).call({ messages, maxTokens: 20 }, 'attempt', never);
+    const result = await caller(scripted(streamReply(['42'])), slowLedger).call({ messages, maxTokens: 20 }, 'attempt', never);
     events.push('resolved');
     assert.deepEqual(events, ['append-start', 'append-done', 'resolved']);
     assert.deepEqual(await inner.records(), [result.record]);
@@ -220,7 +197,7 @@ describe('MeteredCaller', () => {
   it('counts calls in flight against the caps, so parallel calls cannot together pass one', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const provider = new ScriptedProvider(async function* () {
+    const provider = scripted(async function* () {
       await gate;
       yield { kind: 'delta', choice: 0, text: 'ok' };
       yield { kind: 'done', finishReasons: ['stop'], usage: undefined };
@@ -238,7 +215,7 @@ describe('MeteredCaller', () => {
   });
 
   it('meters n parallel choices: the grant is per choice and every choice is counted', async () => {
-    const provider = new ScriptedProvider(async function* () {
+    const provider = scripted(async function* () {
       yield { kind: 'delta', choice: 0, text: 'The answer is 42.' };
       yield { kind: 'delta', choice: 1, text: 'It is 42' };
       yield { kind: 'done', finishReasons: ['stop', 'length'], usage: undefined };
@@ -257,8 +234,8 @@ describe('MeteredCaller', () => {
     try {
       const file = path.join(dir, 'spend.jsonl');
       const usage: Usage = { promptTokens: 1000, cachedPromptTokens: 0, completionTokens: 1000, reasoningTokens: 0, estimated: false };
-      const windowA = caller(new ScriptedProvider(reply(['a'], usage)), new FileSpendLedger(file, { durable: false, now }), { dailyTokens: 3000 });
-      const windowB = caller(new ScriptedProvider(reply(['b'], usage)), new FileSpendLedger(file, { durable: false, now }), { dailyTokens: 3000 });
+      const windowA = caller(scripted(streamReply(['a'], usage)), new FileSpendLedger(file, { durable: false, now }), { dailyTokens: 3000 });
+      const windowB = caller(scripted(streamReply(['b'], usage)), new FileSpendLedger(file, { durable: false, now }), { dailyTokens: 3000 });
       await windowA.call({ messages, maxTokens: 1000 }, 'attempt', never);
       assert.equal(await windowB.room(messages), 1000 - promptTokens);
       await windowB.call({ messages, maxTokens: 1000 }, 'attempt', never);
@@ -271,7 +248,7 @@ describe('MeteredCaller', () => {
   it('does not send a call whose signal is already aborted', async () => {
     const stop = new AbortController();
     stop.abort();
-    const provider = new ScriptedProvider(reply(['x']));
+    const provider = scripted(streamReply(['x']));
     const ledger = new MemorySpendLedger(now);
     const e = await caller(provider, ledger).call({ messages, maxTokens: 20 }, 'attempt', stop.signal).catch((err: unknown) => err as CallFailure);
     assert.ok(e instanceof CallFailure && (e.cause as ProviderError).kind === 'aborted');

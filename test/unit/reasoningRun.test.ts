@@ -1,9 +1,4 @@
 import * as assert from 'assert';
-import type { ChatMessage, FinishReason, TokenLogprob } from '../../src/core/providers/chatProvider';
-import { ProviderError } from '../../src/core/providers/chatProvider';
-import type { CallPurpose, SpendRecord } from '../../src/core/ledger/spendRecord';
-import { CallFailure, CapRefusal } from '../../src/core/budget/modelCaller';
-import type { CallResult, CallSpec, ModelCaller } from '../../src/core/budget/modelCaller';
 import type { RunEvent } from '../../src/core/reasoning/runEvents';
 import { FORCED_ANSWER_PROMPT, FORCED_ANSWER_RESERVE_TOKENS, FORCED_ANSWER_TAIL_CHARS, ReasoningRun, reasoningTail } from '../../src/core/reasoning/reasoningRun';
 import type { ReasoningRunOptions } from '../../src/core/reasoning/reasoningRun';
@@ -11,77 +6,12 @@ import {
   ANYTIME_DEFAULTS, AnytimeSelfConsistency, SingleChainStrategy, ValueGuidedStrategy, answerLogprob,
 } from '../../src/core/reasoning/strategies';
 import { BetaStoppingRule, EscStoppingRule } from '../../src/core/reasoning/stoppingRules';
+import { SCRIPTED_RECORD, ScriptedCaller, spendRecord, type CallerReply } from '../support/scripted';
 
-type Reply =
-  | { text: string; finishReason?: FinishReason; tokens?: number; logprobs?: TokenLogprob[] }
-  | { texts: string[]; tokens: number }
-  | { cap: true }
-  | { fail: string; kind: string }
-  | { hang: true };
+const boxed = (answer: string, tokens = 100): CallerReply => ({ text: `Work.\nSo the answer is $\\boxed{${answer}}$.`, tokens });
 
-function record(purpose: CallPurpose, completionTokens: number, outcome = 'stop'): SpendRecord {
-  return {
-    time: '2025-01-01T00:00:00.000Z', runId: 'r', purpose, providerId: 'scripted', model: 'm',
-    promptTokens: 10, cachedPromptTokens: 0, completionTokens, reasoningTokens: 0, dollars: 0, estimated: false, outcome,
-  };
-}
-
-/** Replays queued replies in order and records what was asked. */
-class ScriptedCaller implements ModelCaller {
-  readonly model = 'scripted-model';
-  readonly calls: Array<{ spec: CallSpec; purpose: CallPurpose }> = [];
-  /** Prompt characters the caps would still let through with room to answer (default: no limit). */
-  roomForChars = Infinity;
-  /** Tokens the caps would grant a call (default: no limit). */
-  roomTokens = 1e9;
-  constructor(private readonly replies: Reply[]) {}
-
-  async call(spec: CallSpec, purpose: CallPurpose, signal: AbortSignal, onDelta?: (choice: number, text: string) => void): Promise<CallResult> {
-    this.calls.push({ spec, purpose });
-    const reply = this.replies.shift();
-    if (!reply) {
-      throw new Error('script exhausted');
-    }
-    if ('cap' in reply) {
-      throw new CapRefusal('daily-dollars', 'The daily cap of $2.00 is reached.', 2, 2);
-    }
-    if ('fail' in reply) {
-      throw new CallFailure(new ProviderError(reply.kind as 'server', reply.fail), ['partial'], record(purpose, 5, reply.kind));
-    }
-    if ('hang' in reply) {
-      onDelta?.(0, 'thinking...');
-      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
-      throw new CallFailure(new ProviderError('aborted', 'aborted'), ['thinking...'], record(purpose, 3, 'aborted'));
-    }
-    if ('texts' in reply) {
-      reply.texts.forEach((t, i) => onDelta?.(i, t));
-      return {
-        choices: reply.texts.map((text) => ({ text, finishReason: 'stop' as const })),
-        usage: { promptTokens: 10, cachedPromptTokens: 0, completionTokens: reply.tokens, reasoningTokens: 0, estimated: false },
-        record: record(purpose, reply.tokens), grantedMaxTokens: spec.maxTokens,
-      };
-    }
-    const finishReason = reply.finishReason ?? 'stop';
-    const tokens = finishReason === 'length' ? spec.maxTokens : reply.tokens ?? 100;
-    onDelta?.(0, reply.text);
-    return {
-      choices: [{ text: reply.text, finishReason, ...(reply.logprobs ? { logprobs: reply.logprobs } : {}) }],
-      usage: { promptTokens: 10, cachedPromptTokens: 0, completionTokens: tokens, reasoningTokens: 0, estimated: false },
-      record: record(purpose, tokens, finishReason),
-      grantedMaxTokens: spec.maxTokens,
-    };
-  }
-
-  async room(messages: ChatMessage[]): Promise<number> {
-    const chars = messages.reduce((n, m) => n + m.content.length, 0);
-    return chars <= this.roomForChars ? this.roomTokens : 0;
-  }
-}
-
-const boxed = (answer: string, tokens = 100): Reply => ({ text: `Work.\nSo the answer is $\\boxed{${answer}}$.`, tokens });
-
-function makeRun(replies: Reply[], options: Partial<ReasoningRunOptions> = {}) {
-  const caller = new ScriptedCaller(replies);
+function makeRun(replies: CallerReply[], options: Partial<ReasoningRunOptions> = {}) {
+  const caller = new ScriptedCaller({ replies });
   const events: RunEvent[] = [];
   const run = new ReasoningRun(caller, {
     question: 'What is 6 * 7?',
@@ -211,7 +141,7 @@ describe('ReasoningRun', () => {
   });
 
   it('stop() aborts the call in flight, ends with stopped and keeps partial answers', async () => {
-    const { run, of } = makeRun([boxed('5'), { hang: true }]);
+    const { run, of } = makeRun([boxed('5'), { hang: true, partial: 'thinking...' }]);
     const done = run.start();
     await new Promise((r) => setImmediate(r));
     await new Promise((r) => setImmediate(r));
@@ -224,7 +154,7 @@ describe('ReasoningRun', () => {
   });
 
   it('an external abort signal stops the run too', async () => {
-    const { run } = makeRun([boxed('5'), { hang: true }]);
+    const { run } = makeRun([boxed('5'), { hang: true, partial: 'thinking...' }]);
     const controller = new AbortController();
     const done = run.start(controller.signal);
     setImmediate(() => setImmediate(() => controller.abort()));
@@ -257,7 +187,7 @@ describe('ReasoningRun', () => {
   });
 
   it('never grants more than the run budget, even when every call uses all it is given', async () => {
-    const replies: Reply[] = Array.from({ length: 40 }, () => ({ text: 'cut', finishReason: 'length' as const }));
+    const replies: CallerReply[] = Array.from({ length: 40 }, () => ({ text: 'cut', finishReason: 'length' as const }));
     const { run, caller } = makeRun(replies, { budget: { chainTokens: 300, totalTokens: 5000, source: 'fixed' } });
     const outcome = await run.start();
     const granted = caller.calls.reduce((s, c) => s + c.spec.maxTokens, 0);
@@ -268,7 +198,7 @@ describe('ReasoningRun', () => {
 
   it('counts the estimate call against the run and reports its spend', async () => {
     const { run, of } = makeRun([boxed('1')], {
-      budget: { chainTokens: 300, totalTokens: 5000, source: 'tale', records: [record('estimate', 9)] },
+      budget: { chainTokens: 300, totalTokens: 5000, source: 'tale', records: [spendRecord({ ...SCRIPTED_RECORD, purpose: 'estimate', model: 'm', promptTokens: 10, completionTokens: 9, dollars: 0 })] },
       strategy: new SingleChainStrategy(),
     });
     const outcome = await run.start();
@@ -278,7 +208,7 @@ describe('ReasoningRun', () => {
   });
 
   it('parallel sampling asks for n > 1 after the first chain', async () => {
-    const { run, caller } = makeRun([boxed('2'), { texts: ['\\boxed{2}', '\\boxed{2}', '\\boxed{2}'], tokens: 300 }], { parallel: 3 });
+    const { run, caller } = makeRun([boxed('2'), { text: ['\\boxed{2}', '\\boxed{2}', '\\boxed{2}'], tokens: 300 }], { parallel: 3 });
     const outcome = await run.start();
     assert.strictEqual(caller.calls[0].spec.n, undefined);
     assert.strictEqual(caller.calls[1].spec.n, 3);

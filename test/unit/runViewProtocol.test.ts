@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { initialRunView, reduceRunView } from '../../src/core/view/runView';
 import { answerMeta, budgetText, shortTitle, spendText, statusText } from '../../src/core/view/runViewText';
 import { MAX_CONTINUE_TOKENS, isSafeExternalLink, parseFromWebviewMessage } from '../../src/protocol';
+import { spendRecord } from '../support/scripted';
 
 describe('parseFromWebviewMessage (the page is untrusted)', () => {
   it('accepts every well-formed message', () => {
@@ -60,7 +61,7 @@ describe('runView text', () => {
 
   it('writes the spend as "1,234 / 4,000 tokens · $0.0031", dollars only when billed, "unknown" when unpriced', () => {
     let v = reduceRunView(base, { type: 'budget-estimated', tokens: 4000, source: 'tale' });
-    const record = { time: '', runId: 'r', purpose: 'attempt' as const, providerId: 'p', model: 'm', promptTokens: 234, cachedPromptTokens: 0, completionTokens: 1000, reasoningTokens: 0, dollars: 0.0031, estimated: false, outcome: 'stop' };
+    const record = spendRecord({ time: '', runId: 'r', sessionId: undefined, providerId: 'p', model: 'm', promptTokens: 234, completionTokens: 1000, dollars: 0.0031 });
     v = reduceRunView(v, { type: 'spend', record });
     assert.equal(spendText(v.budget, true), '1,234 / 4,000 tokens · $0.0031');
     assert.equal(spendText(v.budget, false), '1,234 / 4,000 tokens');

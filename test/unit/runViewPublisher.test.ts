@@ -1,42 +1,15 @@
 import * as assert from 'node:assert/strict';
 import type { RunEvent } from '../../src/core/reasoning/runEvents';
 import { applyRunViewUpdate, initialRunView, reduceRunView, type RunView } from '../../src/core/view/runView';
-import { RunViewPublisher, type PublisherClock } from '../../src/core/view/runViewPublisher';
+import { RunViewPublisher } from '../../src/core/view/runViewPublisher';
 import type { SnapshotMessage, UpdateMessage } from '../../src/protocol';
-
-/** A clock advanced by hand: the publisher's timing is a pure function of it. */
-class ManualClock implements PublisherClock {
-  t = 0;
-  private timers: Array<{ due: number; fn: () => void; id: number }> = [];
-  private id = 0;
-  now() {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number) {
-    this.timers.push({ due: this.t + ms, fn, id: ++this.id });
-    return this.id;
-  }
-  clearTimeout(h: unknown) {
-    this.timers = this.timers.filter((t) => t.id !== h);
-  }
-  advance(ms: number) {
-    const end = this.t + ms;
-    for (let next = this.nextDue(end); next; next = this.nextDue(end)) {
-      this.timers = this.timers.filter((t) => t !== next);
-      this.t = next.due;
-      next.fn();
-    }
-    this.t = end;
-  }
-  private nextDue(end: number) {
-    return this.timers.filter((t) => t.due <= end).sort((a, b) => a.due - b.due)[0];
-  }
-}
+import { ScriptedClock } from '../../tools/scriptedClock';
+import { spendRecord } from '../support/scripted';
 
 const header = { runId: 'r', question: 'q', model: 'm', strategy: 'single' as const, caps: [], providerBillsInDollars: false };
 
 function setup() {
-  const clock = new ManualClock();
+  const clock = new ScriptedClock();
   const posted: Array<SnapshotMessage | UpdateMessage> = [];
   const publisher = new RunViewPublisher(initialRunView(header), (m) => posted.push(structuredClone(m)), clock, 33);
   return { clock, posted, publisher };
@@ -142,7 +115,7 @@ describe('RunViewPublisher', () => {
       { type: 'delta', attempt: 1, text: 'a1 ' },
       { type: 'delta', attempt: 2, text: 'b3 ' },
       { type: 'delta', attempt: 2, text: '' },
-      { type: 'spend', record: { time: 't', runId: 'r', purpose: 'estimate', providerId: 'p', model: 'm', promptTokens: 5, cachedPromptTokens: 0, completionTokens: 7, reasoningTokens: 0, dollars: null, estimated: false, outcome: 'stop' } },
+      { type: 'spend', record: spendRecord({ time: 't', runId: 'r', sessionId: undefined, purpose: 'estimate', providerId: 'p', model: 'm', promptTokens: 5, completionTokens: 7, dollars: null }) },
       { type: 'delta', attempt: 2, text: 'b4 ' },
       { type: 'attempt-finished', attempt: 1, finishReason: 'stop', answer: undefined, completionTokens: 3 },
       { type: 'attempt-started', attempt: 3, purpose: 'forced-answer', maxTokens: 50 },

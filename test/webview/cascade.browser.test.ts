@@ -6,11 +6,13 @@ import type { SpendRecord } from '../../src/core/ledger/spendRecord';
 import type { RunEvent } from '../../src/core/reasoning/runEvents';
 import { initialRunView, reduceRunView, type RunView } from '../../src/core/view/runView';
 import { exactTokens, preciseDollars } from '../../src/core/view/runViewText';
-import { CASCADE_LADDER, recordCascadeRun, type RecordedCascade } from '../support/cascadeRun';
+import { CASCADE_LADDER, recordCascadeRun, type RecordedCascade } from '../../tools/cascadeRun';
 import {
-  launchChromium, loadRecordedRun, openPanel, publishedMessages, repoRoot, screenshotPath, startHarnessServer, streamed,
+  launchChromium, openPanel, publishedMessages, startHarnessServer, streamed,
   type HarnessServer, type PanelPage, type ThemeName,
-} from './harness';
+} from '../../tools/panelHarness';
+import { repoRoot } from '../../tools/repoRoot';
+import { loadRecordedRun, screenshotPath } from './panelFixtures';
 
 const LADDER = CASCADE_LADDER.map((r) => r.model);
 

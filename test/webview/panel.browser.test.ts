@@ -7,9 +7,11 @@ import type { RunEvent } from '../../src/core/reasoning/runEvents';
 import { REASONING_LIMIT_CHARS, initialRunView, reduceRunView, type RunHeader, type RunView } from '../../src/core/view/runView';
 import type { ToWebviewMessage } from '../../src/protocol';
 import {
-  launchChromium, loadRecordedRun, openPanel, publishedMessages, repoRoot, screenshotPath, startHarnessServer, streamed,
+  launchChromium, openPanel, publishedMessages, startHarnessServer, streamed,
   type HarnessServer, type PanelPage,
-} from './harness';
+} from '../../tools/panelHarness';
+import { repoRoot } from '../../tools/repoRoot';
+import { loadRecordedRun, screenshotPath } from './panelFixtures';
 
 // The answer panel's real page and bundle (dist/webview.js, built by `node esbuild.js`) in Debian's
 // chromium under the panel's CSP, fed the messages the host-side publisher makes from a recorded run.

@@ -8,9 +8,9 @@ import type { ChatStreamEvent } from '../../src/core/providers/chatProvider';
 import { ProviderError } from '../../src/core/providers/chatProvider';
 import { OpenAICompatibleProvider } from '../../src/core/providers/openaiProvider';
 import type { RunEvent } from '../../src/core/reasoning/runEvents';
-import { readTraceQuestion } from '../e2e/fixtures';
+import { readTraceQuestion } from '../../tools/recordedData';
 import { REPLAY_MODEL, meteredStack, runOnStack } from '../support/faultTable';
-import { startModelServer, type ModelServer, type ScriptedReply } from '../support/modelServer';
+import { startModelServer, type ModelServer, type ScriptedReply } from '../../tools/modelServer';
 
 const KEY = 'sk-test-SECRET-123456789';
 /** What must never appear: the key, or its secret part on its own. */

@@ -11,27 +11,16 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { RunEvent } from '../../src/core/reasoning/runEvents';
-import { initialRunView, type RunHeader } from '../../src/core/view/runView';
-import { RunViewPublisher, type PublisherClock } from '../../src/core/view/runViewPublisher';
-import type { FromWebviewMessage, ToWebviewMessage } from '../../src/protocol';
-import { panelContentSecurityPolicy, panelHtml } from '../../src/host/panelHtml';
-import { themes, type HarnessTheme } from './themes';
+import type { RunEvent } from '../src/core/reasoning/runEvents';
+import { initialRunView, type RunHeader } from '../src/core/view/runView';
+import { RunViewPublisher } from '../src/core/view/runViewPublisher';
+import type { FromWebviewMessage, ToWebviewMessage } from '../src/protocol';
+import { panelContentSecurityPolicy, panelHtml } from '../src/host/panelHtml';
+import { themes, type HarnessTheme } from './panelThemes';
+import { repoRoot } from './repoRoot';
+import { ScriptedClock } from './scriptedClock';
 
-export const repoRoot = path.resolve(__dirname, '..', '..');
-export const artifactsDir = path.join(__dirname, 'artifacts');
 export type ThemeName = keyof typeof themes;
-
-export interface RecordedRun {
-  source: string;
-  header: RunHeader;
-  gold: string;
-  events: RunEvent[];
-}
-
-export function loadRecordedRun(): RecordedRun {
-  return JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'recordedRun.json'), 'utf8')) as RecordedRun;
-}
 
 /** Splits each recorded delta into token-sized pieces (~4 characters), as a provider streams them. */
 export function streamed(events: readonly RunEvent[], charsPerDelta = 4): RunEvent[] {
@@ -46,37 +35,6 @@ export function streamed(events: readonly RunEvent[], charsPerDelta = 4): RunEve
     }
   }
   return out;
-}
-
-/** A clock the test advances by hand, so the publisher's batching is reproduced exactly. */
-export class ScriptedClock implements PublisherClock {
-  private t = 0;
-  private timers: Array<{ due: number; fn: () => void; id: number }> = [];
-  private nextId = 1;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.timers.push({ due: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((t) => t.id !== handle);
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const due = this.timers.filter((t) => t.due <= end).sort((a, b) => a.due - b.due)[0];
-      if (!due) {
-        break;
-      }
-      this.timers = this.timers.filter((t) => t !== due);
-      this.t = due.due;
-      due.fn();
-    }
-    this.t = end;
-  }
 }
 
 /**
@@ -223,9 +181,4 @@ export async function openPanel(browser: Browser, origin: string, options: { the
     },
     settle,
   };
-}
-
-export function screenshotPath(name: string): string {
-  fs.mkdirSync(artifactsDir, { recursive: true });
-  return path.join(artifactsDir, name);
 }

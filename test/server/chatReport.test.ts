@@ -7,9 +7,10 @@ import * as path from 'node:path';
 import { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
 import { emptyTotals } from '../../src/core/ledger/spendLedger';
 import { createStrategy } from '../../src/core/reasoning/strategies';
-import { readTraceQuestion } from '../e2e/fixtures';
+import { readTraceQuestion } from '../../tools/recordedData';
 import { meteredStack, runOnStack } from '../support/faultTable';
-import { startModelServer, type ModelServer } from '../support/modelServer';
+import { startModelServer, type ModelServer } from '../../tools/modelServer';
+import { spendRecord } from '../support/scripted';
 
 describe('@budget chat: reading the request', () => {
   it('a plain message is a question; /spend needs nothing', () => {
@@ -144,7 +145,7 @@ describe('@budget chat: /estimate and /spend', () => {
 
   it('the spend line marks dollars that are not all known', () => {
     const reporter = new ChatRunReporter({ progress: () => undefined, markdown: () => undefined }, { runId: 'r', question: 'q', model: 'm', strategy: 'single', caps: [], providerBillsInDollars: true });
-    reporter.push({ type: 'spend', record: { time: new Date().toISOString(), runId: 'r', purpose: 'attempt', providerId: 'p', model: 'm', promptTokens: 10, cachedPromptTokens: 0, completionTokens: 5, reasoningTokens: 0, dollars: null, estimated: false, outcome: 'stop' } });
+    reporter.push({ type: 'spend', record: spendRecord({ time: new Date().toISOString(), runId: 'r', sessionId: undefined, providerId: 'p', model: 'm', promptTokens: 10, completionTokens: 5, dollars: null }) });
     assert.match(spendSummaryLine(reporter.view, true), /^Spent 15 tokens · \$0\+\? in 1 call$/);
   });
 });

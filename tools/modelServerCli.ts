@@ -1,4 +1,4 @@
-// `tsx test/support/modelServerCli.ts [--port N] [--tps N]`: the loopback model server on recorded
+// `tsx tools/modelServerCli.ts [--port N] [--tps N]`: the loopback model server on recorded
 // traces for demos and manual testing, until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
 import { startModelServer } from './modelServer';

@@ -5,11 +5,12 @@ import { inspect } from 'node:util';
 import { decode, encode } from 'gpt-tokenizer/cjs/encoding/o200k_base';
 import OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import { startModelServer, type ModelServer } from '../support/modelServer';
+import { startModelServer, type ModelServer } from '../../tools/modelServer';
+import { defaultTraceDataDir } from '../../tools/recordedData';
 
 // The loopback server driven through the real openai SDK. Expected values come from the data files
 // and an independent o200k tokenizer (gpt-tokenizer; the server uses tiktoken).
-const dataDir = path.resolve(__dirname, '..', '..', 'bench', 'data');
+const dataDir = defaultTraceDataDir;
 const readLines = (file: string) => fs.readFileSync(path.join(dataDir, file), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const math: Array<{ idx: number; question: string; code: string[]; score: boolean[]; pred_score: number[][]; gt: string }> = readLines('qwen25-math-cot/math_cot_100.jsonl');
 const boxedGold = (row: (typeof math)[number]) => `\\boxed{${row.gt}}`;

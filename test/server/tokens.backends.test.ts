@@ -1,10 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import * as path from 'node:path';
 import { countText, TokenCounter } from '../../src/core/tokens/tokenCounter';
 import { chunked, recordedChains } from '../support/recordedText';
+import { repoRoot } from '../../tools/repoRoot';
 
-const repoRoot = path.resolve(__dirname, '../..');
 
 /** A few recorded reasoning chains (real model output: LaTeX, digits, newlines). */
 describe('token counting backends', () => {

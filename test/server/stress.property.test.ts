@@ -10,16 +10,17 @@ import { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
 import { MemorySpendLedger } from '../../src/core/ledger/spendLedger';
 import type { SpendLedger } from '../../src/core/ledger/spendLedger';
 import type { SpendRecord } from '../../src/core/ledger/spendRecord';
-import type { ChatProvider, ChatRequest, ChatStreamEvent, FinishReason } from '../../src/core/providers/chatProvider';
+import type { FinishReason } from '../../src/core/providers/chatProvider';
 import { ProviderError } from '../../src/core/providers/chatProvider';
 import { OpenAICompatibleProvider } from '../../src/core/providers/openaiProvider';
 import { ReasoningRun } from '../../src/core/reasoning/reasoningRun';
 import type { RunEvent } from '../../src/core/reasoning/runEvents';
 import { createStrategy } from '../../src/core/reasoning/strategies';
 import { priceLookup, type TokenPrice } from '../../src/core/tokens/prices';
-import { readTraceQuestion } from '../e2e/fixtures';
+import { readTraceQuestion } from '../../tools/recordedData';
 import { REPLAY_MODEL, sharedTokenCounter } from '../support/faultTable';
-import { startModelServer, type ModelServer, type ScriptedReply } from '../support/modelServer';
+import { startModelServer, type ModelServer, type ScriptedReply } from '../../tools/modelServer';
+import { ScriptedProvider, spendRecord, type ProviderStep } from '../support/scripted';
 
 /** FC_RUNS=10000 (npm run test:stress) for the long mode; the default keeps CI fast. */
 const RUNS = Math.max(1, Number(process.env.FC_RUNS) || 60);
@@ -88,10 +89,10 @@ function earlierSpend(c: StressCase): SpendRecord | undefined {
   if (!tokens && !dollars) {
     return undefined;
   }
-  return {
-    time: DAY().toISOString(), runId: 'earlier', purpose: 'attempt', providerId: 'earlier', model: REPLAY_MODEL,
-    promptTokens: tokens, cachedPromptTokens: 0, completionTokens: 0, reasoningTokens: 0, dollars, estimated: false, outcome: 'stop',
-  };
+  return spendRecord({
+    time: DAY().toISOString(), runId: 'earlier', sessionId: undefined, providerId: 'earlier', model: REPLAY_MODEL,
+    promptTokens: tokens, completionTokens: 0, dollars,
+  });
 }
 
 /** Every cap holds: tokens exactly, dollars within 1e-9. */
@@ -209,7 +210,7 @@ describe('Stress: random strategies, budgets, caps, replies, faults and Stops ne
           await ledger.append(earlier);
         }
         const caller = meteredCallers({ runId, ledger, tokens: sharedTokenCounter })(
-          { id: REPLAY_MODEL, provider: new ScriptedEndpoint(c.replies), prices: priceLookup({ overrides: { [REPLAY_MODEL]: c.price } }) }, c.caps);
+          { id: REPLAY_MODEL, provider: scriptedEndpoint(c.replies), prices: priceLookup({ overrides: { [REPLAY_MODEL]: c.price } }) }, c.caps);
         const stop = new AbortController();
         let deltas = 0;
         const run = new ReasoningRun(caller, {
@@ -238,17 +239,16 @@ describe('Stress: random strategies, budgets, caps, replies, faults and Stops ne
  * chunks up to max_tokens, usage unless told not to, faults as ProviderErrors. Pure state machine
  * input for the fast property; the HTTP property above checks the real thing.
  */
-class ScriptedEndpoint implements ChatProvider {
-  readonly id = 'scripted:stress';
-  readonly billsInDollars = true;
-  private readonly replies: ScriptedReply[];
-  constructor(replies: readonly ScriptedReply[]) {
-    // A copy: the generated case must stay intact for fast-check's report and shrinking.
-    this.replies = [...replies];
-  }
+function scriptedEndpoint(replies: readonly ScriptedReply[]): ScriptedProvider {
+  // map() copies: the generated case must stay intact for fast-check's report and shrinking.
+  return new ScriptedProvider({
+    id: 'scripted:stress', models: [REPLAY_MODEL], replies: replies.map(loopbackStream),
+    otherwise: loopbackStream({ content: 'Work.\nSo the answer is \\boxed{42}.' }),
+  });
+}
 
-  async *stream(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatStreamEvent> {
-    const reply = this.replies.shift() ?? { content: 'Work.\nSo the answer is \\boxed{42}.' };
+function loopbackStream(reply: ScriptedReply): ProviderStep {
+  return async function* (request, signal) {
     if (reply.status) {
       throw new ProviderError(reply.status === 401 ? 'auth' : reply.status >= 500 ? 'server' : 'rate-limited', `scripted ${reply.status}`, reply.status);
     }
@@ -285,11 +285,7 @@ class ScriptedEndpoint implements ChatProvider {
       completionTokens: sent, reasoningTokens: 0, estimated: false,
     };
     yield { kind: 'done', finishReasons: reasons, usage };
-  }
-
-  async listModels(): Promise<string[]> {
-    return [REPLAY_MODEL];
-  }
+  };
 }
 
 function count(text: string): number {

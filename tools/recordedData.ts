@@ -1,18 +1,84 @@
 /**
- * Recorded real reasoning traces (bench/data) for the loopback model server: loading, matching a
- * prompt to a recorded question, and drawing successive recorded chains per question.
+ * The recorded real reasoning traces in bench/data (see its README): the raw rows for benchmarks,
+ * the held-out split, one question for tests, and the trace library the loopback model server replays
+ * (matching a prompt to a recorded question, drawing successive recorded chains per question).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { countTokens } from './modelServerTokens';
+import { repoRoot } from './repoRoot';
 
-export const defaultTraceDataDir = path.resolve(__dirname, '..', '..', 'bench', 'data');
+export const defaultTraceDataDir = path.join(repoRoot, 'bench', 'data');
 
 export type TraceDataset = 'math' | 'gsm8k';
 
 /** Who produced a recorded chain: the 8 Qwen2.5-Math samples, or one of the 4 GPT-3 GSM8K solvers. */
 export type ChainSource = 'qwen25-math-cot' | '6b_finetuning' | '6b_verification' | '175b_finetuning' | '175b_verification';
-export const gsm8kSources = ['6b_finetuning', '6b_verification', '175b_finetuning', '175b_verification'] as const;
+export const GSM_MODELS = ['6b_finetuning', '6b_verification', '175b_finetuning', '175b_verification'] as const;
+
+/** One line of qwen25-math-cot/math_cot_100.jsonl: a MATH question and its 8 sampled chains. */
+export interface MathRow {
+  idx: number;
+  question: string;
+  level: string;
+  gt: string;
+  code: string[];
+  pred: string[];
+  score: boolean[];
+  pred_score: number[][];
+}
+
+/** One line of gsm8k/example_model_solutions.jsonl: a GSM8K question and each GPT-3 model's solution. */
+export interface GsmSolutionRow {
+  question: string;
+  ground_truth: string;
+  [model: string]: unknown;
+}
+type GsmSolution = { is_correct: boolean; solution: string };
+
+function readJsonLines<Row>(file: string): Row[] {
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => JSON.parse(line) as Row);
+}
+
+export function loadMath(dataDir: string = defaultTraceDataDir): MathRow[] {
+  return readJsonLines<MathRow>(path.join(dataDir, 'qwen25-math-cot', 'math_cot_100.jsonl'));
+}
+
+export function loadGsmSolutions(dataDir: string = defaultTraceDataDir): GsmSolutionRow[] {
+  return readJsonLines<GsmSolutionRow>(path.join(dataDir, 'gsm8k', 'example_model_solutions.jsonl'));
+}
+
+export function loadGsmProblems(dataDir: string = defaultTraceDataDir): Array<{ question: string; answer: string }> {
+  return readJsonLines<{ question: string; answer: string }>(path.join(dataDir, 'gsm8k', 'test.jsonl'));
+}
+
+/** Held-out rule (bench/data/README.md): tune on MATH idx 0-59 and GSM8K 0-799 only. */
+export function mathSplit(row: MathRow): 'tune' | 'heldout' {
+  return row.idx < 60 ? 'tune' : 'heldout';
+}
+
+export function gsmSplit(index: number): 'tune' | 'heldout' {
+  return index < 800 ? 'tune' : 'heldout';
+}
+
+export interface TraceQuestion {
+  idx: number;
+  text: string;
+  gold: string;
+}
+
+/** A recorded MATH question by its idx. */
+export function readTraceQuestion(idx: number): TraceQuestion {
+  const row = loadMath().find((r) => r.idx === idx);
+  if (!row) {
+    throw new Error(`no recorded question with idx ${idx}`);
+  }
+  return { idx, text: row.question, gold: row.gt };
+}
 
 export interface RecordedChain {
   text: string;
@@ -50,25 +116,6 @@ function normalizeWhitespace(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
-interface MathRow {
-  idx: number;
-  question: string;
-  gt: string;
-  code: string[];
-  pred: string[];
-  score: boolean[];
-  pred_score: number[][];
-}
-type Gsm8kSolutions = Record<(typeof gsm8kSources)[number], { is_correct: boolean; solution: string }>;
-
-function readJsonLines<Row>(file: string): Row[] {
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim())
-    .map((line) => JSON.parse(line));
-}
-
 export class TraceLibrary {
   readonly questions: RecordedQuestion[] = [];
   private readonly byNormalizedText = new Map<string, RecordedQuestion>();
@@ -76,8 +123,8 @@ export class TraceLibrary {
   private readonly estimates = new Map<string, number>();
 
   constructor(readonly dataDir: string) {
-    for (const row of readJsonLines<MathRow>(path.join(dataDir, 'qwen25-math-cot', 'math_cot_100.jsonl'))) {
-      const chains = (row.code as string[]).map((text, i) => ({
+    for (const row of loadMath(dataDir)) {
+      const chains = row.code.map((text, i) => ({
         text,
         answer: String(row.pred[i]),
         correct: Boolean(row.score[i]),
@@ -85,12 +132,12 @@ export class TraceLibrary {
       }));
       this.add({ key: `math:${row.idx}`, dataset: 'math', index: row.idx, question: row.question, gold: String(row.gt), chains: { 'qwen25-math-cot': chains } });
     }
-    const problems = readJsonLines<{ question: string; answer: string }>(path.join(dataDir, 'gsm8k', 'test.jsonl'));
-    const solutions = readJsonLines<Gsm8kSolutions>(path.join(dataDir, 'gsm8k', 'example_model_solutions.jsonl'));
+    const problems = loadGsmProblems(dataDir);
+    const solutions = loadGsmSolutions(dataDir);
     problems.forEach((row, i) => {
       const chains: RecordedQuestion['chains'] = {};
-      for (const source of gsm8kSources) {
-        const s = solutions[i][source];
+      for (const source of GSM_MODELS) {
+        const s = solutions[i][source] as GsmSolution;
         chains[source] = [{ text: s.solution, answer: /A:\s*(.+)\s*$/.exec(s.solution)?.[1] ?? '', correct: Boolean(s.is_correct), tokenLogprob: gsm8kTokenLogprob }];
       }
       this.add({ key: `gsm8k:${i}`, dataset: 'gsm8k', index: i, question: row.question, gold: String(row.answer).split('####').pop()!.trim(), chains });

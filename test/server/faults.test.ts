@@ -7,12 +7,13 @@ import { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
 import type { SpendRecord } from '../../src/core/ledger/spendRecord';
 import type { RunEvent } from '../../src/core/reasoning/runEvents';
 import { createStrategy } from '../../src/core/reasoning/strategies';
-import { readTraceQuestion } from '../e2e/fixtures';
+import { readTraceQuestion } from '../../tools/recordedData';
 import {
-  FAULT_CASES, REPLAY_MODEL, SERVER_CHUNK_TOKENS, faultTable, freePort, meteredStack, runOnStack, sharedTokenCounter,
+  FAULT_CASES, REPLAY_MODEL, SERVER_CHUNK_TOKENS, faultTable, meteredStack, runOnStack, sharedTokenCounter,
   type FaultCase, type FaultRow,
 } from '../support/faultTable';
-import { startModelServer, type ModelServer, type SentResponse } from '../support/modelServer';
+import { freePort } from '../../tools/freePort';
+import { startModelServer, type ModelServer, type SentResponse } from '../../tools/modelServer';
 
 /** A recorded MATH question: the server replays its real chains (the first one answers 8 in 252 tokens). */
 const QUESTION = readTraceQuestion(67).text;

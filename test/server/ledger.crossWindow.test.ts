@@ -4,10 +4,10 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
-import { startModelServer, type ModelServer } from '../support/modelServer';
-import { readTraceQuestion } from '../e2e/fixtures';
+import { startModelServer, type ModelServer } from '../../tools/modelServer';
+import { readTraceQuestion } from '../../tools/recordedData';
+import { repoRoot } from '../../tools/repoRoot';
 
-const repoRoot = path.resolve(__dirname, '../..');
 const DAILY_TOKENS = 3000;
 
 /** One VS Code window: its own process, ledger reader and metered caller, calling until the daily cap refuses. */

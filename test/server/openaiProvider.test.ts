@@ -2,10 +2,10 @@ import * as assert from 'node:assert/strict';
 import type { ChatStreamEvent } from '../../src/core/providers/chatProvider';
 import { ProviderError } from '../../src/core/providers/chatProvider';
 import { isReasoningModel, OpenAICompatibleProvider, stripKeys, toCompletionParams } from '../../src/core/providers/openaiProvider';
-import { startModelServer, type ModelServer } from '../support/modelServer';
-import { freePort } from '../e2e/codeServer';
+import { startModelServer, type ModelServer } from '../../tools/modelServer';
+import { freePort } from '../../tools/freePort';
 
-import { readTraceQuestion } from '../e2e/fixtures';
+import { readTraceQuestion } from '../../tools/recordedData';
 
 const QUESTION = readTraceQuestion(67).text;
 

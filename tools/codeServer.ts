@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { freePort } from './freePort';
+import { repoRoot } from './repoRoot';
 
 /** A code-server (VS Code 1.100 in the browser) on loopback with isolated dirs, per DESIGN.md's recipe. */
 export interface CodeServer {
@@ -16,19 +17,6 @@ export interface CodeServer {
   logsDir: string;
   process: ChildProcess;
   stop(): Promise<void>;
-}
-
-export const repoRoot = path.resolve(__dirname, '..', '..');
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface CodeServerOptions {
@@ -131,4 +119,39 @@ export function workbenchUrl(port: number, folder: string, options: { testsPath?
     payload.push(['extensionTestsPath', `vscode-remote://127.0.0.1:${port}${options.testsPath}`]);
   }
   return `http://127.0.0.1:${port}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+}
+
+/** The newest extension host's "Budget Reasoner" log (one exthostN folder per window load). */
+export function extensionLog(cs: CodeServer): { file: string; text: string } | undefined {
+  const logs: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        walk(p);
+      } else if (e.name === 'Budget Reasoner.log') {
+        logs.push(p);
+      }
+    }
+  };
+  if (fs.existsSync(cs.logsDir)) {
+    walk(cs.logsDir);
+  }
+  const file = logs.sort((a, b) => fs.statSync(a).birthtimeMs - fs.statSync(b).birthtimeMs || a.localeCompare(b)).at(-1);
+  return file ? { file, text: fs.readFileSync(file, 'utf8') } : undefined;
+}
+
+/** Waits until a log written after `since` (a log file path, or none) contains `pattern`. */
+export async function waitForLog(cs: CodeServer, pattern: RegExp, since?: string, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const log = extensionLog(cs);
+    if (log && log.file !== since && pattern.test(log.text)) {
+      return log.text;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`no ${pattern} in the extension log (${log?.file ?? 'none'}):\n${log?.text ?? ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

@@ -4,8 +4,8 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
+import { repoRoot } from '../../tools/repoRoot';
 
-const repoRoot = path.resolve(__dirname, '../..');
 
 /** One "VS Code window": a separate process appending through its own FileSpendLedger, starting at `startAt`. */
 const writerScript = `

@@ -2,8 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type BrowserContext, type Frame, type FrameLocator, type Locator, type Page } from 'playwright-core';
+import { repoRoot } from './repoRoot';
 
-export const artifactsDir = path.resolve(__dirname, 'artifacts');
+/** Screenshots of e2e runs (test/e2e/artifacts, not committed). */
+export const artifactsDir = path.join(repoRoot, 'test', 'e2e', 'artifacts');
 
 export interface Workbench {
   context: BrowserContext;
@@ -70,15 +72,82 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   await page.keyboard.press('Enter');
 }
 
-/** Opens a workspace file from the Explorer (Quick Open's file search is slow to index on a cold start). */
-export async function openFile(page: Page, name: string): Promise<void> {
+/** The folder the workbench URL opened (`?folder=`, as workbenchUrl and code-server write it). */
+export function workbenchFolder(page: Page): string {
+  const folder = new URL(page.url()).searchParams.get('folder');
+  if (!folder) {
+    throw new Error(`the workbench URL names no folder: ${page.url()}`);
+  }
+  return folder;
+}
+
+/**
+ * Opens a file by its full path through "File: Open File...", which code-server shows as VS Code's
+ * simple file dialog (a quick input taking a path). Unlike double-clicking the Explorer's row or
+ * searching Quick Open, it depends neither on the Explorer having rendered the folder nor on a file
+ * index, both slow on a loaded machine. `file` is absolute or relative to the workbench's folder.
+ */
+export async function openFile(page: Page, file: string): Promise<void> {
+  const folder = workbenchFolder(page);
+  const full = path.resolve(folder, file);
+  const tab = page.locator(`.tabs-container .tab.active[aria-label*="${path.basename(full)}"]`).first();
   await page.keyboard.press('Escape');
-  await page.keyboard.press('Control+Shift+E');
-  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
-  await row.waitFor({ timeout: 30_000 });
-  await row.dblclick();
-  await page.locator(`.tabs-container .tab[aria-label*="${name}"]`).first().waitFor({ timeout: 15_000 });
-  await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: 15_000 });
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: 30_000 });
+  await input.fill('>File: Open File...');
+  // Click the command itself: Enter would run whichever row the filter put first.
+  await page.locator('.quick-input-widget .monaco-list-row', { has: page.locator('.label-name', { hasText: /^File: Open File\.\.\.$/ }) })
+    .first().click({ timeout: 30_000 });
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: /^Open File$/ }).waitFor({ timeout: 30_000 });
+  // While it loads, the dialog sets its box more than once (a default folder, then the workspace's):
+  // type the path only once it shows the workspace folder, or the dialog overwrites it.
+  const boxHolds = (value: string, timeout: number) => page.waitForFunction(
+    (v) => document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value === v, value, { timeout });
+  await boxHolds(`${folder.replace(/\/+$/, '')}/`, 30_000).catch(() => undefined);
+  for (let attempt = 1; ; attempt++) {
+    await input.fill(full);
+    try {
+      await boxHolds(full, 5_000);
+      await page.keyboard.press('Enter');
+      await tab.waitFor({ timeout: 20_000 });
+      break;
+    } catch (e) {
+      // Overwritten after all, or Enter came before the dialog took the path: type it again.
+      if (attempt >= 3 || !(await input.isVisible())) {
+        throw e;
+      }
+    }
+  }
+  await page.locator('.editor-group-container .monaco-editor .view-lines').first().waitFor({ timeout: 30_000 });
+}
+
+/**
+ * Polls `check` until it returns something truthy (which it returns), for states the DOM cannot be
+ * asked about directly (files on disk, the model server's log). Throws after `timeoutMs` naming `what`.
+ */
+export async function waitUntil<T>(check: () => T | Promise<T>, what: string, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) {
+      return value;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Waits until the status-bar meter's accessible label (which carries exact counts) matches `pattern`; returns it. */
+export async function meterLabelMatching(page: Page, pattern: RegExp, timeoutMs = 60_000): Promise<string> {
+  const meter = statusBarMeter(page);
+  await meter.waitFor({ timeout: timeoutMs });
+  let label = '';
+  await waitUntil(async () => pattern.test(label = (await meter.getAttribute('aria-label')) ?? ''), `a meter label matching ${pattern}`, timeoutMs)
+    .catch(() => undefined);
+  return label;
 }
 
 export async function selectAllInEditor(page: Page): Promise<void> {

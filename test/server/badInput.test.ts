@@ -16,9 +16,9 @@ import type { RefusalKind } from '../../src/core/run/refusal';
 import type { RunOutcome } from '../../src/core/reasoning/reasoningRun';
 import { contextWindowOf } from '../../src/core/tokens/contextWindows';
 import { priceLookup } from '../../src/core/tokens/prices';
-import { readTraceQuestion } from '../e2e/fixtures';
+import { readTraceQuestion } from '../../tools/recordedData';
 import { REPLAY_MODEL, REPLAY_PRICE, meteredStack, sharedTokenCounter } from '../support/faultTable';
-import { replayModels, startModelServer, type ModelServer } from '../support/modelServer';
+import { replayModels, startModelServer, type ModelServer } from '../../tools/modelServer';
 
 const REPLAY_WINDOW = replayModels.find((m) => m.id === REPLAY_MODEL)!.contextWindow;
 

@@ -8,7 +8,7 @@ import {
 import {
   exactTokens, headerParts, modelCostRows, modelDollarsText, modelOrder, preciseDollars, showsModels,
 } from '../../src/core/view/runViewText';
-import { CASCADE_LADDER, recordCascadeRun, type RecordedCascade } from '../support/cascadeRun';
+import { CASCADE_LADDER, recordCascadeRun, type RecordedCascade } from '../../tools/cascadeRun';
 
 const LADDER = CASCADE_LADDER.map((r) => r.model);
 const fold = (header: RunHeader, events: readonly RunEvent[]) => events.reduce(reduceRunView, initialRunView(header));

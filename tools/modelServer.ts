@@ -1,6 +1,6 @@
 /**
  * A loopback model server speaking OpenAI's chat-completions protocol (SSE streaming and JSON),
- * replaying recorded real reasoning traces (./traces.ts). Tests script exact replies and faults
+ * replaying recorded real reasoning traces (./recordedData.ts). Tests script exact replies and faults
  * per request, in process or through the HTTP control API under /__control.
  * Test and demo infrastructure: the product's providers never special-case it.
  */
@@ -8,7 +8,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { countPromptTokens, countTokens, messageText, tokenize, tokenizeRecorded, type PromptMessage } from './modelServerTokens';
-import { ChainCursor, loadTraceLibrary, type ChainSource, type TraceDataset, type TraceLibrary } from './traces';
+import { ChainCursor, loadTraceLibrary, type ChainSource, type TraceDataset, type TraceLibrary } from './recordedData';
 
 export interface ReplayModel {
   id: string;

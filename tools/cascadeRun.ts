@@ -3,21 +3,21 @@
  * OpenAICompatibleProvider (openai SDK, SSE) -> the loopback model server replaying the recorded
  * GSM8K solutions of three GPT-3 models, cheapest first. Returns the events the panel would get.
  */
-import { LocalBudgetEstimator } from '../../src/core/budget/localEstimator';
-import { formatDollars } from '../../src/core/tokens/amountText';
-import { meteredCallers } from '../../src/core/run/callers';
-import { TaleBudgetEstimator } from '../../src/core/budget/taleEstimator';
-import { MemorySpendLedger } from '../../src/core/ledger/spendLedger';
-import type { SpendRecord } from '../../src/core/ledger/spendRecord';
-import { OpenAICompatibleProvider } from '../../src/core/providers/openaiProvider';
-import { CascadeRun, type CascadeOutcome } from '../../src/core/reasoning/cascade';
-import type { RunEvent } from '../../src/core/reasoning/runEvents';
-import { SingleChainStrategy } from '../../src/core/reasoning/strategies';
-import type { ModelPrice, TokenPrice } from '../../src/core/tokens/prices';
-import { TokenCounter } from '../../src/core/tokens/tokenCounter';
-import type { RunHeader } from '../../src/core/view/runView';
+import { LocalBudgetEstimator } from '../src/core/budget/localEstimator';
+import { formatDollars } from '../src/core/tokens/amountText';
+import { meteredCallers } from '../src/core/run/callers';
+import { TaleBudgetEstimator } from '../src/core/budget/taleEstimator';
+import { MemorySpendLedger } from '../src/core/ledger/spendLedger';
+import type { SpendRecord } from '../src/core/ledger/spendRecord';
+import { OpenAICompatibleProvider } from '../src/core/providers/openaiProvider';
+import { CascadeRun, type CascadeOutcome } from '../src/core/reasoning/cascade';
+import type { RunEvent } from '../src/core/reasoning/runEvents';
+import { SingleChainStrategy } from '../src/core/reasoning/strategies';
+import type { ModelPrice, TokenPrice } from '../src/core/tokens/prices';
+import { TokenCounter } from '../src/core/tokens/tokenCounter';
+import type { RunHeader } from '../src/core/view/runView';
 import { startModelServer } from './modelServer';
-import { loadTraceLibrary } from './traces';
+import { loadTraceLibrary } from './recordedData';
 
 /** Replay model ids (modelServer.ts replayModels), cheapest first, at prices in the ratio of the model sizes (dollars per 1M tokens). */
 export const CASCADE_LADDER = [
