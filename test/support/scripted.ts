@@ -10,7 +10,7 @@ import type {
   ChatMessage, ChatProvider, ChatRequest, ChatStreamEvent, FinishReason, ProviderErrorKind, TokenLogprob, Usage,
 } from '../../src/core/providers/chatProvider';
 import { ProviderError } from '../../src/core/providers/chatProvider';
-import { CallFailure, CapRefusal, type CallResult, type CallSpec, type ModelCaller } from '../../src/core/reasoning/modelCaller';
+import { CallFailure, CapRefusal, type CallResult, type CallSpec, type ModelCaller } from '../../src/core/budget/modelCaller';
 
 /**
  * A plausible spend record, with the fields a test cares about overridden. A field overridden with
