@@ -56,7 +56,7 @@ export async function run(): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   await profiler?.stop(config.profileFile!);
   fs.writeFileSync(config.resultsFile, JSON.stringify({
-    summary, wallMs, cpuUserUs: cpu.user, cpuSystemUs: cpu.system, panel: api.lastPanelStats(),
+    summary, wallMs, cpuUserUs: cpu.user, cpuSystemUs: cpu.system, panel: api.lastPanelStats?.(),
     idle: { ms: idleMs, cpuUserUs: idle.user, cpuSystemUs: idle.system },
     host: { node: process.version, execArgv: process.execArgv, extensions: vscode.extensions.all.filter((e) => e.isActive).map((e) => e.id) },
   }));

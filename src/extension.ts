@@ -19,8 +19,8 @@ export interface BudgetReasonerApi {
   ledgerFile(): Promise<string>;
   /** The @budget chat participant's handler, callable without the chat UI (tests; VS Code without chat). */
   chat: Pick<BudgetChat, 'handle'>;
-  /** Posts and events of the newest run's panel (host-side batching), for benchmarks. */
-  lastPanelStats(): { posts: number; events: number; snapshots: number } | undefined;
+  /** Posts and events of the newest run's panel (host-side batching), for benchmarks; development and test builds only. */
+  lastPanelStats?(): { posts: number; events: number; snapshots: number } | undefined;
   activationMs: number;
 }
 
@@ -82,7 +82,7 @@ export function activate(context: vscode.ExtensionContext): BudgetReasonerApi {
     meter: () => services.meter.rendered,
     ledgerFile: async () => (await services.ledger()).file,
     chat,
-    lastPanelStats: () => reason.pipeline.registry.newestPanel?.stats,
+    ...(__TEST_HOOKS__ ? { lastPanelStats: () => reason.pipeline.registry.newestPanel?.stats } : {}),
     activationMs,
   };
 }

@@ -14,8 +14,6 @@ interface VsCodeApi<State> {
   setState(state: State): void;
 }
 declare function acquireVsCodeApi<State>(): VsCodeApi<State>;
-/** True in development and test bundles, false in the shipped one (esbuild.js `define`), which drops the hooks. */
-declare const __TEST_HOOKS__: boolean;
 
 /** What the panel persists: enough to draw the run again after a reload. */
 interface StoredState {
