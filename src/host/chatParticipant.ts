@@ -8,7 +8,7 @@ import { ChatRunReporter, estimateMarkdown, parseChatAsk, spendMarkdown, type Ch
 import type { Settings } from '../core/config';
 import { providerConfigured } from '../core/firstRun';
 import { checkQuestion } from '../core/question';
-import { REFUSAL_ACTIONS } from '../core/run/refusal';
+import { REFUSAL_ACTIONS, refusal } from '../core/run/refusal';
 import { LanguageModelProvider } from './lmProvider';
 import type { ReasonCommand } from './reasonCommand';
 import type { StartOptions } from './runPipeline';
@@ -60,8 +60,9 @@ export class BudgetChat {
       case 'reason': {
         const checked = checkQuestion(ask.question);
         if (!checked.ok) {
-          stream.markdown(`${checked.message} Nothing was sent.`);
-          return { metadata: { command: 'invalid' }, errorDetails: { message: checked.message } };
+          const { message } = refusal('bad-question', checked.message);
+          stream.markdown(message);
+          return { metadata: { command: 'invalid' }, errorDetails: { message } };
         }
         const model = await this.chooseModel(settings, request.model);
         if (model === 'not-set-up') {
