@@ -195,7 +195,7 @@ export function planRun(request: PlanRequest): PlanResult {
   }
 
   const caps = capsFromSettings(settings, budgetTokens);
-  // A run whose first chain cannot fit is refused here, naming the cap, before anything is sent.
+  // With today's spend (after the estimate call, if any): a run whose first chain cannot fit is refused, naming the cap, before the chain is sent.
   if (request.today) {
     const wanted = Math.min(chainTokens, MIN_CHAIN_TOKENS);
     const g = grant({
