@@ -56,7 +56,7 @@ export function notificationPresenter(log: Logger): RunPresenter {
       let choice: string | undefined;
       switch (refusal.kind) {
         case 'declined':
-          log.info('run', refusal.message);
+          log.info('run', 'declined at the cost confirmation; nothing was sent');
           return;
         case 'bad-question':
           void vscode.window.showWarningMessage(`Budget Reasoner: ${refusal.message}`);
