@@ -10,7 +10,7 @@ import { createStrategy } from '../../src/core/reasoning/strategies';
 import { readTraceQuestion } from '../../tools/recordedData';
 import {
   FAULT_CASES, REPLAY_MODEL, SERVER_CHUNK_TOKENS, faultTable, meteredStack, runOnStack, sharedTokenCounter,
-  type FaultCase, type FaultRow,
+  silenceSdkLog, type FaultCase, type FaultRow,
 } from '../support/faultTable';
 import { freePort } from '../../tools/freePort';
 import { startModelServer, type ModelServer, type SentResponse } from '../../tools/modelServer';
@@ -35,19 +35,14 @@ describe('Faults: whole runs through the real stack (ReasoningRun, MeteredCaller
   let dir: string;
   const rows: FaultRow[] = [];
 
-  // The SDK prints every malformed chunk it meets to the console; this suite sends hundreds on purpose.
-  const sdkLog = process.env.OPENAI_LOG;
+  let restoreSdkLog: () => void;
   before(async () => {
-    process.env.OPENAI_LOG = 'off';
+    restoreSdkLog = silenceSdkLog();
     server = await startModelServer();
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'br-faults-'));
   });
   after(async () => {
-    if (sdkLog === undefined) {
-      delete process.env.OPENAI_LOG;
-    } else {
-      process.env.OPENAI_LOG = sdkLog;
-    }
+    restoreSdkLog();
     await server.close();
     await fs.rm(dir, { recursive: true, force: true });
     console.log(`\nFault table (${rows.length} runs; "at" = the call that faulted)\n${faultTable(rows)}\n`);

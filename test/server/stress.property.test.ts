@@ -18,7 +18,7 @@ import type { RunEvent } from '../../src/core/reasoning/runEvents';
 import { createStrategy } from '../../src/core/reasoning/strategies';
 import { priceLookup, type TokenPrice } from '../../src/core/tokens/prices';
 import { readTraceQuestion } from '../../tools/recordedData';
-import { REPLAY_MODEL, sharedTokenCounter } from '../support/faultTable';
+import { REPLAY_MODEL, sharedTokenCounter, silenceSdkLog } from '../support/faultTable';
 import { startModelServer, type ModelServer, type ScriptedReply } from '../../tools/modelServer';
 import { ScriptedProvider, spendRecord, type ProviderStep } from '../support/scripted';
 
@@ -112,20 +112,15 @@ describe('Stress: random strategies, budgets, caps, replies, faults and Stops ne
   let dir: string;
   let provider: OpenAICompatibleProvider;
 
-  // The SDK prints every malformed chunk it meets to the console; this suite sends hundreds on purpose.
-  const sdkLog = process.env.OPENAI_LOG;
+  let restoreSdkLog: () => void;
   before(async () => {
-    process.env.OPENAI_LOG = 'off';
+    restoreSdkLog = silenceSdkLog();
     server = await startModelServer();
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'br-stress-'));
     provider = new OpenAICompatibleProvider({ baseURL: server.url, apiKey: undefined, maxRetries: 0, timeoutMs: 5000, idleTimeoutMs: 5000 });
   });
   after(async () => {
-    if (sdkLog === undefined) {
-      delete process.env.OPENAI_LOG;
-    } else {
-      process.env.OPENAI_LOG = sdkLog;
-    }
+    restoreSdkLog();
     await server.close();
     await fs.rm(dir, { recursive: true, force: true });
   });

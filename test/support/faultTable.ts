@@ -24,6 +24,22 @@ export const SERVER_CHUNK_TOKENS = 3;
 
 export const sharedTokenCounter = new TokenCounter('gpt-tokenizer');
 
+/**
+ * Silences the SDK's console log (it prints every malformed chunk it meets; the fault suites send
+ * hundreds on purpose) and returns what puts the user's OPENAI_LOG back.
+ */
+export function silenceSdkLog(): () => void {
+  const saved = process.env.OPENAI_LOG;
+  process.env.OPENAI_LOG = 'off';
+  return () => {
+    if (saved === undefined) {
+      delete process.env.OPENAI_LOG;
+    } else {
+      process.env.OPENAI_LOG = saved;
+    }
+  };
+}
+
 export interface MeteredStackOptions {
   baseURL: string;
   ledger: FileSpendLedger;
