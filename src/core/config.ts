@@ -18,6 +18,14 @@ export type StoppingRuleName = typeof STOPPING_RULE_NAMES[number];
 /** The rules createStoppingRule builds; 'auto' keeps the strategy's own tuned rule. */
 export type ExplicitStoppingRuleName = Exclude<StoppingRuleName, 'auto'>;
 
+/** `budgetReasoner.answerKind`: what the answer is (a value, code or prose); `auto` = the local classifier decides per question. */
+export const ANSWER_KIND_SETTINGS = ['auto', 'short', 'code', 'prose'] as const;
+export type AnswerKindSetting = typeof ANSWER_KIND_SETTINGS[number];
+
+/** `budgetReasoner.selector`: how a code or prose run picks its answer among similar ones. */
+export const SELECTOR_NAMES = ['medoid', 'usc'] as const;
+export type SelectorName = typeof SELECTOR_NAMES[number];
+
 /** `budgetReasoner.chatModel`: which model @budget in VS Code Chat uses. */
 export const CHAT_MODEL_CHOICES = ['auto', 'configured', 'picked'] as const;
 export type ChatModelChoice = typeof CHAT_MODEL_CHOICES[number];
@@ -56,6 +64,10 @@ export interface Settings {
   /** Models for the cascade strategy, cheapest first. */
   cascade: CascadeTierSetting[];
   chatModel: ChatModelChoice;
+  answerKind: AnswerKindSetting;
+  /** Lines shown above and below a selection asked about, for orientation. */
+  contextLines: number;
+  selector: SelectorName;
 }
 
 export const defaultSettings: Settings = {
@@ -73,7 +85,13 @@ export const defaultSettings: Settings = {
   prices: {},
   cascade: [],
   chatModel: 'auto',
+  answerKind: 'auto',
+  contextLines: 3,
+  selector: 'medoid',
 };
+
+/** The most surrounding lines a selection's context may carry. */
+export const MAX_CONTEXT_LINES = 50;
 
 const MODEL_ID = /^[\w.:/@+-]{1,200}$/;
 
@@ -157,6 +175,16 @@ export function parseSettings(raw: Partial<Record<keyof Settings, unknown>>): Pa
     s.strategy = 'anytime-sc';
   }
   s.chatModel = oneOf(raw.chatModel, CHAT_MODEL_CHOICES, 'chatModel', problems) ?? defaultSettings.chatModel;
+  s.answerKind = oneOf(raw.answerKind, ANSWER_KIND_SETTINGS, 'answerKind', problems) ?? defaultSettings.answerKind;
+  s.selector = oneOf(raw.selector, SELECTOR_NAMES, 'selector', problems) ?? defaultSettings.selector;
+  if (raw.contextLines !== undefined) {
+    const n = raw.contextLines;
+    if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= MAX_CONTEXT_LINES) {
+      s.contextLines = n;
+    } else {
+      problems.push(`"budgetReasoner.contextLines" must be a whole number from 0 to ${MAX_CONTEXT_LINES} (got ${describe(n)}); using ${defaultSettings.contextLines}.`);
+    }
+  }
   return { settings: s, problems };
 }
 

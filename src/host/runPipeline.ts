@@ -9,6 +9,7 @@ import { TaleBudgetEstimator } from '../core/budget/taleEstimator';
 import type { Settings, StrategyName } from '../core/config';
 import type { ChatProvider } from '../core/providers/chatProvider';
 import { CapRefusal } from '../core/budget/modelCaller';
+import type { AnswerKind, QuestionContext, SelectionAction } from '../core/reasoning/answerKinds';
 import type { RunEvent } from '../core/reasoning/runEvents';
 import { meteredCallers } from '../core/run/callers';
 import { createRunEngine } from '../core/run/engine';
@@ -28,6 +29,12 @@ export interface ReasonArgs {
   question?: string;
   strategy?: StrategyName;
   budgetTokens?: number;
+  /** The code the question is about (the selection, or the chat's references). */
+  context?: QuestionContext;
+  /** What the user chose to do with the selection. */
+  action?: SelectionAction;
+  /** This run's answer kind ("re-run as ..."). */
+  answerKind?: AnswerKind;
 }
 
 /** How a run started from somewhere other than the command (the chat participant) differs. */
@@ -67,6 +74,9 @@ export class RunPipeline {
       settings,
       strategy,
       ...(args.budgetTokens !== undefined ? { budgetTokens: args.budgetTokens } : {}),
+      ...(args.context ? { context: args.context } : {}),
+      ...(args.action ? { action: args.action } : {}),
+      ...(args.answerKind ? { answerKind: args.answerKind } : {}),
       models: models.map((m) => m.plan),
       tokens: services.tokens,
       estimate: (q) => estimator.estimate(q),
@@ -142,7 +152,7 @@ export class RunPipeline {
   private async estimate(plan: RunPlan, caller: ConstructorParameters<typeof TaleBudgetEstimator>[0]['caller'], signal: AbortSignal, surface: RunSurface): Promise<BudgetEstimate | Refusal> {
     try {
       const fallback = await this.services.localEstimator();
-      return await new TaleBudgetEstimator({ caller, fallback, capTokens: TALE_MAX_CHAIN_TOKENS }).estimate(plan.question, signal);
+      return await new TaleBudgetEstimator({ caller, fallback, capTokens: TALE_MAX_CHAIN_TOKENS }).estimate(plan.prompt, signal);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       surface.push({ type: 'error', message, kind: 'estimate' });

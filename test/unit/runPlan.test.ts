@@ -56,7 +56,7 @@ describe('planRun: the rules of a run, once', () => {
     assert.deepEqual(p.caps, { requestTokens: p.budgetTokens, requestDollars: 0.25, dailyDollars: 2 });
     assert.deepEqual(p.estimateCaps, { requestDollars: 0.25, dailyDollars: 2 }, 'the estimate call has no run budget yet');
     assert.equal(p.estimateStep, 'tale', 'auto asks TALE until the local estimator has learned enough');
-    assert.deepEqual(p.engine, { kind: 'chains', strategy: 'anytime-sc', stoppingRule: 'auto', confidenceThreshold: 0.95 });
+    assert.deepEqual(p.engine, { kind: 'chains', strategy: 'anytime-sc', answerKind: 'short', selector: 'medoid', stoppingRule: 'auto', confidenceThreshold: 0.95 });
   });
 
   it('uses a fixed budget as the run budget and caps the chain at it; the estimator setting decides whether a call estimates', () => {
@@ -191,8 +191,8 @@ describe('createRunEngine: one engine interface for every plan', () => {
     const engine = createRunEngine(p, () => caller, () => undefined);
     assert.ok(engine instanceof ReasoningRun);
     assert.equal(engine.totalBudget, 3000);
-    assert.ok(strategyOf({ kind: 'chains', strategy: 'anytime-sc', stoppingRule: 'auto', confidenceThreshold: 0.95 }) instanceof AnytimeSelfConsistency);
-    assert.equal(strategyOf({ kind: 'chains', strategy: 'single', stoppingRule: 'auto', confidenceThreshold: 0.95 }).name, 'single');
+    assert.ok(strategyOf({ kind: 'chains', strategy: 'anytime-sc', answerKind: 'short', selector: 'medoid', stoppingRule: 'auto', confidenceThreshold: 0.95 }) instanceof AnytimeSelfConsistency);
+    assert.equal(strategyOf({ kind: 'chains', strategy: 'single', answerKind: 'short', selector: 'medoid', stoppingRule: 'auto', confidenceThreshold: 0.95 }).name, 'single');
   });
 
   it('runs a cascade plan whose budget is counted in billed tokens, Continue included', () => {

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
-  CHAT_MODEL_CHOICES, ESTIMATOR_MODES, STOPPING_RULE_NAMES, STRATEGY_NAMES, defaultSettings, type Settings,
+  ANSWER_KIND_SETTINGS, CHAT_MODEL_CHOICES, ESTIMATOR_MODES, SELECTOR_NAMES, STOPPING_RULE_NAMES, STRATEGY_NAMES, defaultSettings, type Settings,
 } from '../../src/core/config';
 
 /** The settings VS Code shows (package.json) and the ones the code validates (config.ts) must agree. */
@@ -32,6 +32,8 @@ const ENUMS: Partial<Record<keyof Settings, readonly string[]>> = {
   estimator: ESTIMATOR_MODES,
   stoppingRule: STOPPING_RULE_NAMES,
   chatModel: CHAT_MODEL_CHOICES,
+  answerKind: ANSWER_KIND_SETTINGS,
+  selector: SELECTOR_NAMES,
 };
 
 const settingKeys = Object.keys(defaultSettings) as (keyof Settings)[];

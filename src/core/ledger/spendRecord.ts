@@ -1,8 +1,8 @@
 /**
  * Why a provider call was made; the panel splits spend by this. `attempt` is a reasoning chain,
- * `forced-answer` asks a truncated chain for its answer.
+ * `forced-answer` asks a truncated chain for its answer, `select` asks which of a run's answers is most consistent (USC).
  */
-export const CALL_PURPOSES = ['estimate', 'attempt', 'forced-answer', 'probe', 'calibration'] as const;
+export const CALL_PURPOSES = ['estimate', 'attempt', 'forced-answer', 'select', 'probe', 'calibration'] as const;
 export type CallPurpose = typeof CALL_PURPOSES[number];
 
 /** One provider call's spend. Appended to the ledger the moment its usage is known. */

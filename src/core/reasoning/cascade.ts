@@ -520,6 +520,7 @@ export class CascadeRun {
       reason,
       message,
       ...(verdict.leader !== undefined ? { answer: verdict.leader } : {}),
+      answerKind: 'short',
       confidence: verdict.confidence,
       tokensSpent: this.tokensSpent,
       dollarsSpent: this.dollarsSpent,

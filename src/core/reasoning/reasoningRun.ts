@@ -8,15 +8,19 @@ import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
 import { CallFailure, CapRefusal } from '../budget/modelCaller';
 import type { CallResult, ModelCaller } from '../budget/modelCaller';
 import type { BudgetSource, RunEvent, StopReason } from './runEvents';
-import { locateAnswer, normalizeAnswer } from './answers';
+import { extractKindAnswer, FORCED_ANSWER_PROMPTS, shortVote, SYSTEM_PROMPTS, type AnswerKind, type KindAnswer } from './answerKinds';
+import { AnswerClusters } from './clusters';
+import { answerSimilarity, CLUSTER_THRESHOLDS } from './similarity';
+import { selectionMessages, parseSelection, SELECT_MAX_TOKENS } from './universalSelection';
+import type { SelectorName } from '../config';
 import { runAnytimeIndex } from './anytimeIndex';
 import type { AnytimePoint } from './anytimeIndex';
 import { answerLogprob, createStrategy, chainReliability } from './strategies';
 import type { ChainRecord, ReasoningStrategy, RunAction, RunProgress } from './strategies';
 import { budgetPromptLine, budgetTrackerBlock } from '../budget/budgetTracker';
 
-export const DEFAULT_SYSTEM_PROMPT = 'Please reason step by step, and put your final answer within \\boxed{}.';
-export const FORCED_ANSWER_PROMPT = 'Give only the final answer now, in \\boxed{}.';
+export const DEFAULT_SYSTEM_PROMPT = SYSTEM_PROMPTS.short;
+export const FORCED_ANSWER_PROMPT = FORCED_ANSWER_PROMPTS.short;
 /**
  * A forced answer re-sends the cut chain as its prompt; its tail holds the latest results and keeps
  * the call cheap enough to fit what is left of the budget (a whole long chain often would not).
@@ -53,6 +57,10 @@ export interface RunBudget {
 export interface ReasoningRunOptions {
   question: string;
   systemPrompt?: string;
+  /** What the answer is: a value (default), code or prose; it sets extraction and agreement. */
+  answerKind?: AnswerKind;
+  /** How a code or prose run picks its answer among similar ones (default: the leading cluster's medoid). */
+  selector?: SelectorName;
   /** Defaults to anytime-sc with its tuned stopping rule. */
   strategy?: ReasoningStrategy;
   budget: RunBudget;
@@ -74,7 +82,9 @@ export interface AnswerCurvePoint extends AnytimePoint {
 export interface RunOutcome {
   reason: StopReason;
   message: string;
+  /** The answer shown: a value, the final code, or the prose. */
   answer?: string;
+  answerKind: AnswerKind;
   confidence: number;
   tokensSpent: number;
   chains: number;
@@ -99,6 +109,12 @@ export interface RunEngine {
 export class ReasoningRun implements RunEngine {
   private readonly strategy: ReasoningStrategy;
   private readonly systemPrompt: string;
+  private readonly kind: AnswerKind;
+  /** Code and prose answers by similarity; their keys are the votes (undefined for short answers). */
+  private readonly clusters?: AnswerClusters;
+  /** The chain a USC call chose, when it chose one. */
+  private selected?: ChainRecord;
+  private selectionNote?: string;
   private readonly clock: () => number;
   private readonly chains: ChainRecord[] = [];
   private readonly points: AnswerCurvePoint[] = [];
@@ -115,7 +131,12 @@ export class ReasoningRun implements RunEngine {
 
   constructor(private readonly caller: ModelCaller, private readonly options: ReasoningRunOptions, private readonly listener: RunListener = () => undefined) {
     this.strategy = options.strategy ?? createStrategy('anytime-sc');
-    this.systemPrompt = options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT;
+    this.kind = options.answerKind ?? 'short';
+    this.systemPrompt = options.systemPrompt ?? SYSTEM_PROMPTS[this.kind];
+    if (this.kind !== 'short') {
+      const kind = this.kind;
+      this.clusters = new AnswerClusters((a, b) => answerSimilarity(kind, a, b), CLUSTER_THRESHOLDS[kind]);
+    }
     this.clock = options.clock ?? Date.now;
     if (!(options.budget.chainTokens > 0)) {
       throw new RangeError('The chain budget must be a positive number of tokens');
@@ -143,8 +164,9 @@ export class ReasoningRun implements RunEngine {
 
   /** Completion tokens of each clean chain that reached `answer`: what the local estimator learns from. */
   agreeingChainTokens(answer: string): number[] {
+    const vote = this.voteOfShown(answer);
     return this.chains
-      .filter((c) => c.answer !== undefined && c.answer === answer && c.finishReason === 'stop')
+      .filter((c) => c.vote !== undefined && c.vote === vote && c.finishReason === 'stop')
       .map((c) => c.completionTokens);
   }
 
@@ -157,6 +179,8 @@ export class ReasoningRun implements RunEngine {
       pendingForced: this.pendingForced,
       extraChainsOwed: this.extraChainsOwed,
       parallel: Math.max(1, Math.floor(this.options.parallel ?? 1)),
+      answerKind: this.kind,
+      ...(this.clusters ? { clusters: this.clusters } : {}),
     };
   }
 
@@ -184,6 +208,9 @@ export class ReasoningRun implements RunEngine {
     this.extraChainsOwed = Math.max(1, this.extraChainsOwed);
     this.finished = undefined;
     this.userStopped = false;
+    // New chains may change the candidates: a USC choice is made again at the next stop.
+    this.selected = undefined;
+    this.selectionNote = undefined;
     return this.loop(signal);
   }
 
@@ -209,6 +236,7 @@ export class ReasoningRun implements RunEngine {
         }
         const action = this.strategy.next(this.state);
         if (action.kind === 'stop') {
+          await this.selectByUsc(controller.signal);
           return this.finish(action.reason, action.message);
         }
         const ended = await this.perform(action, controller.signal);
@@ -297,7 +325,7 @@ export class ReasoningRun implements RunEngine {
     return [
       ...this.chainMessages(chain.promptBudget),
       { role: 'assistant', content: reasoningTail(chain.text, tailChars) },
-      { role: 'user', content: FORCED_ANSWER_PROMPT },
+      { role: 'user', content: FORCED_ANSWER_PROMPTS[this.kind] },
     ];
   }
 
@@ -307,7 +335,7 @@ export class ReasoningRun implements RunEngine {
       // Usage is per call; parallel choices share it in proportion to their text.
       const completionTokens = result.choices.length === 1 ? result.usage.completionTokens
         : Math.round(result.usage.completionTokens * (totalChars ? choice.text.length / totalChars : 1 / result.choices.length));
-      const found = locateAnswer(choice.text);
+      const found = extractKindAnswer(this.kind, choice.text);
       const chain: ChainRecord = {
         attempt: firstAttempt + i,
         text: choice.text,
@@ -317,11 +345,9 @@ export class ReasoningRun implements RunEngine {
         promptBudget,
         forced: false,
       };
-      // A chain cut off by max_tokens is not trusted to have finished its answer.
-      if (found && choice.finishReason !== 'length') {
-        chain.answer = found.raw;
-        chain.vote = normalizeAnswer(found.raw);
-        chain.form = found.form;
+      // A chain cut off by max_tokens is not trusted to have finished its answer; prose says its answer first, so its text stands.
+      if (found && (choice.finishReason !== 'length' || this.kind === 'prose')) {
+        this.recordAnswer(chain, found);
         chain.answerLogprob = answerLogprob(choice.text, found.offset, found.raw.length, choice.logprobs);
       }
       this.chains.push(chain);
@@ -337,16 +363,91 @@ export class ReasoningRun implements RunEngine {
     this.pendingForced = undefined;
     chain.forced = true;
     const choice = result.choices[0];
-    const found = choice ? locateAnswer(choice.text) : undefined;
-    if (found && !/^\s*unknown\s*$/i.test(found.raw)) {
-      chain.answer = found.raw;
-      chain.vote = normalizeAnswer(found.raw);
-      chain.form = found.form;
-      chain.text = `${chain.text}\n\n**Final answer (forced):** ${found.raw}`;
+    const found = choice ? extractKindAnswer(this.kind, choice.text) : undefined;
+    if (found) {
+      this.recordAnswer(chain, found);
+      chain.text = this.kind === 'short'
+        ? `${chain.text}\n\n**Final answer (forced):** ${found.raw}`
+        : `${chain.text}\n\n**Final answer (forced):**\n\n${choice!.text.trim()}`;
     }
     this.emit({ type: 'attempt-finished', attempt: this.attempts, finishReason: choice?.finishReason ?? 'unknown', answer: chain.vote, completionTokens: result.usage.completionTokens });
     // Another truncated chain may be waiting for its own forced answer.
     this.pendingForced = this.chains.find((c) => c.finishReason === 'length' && !c.forced && c.vote === undefined);
+  }
+
+  /** Records a chain's answer and its vote: the normal form of a value, or the cluster of code or prose. */
+  private recordAnswer(chain: ChainRecord, found: KindAnswer): void {
+    chain.answer = found.raw;
+    chain.form = found.form;
+    if (found.language) {
+      chain.language = found.language;
+    }
+    if (this.clusters) {
+      chain.cluster = this.clusters.size;
+      chain.vote = this.clusters.add(found.raw);
+    } else {
+      chain.vote = shortVote(found.raw);
+    }
+  }
+
+  /** The chain whose answer is shown for a vote: a short answer's most reliable chain, a cluster's medoid. */
+  private shownChain(vote: string): ChainRecord | undefined {
+    if (this.selected?.vote === vote) {
+      return this.selected;
+    }
+    if (this.clusters) {
+      const medoid = this.clusters.medoid(vote, (i) => chainReliability(this.chains.find((c) => c.cluster === i)!));
+      return this.chains.find((c) => c.cluster === medoid);
+    }
+    return this.supportingChain(vote);
+  }
+
+  /** The answer shown for a vote: the value's normal form, or the medoid's code or prose. */
+  private shownAnswer(vote: string): string {
+    return this.clusters ? (this.shownChain(vote)?.answer ?? vote) : vote;
+  }
+
+  /** The vote behind an answer as shown (a cluster's medoid text, or a value's normal form). */
+  private voteOfShown(answer: string): string | undefined {
+    if (!this.clusters) {
+      return answer;
+    }
+    return this.chains.find((c) => c.vote !== undefined && this.shownAnswer(c.vote) === answer)?.vote;
+  }
+
+  /**
+   * Universal Self-Consistency: when asked for and the candidates differ, one call shows them to the model
+   * and it names the most consistent; an unreadable reply, a cap or a failure keeps the medoid, and says so.
+   */
+  private async selectByUsc(signal: AbortSignal): Promise<void> {
+    if (this.options.selector !== 'usc' || !this.clusters || this.userStopped) {
+      return;
+    }
+    const candidates = this.chains.filter((c) => c.vote !== undefined);
+    if (candidates.length < 2 || this.clusters.clusters.length < 2) {
+      return;
+    }
+    const messages = selectionMessages(this.options.question, candidates.map((c) => c.answer!));
+    let result: CallResult;
+    try {
+      result = await this.caller.call({ messages, maxTokens: SELECT_MAX_TOKENS }, 'select', signal);
+    } catch (error) {
+      if (error instanceof CallFailure) {
+        this.spend(error.record);
+      }
+      this.selectionNote = error instanceof CapRefusal ? 'no room left for the USC call; showing the medoid' : 'the USC call failed; showing the medoid';
+      this.announce(true);
+      return;
+    }
+    this.spend(result.record);
+    const choice = parseSelection(result.choices[0]?.text ?? '', candidates.length);
+    if (choice === undefined) {
+      this.selectionNote = 'the USC reply named no candidate; showing the medoid';
+    } else {
+      this.selected = candidates[choice];
+      this.selectionNote = `USC chose response ${choice + 1} of ${candidates.length}`;
+    }
+    this.announce(true);
   }
 
   private failed(error: unknown, signal: AbortSignal): RunOutcome {
@@ -371,26 +472,45 @@ export class ReasoningRun implements RunEngine {
     this.emit({ type: 'spend', record });
   }
 
-  /** Emits 'answer' when the leader or its confidence changed. */
-  private announce(): void {
+  /** The vote leader, or the cluster USC chose. */
+  private leading(): { vote?: string; confidence: number; ruleState: string } {
     const a = this.strategy.assess(this.state);
-    if (a.leader === undefined) {
+    const vote = this.selected?.vote ?? a.leader;
+    if (vote === undefined || !this.clusters) {
+      return { ...(vote !== undefined ? { vote } : {}), confidence: a.confidence, ruleState: a.ruleState };
+    }
+    // Over clusters the confidence is the shown cluster's share, said as "3 of 4 similar".
+    const votes = this.chains.filter((c) => c.vote !== undefined);
+    const members = votes.filter((c) => c.vote === vote).length;
+    const state = `${members} of ${this.chains.length} similar${this.selectionNote ? `; ${this.selectionNote}` : ''}`;
+    return { vote, confidence: this.chains.length ? Math.min(a.confidence, members / this.chains.length) : 0, ruleState: state };
+  }
+
+  /** Emits 'answer' when the answer shown or its confidence changed (or always, when forced). */
+  private announce(force = false): void {
+    const a = this.leading();
+    if (a.vote === undefined) {
       return;
     }
-    const changed = this.lastAnswer?.answer !== a.leader;
-    if (!changed && Math.abs((this.lastAnswer?.confidence ?? -1) - a.confidence) < 1e-9) {
+    const shown = this.shownChain(a.vote);
+    const answer = this.shownAnswer(a.vote);
+    const changed = this.lastAnswer?.answer !== answer;
+    if (!force && !changed && Math.abs((this.lastAnswer?.confidence ?? -1) - a.confidence) < 1e-9) {
       return;
     }
-    this.lastAnswer = { answer: a.leader, confidence: a.confidence };
-    this.points.push({ tokens: this.tokensSpent, quality: a.confidence, answer: a.leader, time: this.clock() });
+    this.lastAnswer = { answer, confidence: a.confidence };
+    this.points.push({ tokens: this.tokensSpent, quality: a.confidence, answer, time: this.clock() });
     this.emit({
       type: 'answer',
-      answer: a.leader,
-      text: this.supportingChain(a.leader)?.text ?? '',
+      answer,
+      text: shown?.text ?? '',
       confidence: a.confidence,
       tokensSoFar: this.tokensSpent,
       changed,
       ruleState: a.ruleState,
+      answerKind: this.kind,
+      ...(shown?.language ? { language: shown.language } : {}),
+      ...(shown ? { attempt: shown.attempt } : {}),
     });
   }
 
@@ -400,12 +520,13 @@ export class ReasoningRun implements RunEngine {
   }
 
   private finish(reason: StopReason, message: string): RunOutcome {
-    const a = this.strategy.assess(this.state);
+    const a = this.leading();
     this.extraChainsOwed = 0;
     this.finished = {
       reason,
       message,
-      ...(a.leader !== undefined ? { answer: a.leader } : {}),
+      ...(a.vote !== undefined ? { answer: this.shownAnswer(a.vote) } : {}),
+      answerKind: this.kind,
       confidence: a.confidence,
       tokensSpent: this.tokensSpent,
       chains: this.chains.length,

@@ -1,5 +1,6 @@
 import { BUDGET_SOURCES, type BudgetSource } from '../budget/localEstimator';
 import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
+import type { AnswerKind } from './answerKinds';
 
 export { BUDGET_SOURCES, type BudgetSource };
 
@@ -46,6 +47,12 @@ export type RunEvent =
       ruleState: string;
       /** The model whose chain supports the answer, when a run spans several models (a cascade). */
       model?: string;
+      /** What the answer is: a value, code (`answer` is the final block's code) or prose (markdown). */
+      answerKind?: AnswerKind;
+      /** A code answer's language, from its fence. */
+      language?: string;
+      /** The attempt whose chain the answer is taken from. */
+      attempt?: number;
     }
   | { type: 'spend'; record: SpendRecord }
   | { type: 'stopped'; reason: StopReason; message: string }

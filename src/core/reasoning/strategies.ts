@@ -4,7 +4,8 @@
  */
 import type { ChainStrategyName } from '../config';
 import type { FinishReason, TokenLogprob } from '../providers/chatProvider';
-import type { AnswerForm } from './answers';
+import { FORCED_ANSWER_TOKENS, type AnswerKind, type KindAnswerForm } from './answerKinds';
+import type { AnswerClusters } from './clusters';
 import type { StopReason } from './runEvents';
 import { tallyVotes, BetaStoppingRule } from './stoppingRules';
 import type { StoppingRule } from './stoppingRules';
@@ -16,9 +17,13 @@ export interface ChainRecord {
   finishReason: FinishReason;
   /** Answer as written; for a truncated chain, filled in by its forced answer. */
   answer?: string;
-  /** Normal form voted on. */
+  /** What is voted on: a value's normal form, or the key of the cluster of similar code or prose. */
   vote?: string;
-  form?: AnswerForm;
+  form?: KindAnswerForm;
+  /** A code answer's language, from its fence. */
+  language?: string;
+  /** Index of the answer among the run's clusters (code and prose). */
+  cluster?: number;
   completionTokens: number;
   maxTokens: number;
   /** Budget stated in the prompt of this chain. */
@@ -44,6 +49,10 @@ export interface RunProgress {
   extraChainsOwed: number;
   /** Most choices one call may ask for (n); 1 when the endpoint cannot sample in parallel. */
   parallel: number;
+  /** What the answers are; code and prose vote by cluster. Absent = short. */
+  answerKind?: AnswerKind;
+  /** The clusters of code and prose answers (the votes are their keys). */
+  clusters?: AnswerClusters;
 }
 
 export type RunAction =
@@ -86,6 +95,9 @@ export const ANYTIME_DEFAULTS = {
 
 export type AnytimeParams = typeof ANYTIME_DEFAULTS;
 
+/** The confidence shown for a lone code or prose answer: nothing has agreed with it yet. */
+export const ONE_UNCHECKED_ANSWER = 0.5;
+
 /** P(correct) of one chain from signals a live run has; exported for benchmarks and the panel. */
 export function chainReliability(chain: ChainRecord, params: AnytimeParams['reliability'] = ANYTIME_DEFAULTS.reliability): number {
   if (chain.vote === undefined) {
@@ -126,7 +138,8 @@ function nextChainMaxTokens(state: RunProgress, params: AnytimeParams): number {
 /** Shared steps: forced answer for a truncated chain, budget check. Undefined = strategy decides. */
 function commonAction(state: RunProgress, params: AnytimeParams): RunAction | undefined {
   if (state.pendingForced) {
-    const maxTokens = Math.min(params.forcedAnswerTokens, remaining(state));
+    const kind = state.answerKind ?? 'short';
+    const maxTokens = Math.min(kind === 'short' ? params.forcedAnswerTokens : FORCED_ANSWER_TOKENS[kind], remaining(state));
     if (maxTokens >= 8) {
       return { kind: 'forced-answer', chain: state.pendingForced, maxTokens };
     }
@@ -148,7 +161,9 @@ export class SingleChainStrategy implements ReasoningStrategy {
     if (!chain || chain.vote === undefined) {
       return { confidence: 0, ruleState: chain ? 'no answer' : 'no answers yet', settled: false };
     }
-    return { leader: chain.vote, confidence: chainReliability(chain, this.params.reliability), ruleState: 'one chain', settled: true };
+    // The reliability model is fitted on values; one code or prose answer has nothing to agree with.
+    const confidence = (state.answerKind ?? 'short') === 'short' ? chainReliability(chain, this.params.reliability) : ONE_UNCHECKED_ANSWER;
+    return { leader: chain.vote, confidence, ruleState: 'one chain', settled: true };
   }
 
   next(state: RunProgress): RunAction {
@@ -183,7 +198,7 @@ export class AnytimeSelfConsistency implements ReasoningStrategy {
       return { confidence: 0, ruleState: votes.length ? `${votes.length} chains, no answer yet` : 'no answers yet', settled: false };
     }
     const decision = this.rule.evaluate(votes, { tokensSpent: state.tokensSpent, tokenBudget: state.totalBudget });
-    if (this.trustFirstChain && state.chains.length === 1) {
+    if (this.trustFirstChain && state.chains.length === 1 && (state.answerKind ?? 'short') === 'short') {
       const reliability = chainReliability(state.chains[0], this.params.reliability);
       const trusted = reliability >= this.params.trustFirstChain;
       return {

@@ -31,15 +31,17 @@ export function createRunEngine(plan: RunPlan, callerOf: (model: PlanModel) => M
   const spec = plan.engine;
   if (spec.kind === 'chains') {
     return new ReasoningRun(callerOf(plan.models[0]), {
-      question: plan.question,
+      question: plan.prompt,
       systemPrompt: plan.systemPrompt,
+      answerKind: spec.answerKind,
+      selector: spec.selector,
       strategy: strategyOf(spec),
       budget: { ...budget, totalTokens: plan.budgetTokens },
     }, listener);
   }
   const tiers: CascadeTier[] = plan.models.map((m) => ({ caller: callerOf(m), name: m.id, price: m.price! }));
   const cascade = new CascadeRun(tiers, {
-    question: plan.question,
+    question: plan.prompt,
     systemPrompt: plan.systemPrompt,
     budget: { ...budget, totalDollars: spec.totalDollars, totalTokens: spec.outputTokens },
   }, (event) => listener(event.type === 'budget-estimated' ? { ...event, totalTokens: plan.budgetTokens } : event));

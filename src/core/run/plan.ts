@@ -10,12 +10,13 @@ import { capsFromSettings, grant, type SpendAmount, type SpendCaps } from '../bu
 import { costPreview, needsConfirmation, type CostPreview } from './costPreview';
 import type { BudgetEstimate } from '../budget/localEstimator';
 import { AUTO_LOCAL_AFTER_RUNS, taleEstimatePrompt } from '../budget/taleEstimator';
-import type { ChainStrategyName, Settings, StoppingRuleName, StrategyName } from '../config';
+import type { ChainStrategyName, SelectorName, Settings, StoppingRuleName, StrategyName } from '../config';
 import type { CountedChatMessage } from '../tokens/tokenCounter';
-import { DEFAULT_SYSTEM_PROMPT } from '../reasoning/reasoningRun';
+import { answerKindFor, SYSTEM_PROMPTS, type AnswerKind, type QuestionContext, type SelectionAction } from '../reasoning/answerKinds';
+import { composeQuestion, describeContext } from './questionContext';
 import type { ModelPrice } from '../tokens/prices';
 import { contextProblem } from '../tokens/contextWindows';
-import { checkQuestion } from '../question';
+import { checkQuestion, MAX_QUESTION_CHARS } from '../question';
 import { capRefusal, refusal, type Refusal } from './refusal';
 
 /** Chains the auto budget plans for: the majority-of-8 anchor of the recorded traces. */
@@ -74,6 +75,12 @@ export interface PlanRequest {
   strategy?: StrategyName;
   /** This run's token budget, when it differs from the settings' (`/budget N`, programmatic use). */
   budgetTokens?: number;
+  /** The code the question is about (a selection, or the chat's references); sent with it and counted. */
+  context?: QuestionContext;
+  /** What the user chose to do with a selection (the quick pick): it decides the answer kind under `auto`. */
+  action?: SelectionAction;
+  /** This run's answer kind, when it differs from the settings' ("re-run as ..."). */
+  answerKind?: AnswerKind;
   /** The models the run calls, cheapest first: one, or a cascade's tiers. */
   models: readonly PlanModel[];
   tokens: PlanTokens;
@@ -93,6 +100,8 @@ export type EngineSpec =
   | {
       kind: 'chains';
       strategy: ChainStrategyName;
+      answerKind: AnswerKind;
+      selector: SelectorName;
       /** `auto` = the strategy's own tuned rule. */
       stoppingRule: StoppingRuleName;
       confidenceThreshold: number;
@@ -108,7 +117,12 @@ export type EngineSpec =
     };
 
 export interface RunPlan {
+  /** The question as the user asked it. */
   question: string;
+  /** What the chains are sent as their question: the question with its code context, if any. */
+  prompt: string;
+  context?: QuestionContext;
+  answerKind: AnswerKind;
   strategy: StrategyName;
   systemPrompt: string;
   /** Cheapest first; the last is the strongest. */
@@ -138,6 +152,10 @@ export interface RunPlan {
   /** What the panel's header shows before the first event. */
   header: {
     question: string;
+    /** "`src/x.ts` lines 12-30" for a question about code. */
+    about?: string;
+    context?: QuestionContext;
+    answerKind: AnswerKind;
     model: string;
     models?: string[];
     strategy: StrategyName;
@@ -159,14 +177,23 @@ export function planRun(request: PlanRequest): PlanResult {
     return { ok: false, refusal: refusal('bad-question', checked.message) };
   }
   const question = checked.question;
+  const context = request.context;
+  const prompt = composeQuestion(question, context);
+  if (prompt.length > MAX_QUESTION_CHARS) {
+    return { ok: false, refusal: refusal('bad-question', `The question with its code is ${(prompt.length / 1e6).toFixed(1)} MB of text, more than the ${MAX_QUESTION_CHARS / 1000}k characters a request may carry. Select a smaller part.`) };
+  }
+  const answerKind = request.answerKind ?? answerKindFor(settings.answerKind, question, { ...(request.action ? { action: request.action } : {}), ...(context ? { context } : {}) });
   const strategy = request.strategy ?? settings.strategy;
   if (models.length === 0) {
     return { ok: false, refusal: refusal(strategy === 'cascade' ? 'cascade-config' : 'model-missing', strategy === 'cascade' ? CASCADE_TOO_SHORT : NO_MODEL, [strategy === 'cascade' ? 'edit-cascade' : 'select-model']) };
   }
   const first = models[0];
   const strongest = models[models.length - 1];
-  const systemPrompt = DEFAULT_SYSTEM_PROMPT;
-  const chatPrompt = (model: PlanModel) => tokens.countChatPrompt([{ role: 'system', content: systemPrompt }, { role: 'user', content: question }], model.id).tokens;
+  if (strategy === 'cascade' && answerKind !== 'short') {
+    return { ok: false, refusal: refusal('cascade-config', `The cascade votes on short answers (values) only, and this question wants ${answerKind}. Pick another strategy for it, or set "budgetReasoner.answerKind" to short.`, ['edit-cascade']) };
+  }
+  const systemPrompt = SYSTEM_PROMPTS[answerKind];
+  const chatPrompt = (model: PlanModel) => tokens.countChatPrompt([{ role: 'system', content: systemPrompt }, { role: 'user', content: prompt }], model.id).tokens;
 
   const fixedBudget = request.budgetTokens ?? (settings.requestBudget === 'auto' ? undefined : settings.requestBudget);
   const estimateStep: EstimateStep = settings.estimator === 'fixed' && fixedBudget !== undefined
@@ -174,13 +201,13 @@ export function planRun(request: PlanRequest): PlanResult {
     : settings.estimator === 'local' || settings.estimator === 'fixed' || (settings.estimator === 'auto' && request.learnedRuns >= AUTO_LOCAL_AFTER_RUNS)
       ? 'local'
       : 'tale';
-  const estimate: BudgetEstimate = estimateStep === 'fixed' ? { tokens: fixedBudget!, source: 'fixed' } : request.estimate(question);
+  const estimate: BudgetEstimate = estimateStep === 'fixed' ? { tokens: fixedBudget!, source: 'fixed' } : request.estimate(prompt);
   // Budgets count billed tokens (prompt + completion), as the caps and the meter do.
   const chainTokens = Math.min(estimate.tokens, fixedBudget ?? Number.POSITIVE_INFINITY);
   const promptTokens = chatPrompt(first);
   const budgetTokens = fixedBudget ?? autoRunBudget(chainTokens, promptTokens);
   // Priced at the strongest model: the most a cascade can cost.
-  const preview = previewAt(strongest, question, systemPrompt, chainTokens, fixedBudget, estimateStep === 'tale', request);
+  const preview = previewAt(strongest, prompt, systemPrompt, chainTokens, fixedBudget, estimateStep === 'tale', request);
   const refused = (r: Refusal): PlanResult => ({ ok: false, refusal: r, preview });
 
   const modelProblem = strategy === 'cascade' ? cascadeProblem(models) : singleModelProblem(first);
@@ -215,6 +242,9 @@ export function planRun(request: PlanRequest): PlanResult {
     ok: true,
     plan: {
       question,
+      prompt,
+      ...(context ? { context } : {}),
+      answerKind,
       strategy,
       systemPrompt,
       models,
@@ -230,10 +260,12 @@ export function planRun(request: PlanRequest): PlanResult {
       confirm: needsConfirmation(preview, settings.confirmAboveUsd),
       engine: strategy === 'cascade'
         ? cascadeSpec(strongest, budgetTokens, chainTokens, promptTokens, settings.requestCapUsd)
-        : { kind: 'chains', strategy, stoppingRule: settings.stoppingRule, confidenceThreshold: settings.confidenceThreshold },
+        : { kind: 'chains', strategy, answerKind, selector: settings.selector, stoppingRule: settings.stoppingRule, confidenceThreshold: settings.confidenceThreshold },
       learns: strategy !== 'cascade',
       header: {
         question,
+        ...(context ? { about: describeContext(context), context } : {}),
+        answerKind,
         model: strongest.id,
         ...(strategy === 'cascade' ? { models: models.map((m) => m.id) } : {}),
         strategy,

@@ -340,6 +340,7 @@ export function purposeLabel(purpose: CallPurpose): string {
     case 'estimate': return 'budget estimate';
     case 'attempt': return 'chain';
     case 'forced-answer': return 'forced answer';
+    case 'select': return 'USC selection';
     case 'probe': return 'probe';
     case 'calibration': return 'calibration';
   }
