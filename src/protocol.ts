@@ -8,6 +8,7 @@
  */
 import { STRATEGY_NAMES, type ChainStrategyName, type StrategyName } from './core/config';
 import type { SnapshotMessage, UpdateMessage } from './core/view/runViewMessages';
+import { ANSWER_KINDS, type AnswerKind } from './core/reasoning/answerKinds';
 
 export type { RunHeader } from './core/view/runView';
 export type { SnapshotMessage, UpdateMessage } from './core/view/runViewMessages';
@@ -42,13 +43,19 @@ export interface RequestSnapshotMessage { type: 'requestSnapshot'; lastSeq: numb
 export interface StopMessage { type: 'stop' }
 /** Resume the run with this many more tokens (the webview proposes the current budget: doubling it). */
 export interface ContinueMessage { type: 'continue'; extraTokens: number }
-/** Which answer: an index into view.answers; absent = the current best. The host reads its own copy. */
-export interface CopyMessage { type: 'copy'; answerIndex?: number }
+/**
+ * Which answer: an index into view.answers; absent = the current best. `block`: the index of a fenced
+ * code block in that answer's markdown (fencedBlocks of core/reasoning/answerKinds), to copy or insert
+ * that block alone. The host reads its own copy of both.
+ */
+export interface CopyMessage { type: 'copy'; answerIndex?: number; block?: number }
 /** At the cursor, or in place of the selection the question came from. */
 export const INSERT_MODES = ['cursor', 'replace'] as const;
 export type InsertMode = typeof INSERT_MODES[number];
-export interface InsertMessage { type: 'insert'; mode: InsertMode; answerIndex?: number }
-export interface RerunMessage { type: 'rerun'; strategy: StrategyName }
+/** `replace` of a code answer opens a diff of the selection against it; nothing changes until the user accepts. */
+export interface InsertMessage { type: 'insert'; mode: InsertMode; answerIndex?: number; block?: number }
+/** Run the question again; `answerKind` re-runs it as another kind ("re-run as code"). */
+export interface RerunMessage { type: 'rerun'; strategy: StrategyName; answerKind?: AnswerKind }
 export interface OpenSpendReportMessage { type: 'openSpendReport' }
 /** A link the user clicked in rendered markdown; the host only opens http(s) after VS Code's own prompt. */
 export interface OpenLinkMessage { type: 'openLink'; href: string }
@@ -93,23 +100,33 @@ export function parseFromWebviewMessage(raw: unknown): { message: FromWebviewMes
     }
     case 'copy': {
       const i = index(m.answerIndex);
-      return i === false ? { error: 'copy.answerIndex must be a non-negative integer' } : { message: i === undefined ? { type: 'copy' } : { type: 'copy', answerIndex: i } };
+      const block = index(m.block);
+      if (i === false || block === false) {
+        return { error: `copy.${i === false ? 'answerIndex' : 'block'} must be a non-negative integer` };
+      }
+      return { message: { type: 'copy', ...(i !== undefined ? { answerIndex: i } : {}), ...(block !== undefined ? { block } : {}) } };
     }
     case 'insert': {
       const i = index(m.answerIndex);
+      const block = index(m.block);
       const mode = INSERT_MODES.find((x) => x === m.mode);
       if (mode === undefined) {
         return { error: `insert.mode must be ${INSERT_MODES.map((x) => `"${x}"`).join(' or ')}` };
       }
-      if (i === false) {
-        return { error: 'insert.answerIndex must be a non-negative integer' };
+      if (i === false || block === false) {
+        return { error: `insert.${i === false ? 'answerIndex' : 'block'} must be a non-negative integer` };
       }
-      return { message: i === undefined ? { type: 'insert', mode } : { type: 'insert', mode, answerIndex: i } };
+      return { message: { type: 'insert', mode, ...(i !== undefined ? { answerIndex: i } : {}), ...(block !== undefined ? { block } : {}) } };
     }
-    case 'rerun':
-      return (RERUN_STRATEGIES as readonly unknown[]).includes(m.strategy)
-        ? { message: { type: 'rerun', strategy: m.strategy as StrategyName } }
-        : { error: `rerun.strategy must be one of ${RERUN_STRATEGIES.join(', ')}` };
+    case 'rerun': {
+      if (!(RERUN_STRATEGIES as readonly unknown[]).includes(m.strategy)) {
+        return { error: `rerun.strategy must be one of ${RERUN_STRATEGIES.join(', ')}` };
+      }
+      if (m.answerKind !== undefined && !(ANSWER_KINDS as readonly unknown[]).includes(m.answerKind)) {
+        return { error: `rerun.answerKind must be one of ${ANSWER_KINDS.join(', ')}` };
+      }
+      return { message: { type: 'rerun', strategy: m.strategy as StrategyName, ...(m.answerKind !== undefined ? { answerKind: m.answerKind as AnswerKind } : {}) } };
+    }
     case 'openLink':
       return typeof m.href === 'string' && m.href.length <= 2048 && isSafeExternalLink(m.href)
         ? { message: { type: 'openLink', href: m.href } }

@@ -351,7 +351,7 @@ export class ReasoningRun implements RunEngine {
         chain.answerLogprob = answerLogprob(choice.text, found.offset, found.raw.length, choice.logprobs);
       }
       this.chains.push(chain);
-      this.emit({ type: 'attempt-finished', attempt: chain.attempt, finishReason: choice.finishReason, answer: chain.vote, completionTokens });
+      this.emit({ type: 'attempt-finished', attempt: chain.attempt, finishReason: choice.finishReason, answer: chain.vote, completionTokens, text: choice.text });
       if (chain.vote === undefined && choice.finishReason === 'length' && !this.pendingForced) {
         this.pendingForced = chain;
       }
@@ -370,7 +370,7 @@ export class ReasoningRun implements RunEngine {
         ? `${chain.text}\n\n**Final answer (forced):** ${found.raw}`
         : `${chain.text}\n\n**Final answer (forced):**\n\n${choice!.text.trim()}`;
     }
-    this.emit({ type: 'attempt-finished', attempt: this.attempts, finishReason: choice?.finishReason ?? 'unknown', answer: chain.vote, completionTokens: result.usage.completionTokens });
+    this.emit({ type: 'attempt-finished', attempt: this.attempts, finishReason: choice?.finishReason ?? 'unknown', answer: chain.vote, completionTokens: result.usage.completionTokens, text: choice?.text ?? '' });
     // Another truncated chain may be waiting for its own forced answer.
     this.pendingForced = this.chains.find((c) => c.finishReason === 'length' && !c.forced && c.vote === undefined);
   }

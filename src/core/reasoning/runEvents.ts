@@ -32,7 +32,16 @@ export type RunEvent =
       model?: string;
     }
   | { type: 'delta'; attempt: number; text: string }
-  | { type: 'attempt-finished'; attempt: number; finishReason: string; answer: string | undefined; completionTokens: number }
+  | {
+      type: 'attempt-finished';
+      attempt: number;
+      finishReason: string;
+      /** The attempt's vote: a value's normal form, or the cluster ("A", "B", ...) of a code or prose answer. */
+      answer: string | undefined;
+      completionTokens: number;
+      /** The attempt's whole text, to read after the run. */
+      text?: string;
+    }
   | {
       type: 'answer';
       /** The current best answer (vote leader), normalised for display. */

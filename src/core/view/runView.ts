@@ -6,6 +6,7 @@
 import { STRATEGY_NAMES, type StrategyName } from '../config';
 import { CALL_PURPOSES, type CallPurpose, type SpendRecord } from '../ledger/spendRecord';
 import { anytimeIndex, bestSoFarCurve } from '../reasoning/anytimeIndex';
+import { ANSWER_KINDS, type AnswerKind, type QuestionContext } from '../reasoning/answerKinds';
 import { BUDGET_SOURCES, STOP_REASONS, type BudgetSource, type RunEvent, type StopReason } from '../reasoning/runEvents';
 
 /** Bumped when the stored shape changes; a restored state of another version is dropped. */
@@ -44,6 +45,12 @@ export interface RunHeader {
    * the header shows them as a ladder instead of `model`, and the panel labels answers and attempts by model.
    */
   models?: string[];
+  /** What the answer is (a value, code or prose); absent in views saved before answer kinds: short. */
+  answerKind?: AnswerKind;
+  /** "`src/x.ts` lines 12-30": where the code the question is about comes from. */
+  about?: string;
+  /** The code the question is about, as sent (Re-run sends it again). */
+  context?: QuestionContext;
 }
 
 /** One model's share of the run's spend, from the spend records naming it. */
@@ -97,6 +104,11 @@ export interface ProgressiveAnswer {
   ruleState: string;
   /** The model whose chain supports the answer, when the run names one (a cascade). */
   model?: string;
+  /** short: `answer` is a value; code: the final block's code (in `language`); prose: markdown. */
+  answerKind?: AnswerKind;
+  language?: string;
+  /** The attempt whose chain the answer is taken from. */
+  attempt?: number;
 }
 
 export interface ReasoningView {
@@ -116,6 +128,8 @@ export interface AttemptView {
   maxTokens: number;
   finishReason: string | null;
   answer: string | null;
+  /** The attempt's whole text once it finished (bounded by ATTEMPT_TEXT_LIMIT_CHARS), so every chain stays readable. */
+  text?: string;
   completionTokens: number | null;
   /** The model the attempt went to, when the run names one (a cascade). */
   model?: string;
@@ -281,7 +295,7 @@ export function reduceRunView(view: RunView, event: RunEvent): RunView {
       const streamingChars = { ...view.streamingChars };
       delete streamingChars[String(event.attempt)];
       const attempts = view.attempts.map((a) => a.attempt === event.attempt
-        ? { ...a, finishReason: event.finishReason, answer: event.answer ?? null, completionTokens: event.completionTokens }
+        ? { ...a, finishReason: event.finishReason, answer: event.answer ?? null, completionTokens: event.completionTokens, ...(event.text !== undefined ? { text: event.text.slice(0, ATTEMPT_TEXT_LIMIT_CHARS) } : {}) }
         : a);
       return { ...view, attempts, streamingChars, budget: { ...view.budget, inFlightTokens: inFlight(streamingChars) } };
     }
@@ -290,6 +304,9 @@ export function reduceRunView(view: RunView, event: RunEvent): RunView {
         answer: event.answer, text: event.text, tokensSoFar: event.tokensSoFar,
         confidence: event.confidence, changed: event.changed, ruleState: event.ruleState,
         ...(event.model !== undefined ? { model: event.model } : {}),
+        ...(event.answerKind !== undefined ? { answerKind: event.answerKind } : {}),
+        ...(event.language !== undefined ? { language: event.language } : {}),
+        ...(event.attempt !== undefined ? { attempt: event.attempt } : {}),
       };
       const answers = [...view.answers, answer];
       return { ...view, answers, curve: curveOf(answers, view.curve.earlyStop) };
@@ -519,6 +536,9 @@ export function parseRunView(raw: unknown): RunView | undefined {
     ...(isNum(h.dollarCap) ? { dollarCap: h.dollarCap } : {}),
     ...(isStr(h.stoppingRule) ? { stoppingRule: h.stoppingRule.slice(0, 200) } : {}),
     ...modelsOf(h.models),
+    ...(oneOf(h.answerKind, ANSWER_KINDS) ? { answerKind: oneOf(h.answerKind, ANSWER_KINDS) } : {}),
+    ...(isStr(h.about) ? { about: h.about.slice(0, 1000) } : {}),
+    ...contextOf(h.context),
   };
   const view = initialRunView(header);
 
@@ -553,9 +573,12 @@ export function parseRunView(raw: unknown): RunView | undefined {
   view.answers = (Array.isArray(raw.answers) ? raw.answers : []).slice(-1000).flatMap((a): ProgressiveAnswer[] =>
     isObj(a) && isStr(a.answer) && isStr(a.text) && isNum(a.tokensSoFar) && isNum(a.confidence)
       ? [{
-        answer: a.answer.slice(0, 10_000), text: a.text.slice(0, 200_000), tokensSoFar: a.tokensSoFar,
+        answer: a.answer.slice(0, ANSWER_LIMIT_CHARS), text: a.text.slice(0, 200_000), tokensSoFar: a.tokensSoFar,
         confidence: a.confidence, changed: a.changed === true, ruleState: strOr(a.ruleState, '').slice(0, 200),
         ...modelOf(a),
+        ...(oneOf(a.answerKind, ANSWER_KINDS) ? { answerKind: oneOf(a.answerKind, ANSWER_KINDS) } : {}),
+        ...(isStr(a.language) ? { language: a.language.slice(0, 40) } : {}),
+        ...(isNum(a.attempt) ? { attempt: a.attempt } : {}),
       }]
       : []);
 
@@ -576,6 +599,7 @@ export function parseRunView(raw: unknown): RunView | undefined {
         attempt: a.attempt, purpose, maxTokens: a.maxTokens,
         finishReason: isStr(a.finishReason) ? a.finishReason.slice(0, 100) : null,
         answer: isStr(a.answer) ? a.answer.slice(0, 10_000) : null,
+        ...(isStr(a.text) ? { text: a.text.slice(0, ATTEMPT_TEXT_LIMIT_CHARS) } : {}),
         completionTokens: isNum(a.completionTokens) ? a.completionTokens : null,
         ...modelOf(a),
       }]
@@ -602,4 +626,24 @@ export function parseRunView(raw: unknown): RunView | undefined {
   const sc = isObj(raw.streamingChars) ? raw.streamingChars : {};
   view.streamingChars = Object.fromEntries(Object.entries(sc).filter(([k, v]) => /^\d+$/.test(k) && isNum(v)).slice(0, 100)) as Record<string, number>;
   return view;
+}
+
+/** A finished attempt's text kept for reading after the run. */
+export const ATTEMPT_TEXT_LIMIT_CHARS = 100_000;
+
+/** Code and prose answers are longer than values: a whole function, an explanation. */
+export const ANSWER_LIMIT_CHARS = 100_000;
+
+function contextOf(raw: unknown): { context?: QuestionContext } {
+  if (!isObj(raw) || !isStr(raw.path) || !isStr(raw.languageId) || !isNum(raw.startLine) || !isNum(raw.endLine) || !isStr(raw.code)) {
+    return {};
+  }
+  return {
+    context: {
+      path: raw.path.slice(0, 1000), languageId: raw.languageId.slice(0, 100), startLine: raw.startLine, endLine: raw.endLine,
+      code: raw.code.slice(0, 500_000),
+      ...(isStr(raw.before) ? { before: raw.before.slice(0, 20_000) } : {}),
+      ...(isStr(raw.after) ? { after: raw.after.slice(0, 20_000) } : {}),
+    },
+  };
 }
