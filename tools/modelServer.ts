@@ -8,6 +8,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { countPromptTokens, countTokens, messageText, tokenize, tokenizeRecorded, type PromptMessage } from './modelServerTokens';
+import { FORCED_ANSWER_PROMPTS } from '../src/core/reasoning/answerKinds';
+import { codeReply, proseReply, requestedKind } from './proseReplay';
 import { ChainCursor, loadTraceLibrary, type ChainSource, type TraceDataset, type TraceLibrary } from './recordedData';
 
 export interface ReplayModel {
@@ -152,6 +154,14 @@ export interface ModelServer {
 const fixedTokenLogprob = Math.log(0.9);
 /** TALE-EP budget answered for questions with no recorded chains: about the median recorded chain (326 tokens). */
 const unmatchedEstimate = 300;
+
+/** What a reply says, per choice, before it is tokenized and paced. */
+interface ReplyTexts {
+  kind: ReplyKind;
+  questionKey?: string;
+  chainIndexes?: number[];
+  choices: Array<{ text: string; logprob: number; recorded: boolean }>;
+}
 const unmatchedReply = 'There is no recorded answer for this question in the replay data, so the answer is \\boxed{unknown}';
 const createdAt = 1_700_000_000;
 
@@ -323,6 +333,8 @@ class LoopbackModelServer implements ModelServer {
   private readonly cursor: ChainCursor;
   private readonly library: TraceLibrary;
   private readonly server: http.Server;
+  /** Paraphrases served so far per prose question, so each call says it another way. */
+  private readonly paraphrases = new Map<string, number>();
 
   constructor(private readonly options: ModelServerOptions) {
     this.tokensPerSecond = options.tokensPerSecond ?? 0;
@@ -366,6 +378,7 @@ class LoopbackModelServer implements ModelServer {
     this.received.length = 0;
     this.tokensPerSecond = this.options.tokensPerSecond ?? 0;
     this.cursor.reset(options.seed);
+    this.paraphrases.clear();
   }
 
   resetCursors(): void {
@@ -611,8 +624,8 @@ class LoopbackModelServer implements ModelServer {
     return { kind: texts.kind, questionKey: texts.questionKey, chainIndexes: texts.chainIndexes, choices };
   }
 
-  private replyTexts(model: ReplayModel, messages: PromptMessage[], n: number, fault: ScriptedReply | undefined) {
-    const fixed = (kind: ReplyKind, text: string, questionKey?: string) => ({
+  private replyTexts(model: ReplayModel, messages: PromptMessage[], n: number, fault: ScriptedReply | undefined): ReplyTexts {
+    const fixed = (kind: ReplyKind, text: string, questionKey?: string): ReplyTexts => ({
       kind,
       questionKey,
       chainIndexes: undefined as number[] | undefined,
@@ -625,6 +638,9 @@ class LoopbackModelServer implements ModelServer {
     const last = messages[messages.length - 1];
     const previous = messages[messages.length - 2];
     const lastText = messageText(last.content);
+    if (last.role === 'user' && previous?.role === 'assistant' && lastText === FORCED_ANSWER_PROMPTS.code) {
+      return fixed('forced-answer', codeReply(`${messageText(previous.content)}\n\`\`\``));
+    }
     if (last.role === 'user' && previous?.role === 'assistant' && /final answer/i.test(lastText)) {
       const answer = statedAnswer(messageText(previous.content));
       return fixed('forced-answer', answer === undefined ? 'unknown' : `\\boxed{${answer}}`);
@@ -637,7 +653,7 @@ class LoopbackModelServer implements ModelServer {
       return fixed('estimate', `Budget: [[${budget ?? unmatchedEstimate}]]`, source ? question?.key : undefined);
     }
     if (!question || !source) {
-      return fixed('unmatched', unmatchedReply);
+      return this.unmatchedTexts(messages, n, fixed);
     }
     const draws = this.cursor.draw(model.id, question, source, n);
     return {
@@ -646,6 +662,25 @@ class LoopbackModelServer implements ModelServer {
       chainIndexes: draws.map((d) => d.chainIndex),
       choices: draws.map((d) => ({ text: d.chain.text, logprob: d.chain.tokenLogprob, recorded: true })),
     };
+  }
+
+  /** No recorded chains: a value question gets the canned reply; code and prose questions a reply of their kind. */
+  private unmatchedTexts(messages: PromptMessage[], n: number, fixed: (kind: ReplyKind, text: string) => ReplyTexts): ReplyTexts {
+    const system = messages.find((m) => m.role === 'system');
+    const kind = requestedKind(system ? messageText(system.content) : undefined);
+    const user = messageText([...messages].reverse().find((m) => m.role === 'user')?.content ?? '');
+    if (kind === 'code') {
+      return fixed('unmatched', codeReply(user));
+    }
+    if (kind === 'prose') {
+      // Keyed by the question's start: the budget lines after it change from call to call.
+      const key = user.split('\n')[0].slice(0, 200);
+      const first = this.paraphrases.get(key) ?? 0;
+      this.paraphrases.set(key, first + n);
+      const texts = fixed('unmatched', '');
+      return { ...texts, choices: texts.choices.map((c, i) => ({ ...c, text: proseReply(user, first + i) })) };
+    }
+    return fixed('unmatched', unmatchedReply);
   }
 
   private async streamReply(r: ReplyContext): Promise<void> {
