@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { startModelServer, type ModelServer } from '../../tools/modelServer';
 import { startCodeServer, workbenchUrl, type CodeServer } from '../../tools/codeServer';
 import { readTraceQuestion } from '../../tools/recordedData';
+import { SYSTEM_PROMPTS } from '../../src/core/reasoning/answerKinds';
 import { repoRoot } from '../../tools/repoRoot';
 import { closeAfterSpec, openWorkbench, panelFrame, reasonOnFile, screenshot, statusBarMeter, type Workbench } from '../../tools/workbench';
 import { usageTotals } from './fixtures';
@@ -58,6 +59,31 @@ describe('e2e: Reason with budget in code-server', function () {
     assert.equal(spent, reported.totalTokens, `meter "${label}" vs server usage ${JSON.stringify(reported)}`);
     assert.match(await meter.innerText(), /tok/);
     await screenshot(page, 'reason-panel.png');
+  });
+
+  it('answers an open question in prose: paraphrased chains agree, the run stops before its budget with the answer shown', async function () {
+    const { page } = wb ?? (wb = await openWorkbench(workbenchUrl(cs.port, cs.workspace)));
+    fs.writeFileSync(path.join(cs.workspace, 'prose.md'), 'Explain the difference between let and const in JavaScript\n');
+    server.reset();
+    await reasonOnFile(page, 'prose.md');
+
+    const panel = panelFrame(page);
+    await panel.locator('#answer').filter({ hasText: /cannot be reassigned/ }).waitFor({ timeout: 60_000 });
+    await panel.locator('#status').filter({ hasText: /converged|agree/i }).waitFor({ timeout: 60_000 });
+    const chains = server.responses.filter((r) => r.kind === 'unmatched');
+    assert.ok(chains.length >= 2, `${chains.length} chains`);
+    assert.ok(new Set(chains.map((r) => r.choices[0].text)).size >= 2, 'the chains were worded differently');
+    const chainRequest = server.requests.find((r) => r.body?.messages?.[0]?.role === 'system');
+    assert.equal(chainRequest?.body.messages[0].content, SYSTEM_PROMPTS.prose, 'the prose system prompt was sent');
+    // The meter settles on what the server billed for this run; then that is under the budget.
+    const billed = usageTotals(server).totalTokens;
+    const meter = statusBarMeter(page);
+    await page.waitForFunction(({ billed }) => [...document.querySelectorAll('[aria-label^="Budget Reasoner:"]')]
+      .some((e) => e.getAttribute('aria-label')?.includes(`last run ${billed} of `)), { billed }, { timeout: 20_000 });
+    const label = (await meter.getAttribute('aria-label')) ?? '';
+    const [spent, budget] = (/(\d+) of (\d+) tokens/.exec(label) ?? []).slice(1).map(Number);
+    assert.ok(spent === billed && spent < budget, `stopped before the budget: "${label}", server billed ${billed}`);
+    await screenshot(page, 'reason-prose.png');
   });
 
   it('runs the extension-host suite (test/vscode) inside code-server and it passes', async function () {
