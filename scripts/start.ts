@@ -36,8 +36,9 @@ async function main(): Promise<void> {
   });
   const sample = readTraceQuestion(67);
   fs.writeFileSync(path.join(cs.workspace, 'sample-question.md'), `${sample.text}\n`);
+  fs.writeFileSync(path.join(cs.workspace, 'sum.ts'), DEMO_CODE);
   fs.writeFileSync(path.join(cs.workspace, 'README.md'),
-    `# Budget Reasoner demo\n\nOpen sample-question.md, select all (Ctrl+A) and run "Reason with budget" (Ctrl+Alt+R or the command palette).\nThe model server replays recorded reasoning traces; the recorded answer is ${sample.gold}.\nAny of the 100 MATH questions in bench/data/qwen25-math-cot works the same way.\n`);
+    `# Budget Reasoner demo\n\nOpen sample-question.md, select all (Ctrl+A) and run "Reason with budget" (Ctrl+Alt+R or the command palette).\nThe model server replays recorded reasoning traces; the recorded answer is ${sample.gold}.\nAny of the 100 MATH questions in bench/data/qwen25-math-cot works the same way.\n\nSelect the function in sum.ts and run "Reason with budget" to ask about code (Explain, Find the bug, ...). The replay server has no recorded answers for code or open questions: it answers code with the code it was sent and open questions with a note worded several ways, so you can see how the panel, the diff and the agreement of similar answers work.\n`);
   console.log(`\nModel server (recorded traces): ${server.url}`);
   console.log(`Budget Reasoner in VS Code:     http://127.0.0.1:${cs.port}/?folder=${encodeURIComponent(cs.workspace)}`);
   console.log('Open sample-question.md, select the question and run "Reason with budget". Ctrl-C to stop.\n');
@@ -54,3 +55,14 @@ main().catch((e) => {
   console.error(e);
   process.exit(1);
 });
+
+/** A function with an off-by-one bug, to ask about in the demo. */
+const DEMO_CODE = `/** The sum of the numbers in xs. */
+export function sum(xs: number[]): number {
+  let total = 0;
+  for (let i = 1; i < xs.length; i++) {
+    total += xs[i];
+  }
+  return total;
+}
+`;
