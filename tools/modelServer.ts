@@ -50,7 +50,18 @@ export interface ModelServerOptions {
   contextWindows?: Record<string, number>;
   /** Folder holding the recorded data (default bench/data). */
   dataDir?: string;
+  /** Stream replies as a reasoning model shows its thinking (see ThinkingFormat); default: no thinking. */
+  thinking?: ThinkingFormat;
 }
+
+/**
+ * How a reasoning model's thinking reaches the client: in `delta.reasoning_content` (DeepSeek, vLLM,
+ * SGLang, LM Studio), in `delta.reasoning` (OpenRouter, Ollama), or inline between `<think>` tags in the
+ * content (llama.cpp without a reasoning format, R1 distills). A recorded chain's thinking is all but its
+ * last paragraph; the last paragraph is the reply.
+ */
+export const THINKING_FORMATS = ['reasoning_content', 'reasoning', 'think-tags'] as const;
+export type ThinkingFormat = typeof THINKING_FORMATS[number];
 
 /** One scripted reply or fault, consumed by the next request (or the next `times` requests). */
 export interface ScriptedReply {
@@ -80,6 +91,9 @@ export interface ScriptedReply {
   ignoreMaxTokens?: boolean | number;
   /** A misbehaving endpoint: this many tokens (true = 250,000, about 1 MB) in ONE chunk, ignoring max_tokens. */
   hugeResponse?: boolean | number;
+  /** Thinking streamed before the content, in this format (default: the server's `thinking` option). */
+  thinking?: string;
+  thinkingFormat?: ThinkingFormat;
   tokensPerSecond?: number;
 }
 
@@ -119,8 +133,8 @@ export interface SentResponse {
   /** Recorded question key (`math:67`, `gsm8k:12`) and the chains served, for recorded replies and estimates. */
   questionKey?: string;
   chainIndexes?: number[];
-  /** Text and finish reason per choice as generated (a disconnected stream sent less). */
-  choices: Array<{ text: string; finishReason: string }>;
+  /** Text (and thinking, in a reasoning field) and finish reason per choice as generated (a disconnected stream sent less). */
+  choices: Array<{ text: string; finishReason: string; thinking?: string }>;
   /** Usage as reported to the client; undefined when none was sent. */
   usage?: CompletionUsage;
   /** Usage the server generated, reported or not. */
@@ -236,6 +250,9 @@ interface PlannedChoice {
   hidden: number;
   logprob: number;
   finishReason: string;
+  /** The first this-many tokens are thinking, sent in the reasoning field (0 = none, or inline tags). */
+  thinkingCount: number;
+  thinkingField?: 'reasoning_content' | 'reasoning';
 }
 
 interface PlannedReply {
@@ -302,6 +319,21 @@ function concatBytes(tokens: readonly Uint8Array[], from: number, to: number): U
 }
 
 const tokenText = new TextDecoder();
+/** A reply's thinking and its visible part: a script's own thinking, or a recorded chain's all-but-last paragraph. */
+function thinkingSplit(text: string, format: ThinkingFormat | undefined, fault: ScriptedReply | undefined, kind: ReplyKind): { thinking: string; reply: string } {
+  if (!format) {
+    return { thinking: '', reply: text };
+  }
+  if (fault?.thinking !== undefined) {
+    return { thinking: fault.thinking, reply: text };
+  }
+  if (kind !== 'recorded') {
+    return { thinking: '', reply: text };
+  }
+  const at = text.trimEnd().lastIndexOf('\n\n');
+  return at > 0 ? { thinking: text.slice(0, at), reply: text.slice(at + 2) } : { thinking: '', reply: text };
+}
+
 function logprobEntries(choice: PlannedChoice, from: number, to: number): Array<{ token: string; logprob: number; bytes: number[]; top_logprobs: [] }> {
   const entries = [];
   for (let i = from; i < to; i++) {
@@ -609,17 +641,24 @@ class LoopbackModelServer implements ModelServer {
   private plan(model: ReplayModel, messages: PromptMessage[], n: number, limit: number, fault: ScriptedReply | undefined): PlannedReply {
     const texts = this.replyTexts(model, messages, n, fault);
     const cyclic = fault?.hugeResponse ? (fault.hugeResponse === true ? 250_000 : fault.hugeResponse) : fault?.ignoreMaxTokens ? (fault.ignoreMaxTokens === true ? 100_000 : fault.ignoreMaxTokens) : 0;
-    const choices = texts.choices.map(({ text, logprob, recorded }): PlannedChoice => {
+    const format = fault?.thinkingFormat ?? this.options.thinking ?? (fault?.thinking !== undefined ? 'reasoning_content' : undefined);
+    const choices = texts.choices.map(({ text: whole, logprob, recorded }): PlannedChoice => {
+      const split = thinkingSplit(whole, format, fault, texts.kind);
+      const field = format === 'think-tags' || !split.thinking ? undefined : format;
+      const text = split.thinking && format === 'think-tags' ? `<think>\n${split.thinking}\n</think>\n\n${split.reply}` : split.reply;
+      const tokenizeText = (t: string) => (recorded ? tokenizeRecorded(t) : tokenize(t)).tokens;
+      const thinkingTokens = field ? tokenizeText(split.thinking) : [];
+      const thinking = { thinkingCount: thinkingTokens.length, ...(field ? { thinkingField: field } : {}) };
       if (cyclic) {
         // Runaway generation: the reply over and over, as a server ignoring max_tokens would send it.
-        return { tokens: tokenize(`${text}\n\n`).tokens, count: cyclic, hidden: 0, logprob, finishReason: fault?.finishReason ?? 'length' };
+        return { tokens: [...thinkingTokens, ...tokenize(`${text}\n\n`).tokens], count: cyclic, hidden: 0, logprob, finishReason: fault?.finishReason ?? 'length', ...thinking };
       }
-      const { tokens } = recorded ? tokenizeRecorded(text) : tokenize(text);
+      const tokens = [...thinkingTokens, ...tokenizeText(text)];
       const wantedHidden = model.reasoningShare ? Math.ceil(tokens.length * model.reasoningShare) : 0;
       const hidden = Math.min(limit, wantedHidden);
       const count = Math.min(tokens.length, limit - hidden);
       const truncated = count < tokens.length || hidden < wantedHidden;
-      return { tokens, count, hidden, logprob, finishReason: fault?.finishReason ?? (truncated ? 'length' : 'stop') };
+      return { tokens, count, hidden, logprob, finishReason: fault?.finishReason ?? (truncated ? 'length' : 'stop'), ...thinking };
     });
     return { kind: texts.kind, questionKey: texts.questionKey, chainIndexes: texts.chainIndexes, choices };
   }
@@ -698,14 +737,16 @@ class LoopbackModelServer implements ModelServer {
       await write(res, data({ choices: [{ index: i, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }] }));
     }
     const decoders = plan.choices.map(() => new TextDecoder());
+    const thinkingDecoders = plan.choices.map(() => new TextDecoder());
     const sentOf = plan.choices.map(() => 0);
     const texts = plan.choices.map(() => '');
+    const thinkingTexts = plan.choices.map(() => '');
     const malformedAt = r.fault.malformedChunk === true ? 0 : r.fault.malformedChunk === false ? undefined : r.fault.malformedChunk;
     const disconnectAt = r.fault.disconnectAfterTokens;
     const chunkTokens = r.fault.hugeResponse ? Infinity : Math.max(1, this.options.tokensPerChunk ?? 3);
     let total = 0;
     const record = () => {
-      r.sent.choices = plan.choices.map((c, i) => ({ text: texts[i], finishReason: c.finishReason }));
+      r.sent.choices = plan.choices.map((c, i) => ({ text: texts[i], finishReason: c.finishReason, ...(thinkingTexts[i] ? { thinking: thinkingTexts[i] } : {}) }));
     };
     // Faults fire at an exact token count; returns true when the response is over.
     const fire = (): boolean => {
@@ -737,12 +778,21 @@ class LoopbackModelServer implements ModelServer {
         const nextFault = Math.min(...[malformedAt, disconnectAt].filter((t): t is number => t !== undefined && t > total));
         const from = sentOf[i];
         const to = Math.min(choice.count, from + chunkTokens, from + (nextFault - total));
-        const content = decoders[i].decode(concatBytes(choice.tokens, from, to), { stream: to < choice.count });
-        texts[i] += content;
         sentOf[i] = to;
         total += to - from;
-        const logprobs = r.logprobs ? { content: logprobEntries(choice, from, to), refusal: null } : null;
-        await write(res, data({ choices: [{ index: i, delta: { content }, logprobs, finish_reason: null }] }));
+        // Thinking tokens go out in the reasoning field, the rest as content (a chunk may hold both).
+        const cut = Math.min(Math.max(from, choice.thinkingCount), to);
+        if (cut > from && choice.thinkingField) {
+          const thought = thinkingDecoders[i].decode(concatBytes(choice.tokens, from, cut), { stream: cut < choice.thinkingCount });
+          thinkingTexts[i] += thought;
+          await write(res, data({ choices: [{ index: i, delta: { [choice.thinkingField]: thought }, logprobs: null, finish_reason: null }] }));
+        }
+        if (to > cut) {
+          const content = decoders[i].decode(concatBytes(choice.tokens, cut, to), { stream: to < choice.count });
+          texts[i] += content;
+          const logprobs = r.logprobs ? { content: logprobEntries(choice, cut, to), refusal: null } : null;
+          await write(res, data({ choices: [{ index: i, delta: { content }, logprobs, finish_reason: null }] }));
+        }
       }
       if (!any) {
         break;
@@ -772,10 +822,12 @@ class LoopbackModelServer implements ModelServer {
       return;
     }
     const choices = plan.choices.map((c, index) => {
-      const content = new TextDecoder().decode(concatBytes(c.tokens, 0, c.count));
+      const thoughtEnd = Math.min(c.thinkingCount, c.count);
+      const content = new TextDecoder().decode(concatBytes(c.tokens, thoughtEnd, c.count));
+      const thought = c.thinkingField && thoughtEnd > 0 ? { [c.thinkingField]: new TextDecoder().decode(concatBytes(c.tokens, 0, thoughtEnd)) } : {};
       return {
         index,
-        message: { role: 'assistant', content, refusal: null, annotations: [] },
+        message: { role: 'assistant', content, ...thought, refusal: null, annotations: [] },
         logprobs: r.logprobs ? { content: logprobEntries(c, 0, c.count), refusal: null } : null,
         finish_reason: c.finishReason,
       };

@@ -1,16 +1,17 @@
-// `tsx tools/modelServerCli.ts [--port N] [--tps N]`: the loopback model server on recorded
+// `tsx tools/modelServerCli.ts [--port N] [--tps N] [--seed N] [--thinking reasoning_content|reasoning|think-tags]`: the loopback model server on recorded
 // traces for demos and manual testing, until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
-import { startModelServer } from './modelServer';
+import { startModelServer, THINKING_FORMATS, type ThinkingFormat } from './modelServer';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { port: { type: 'string' }, tps: { type: 'string' }, seed: { type: 'string' } } });
+  const { values } = parseArgs({ options: { port: { type: 'string' }, tps: { type: 'string' }, seed: { type: 'string' }, thinking: { type: 'string' } } });
   const port = Number(values.port ?? process.env.MODEL_SERVER_PORT ?? 0);
   const tokensPerSecond = Number(values.tps ?? process.env.MODEL_SERVER_TPS ?? 0);
-  if (!Number.isInteger(port) || port < 0 || port > 65535 || !(tokensPerSecond >= 0)) {
-    throw new Error('usage: modelServerCli [--port N] [--tps TOKENS_PER_SECOND] [--seed N]');
+  const thinking = values.thinking as ThinkingFormat | undefined;
+  if (!Number.isInteger(port) || port < 0 || port > 65535 || !(tokensPerSecond >= 0) || (thinking !== undefined && !THINKING_FORMATS.includes(thinking))) {
+    throw new Error(`usage: modelServerCli [--port N] [--tps TOKENS_PER_SECOND] [--seed N] [--thinking ${THINKING_FORMATS.join('|')}]`);
   }
-  const server = await startModelServer({ port, tokensPerSecond, seed: values.seed === undefined ? undefined : Number(values.seed) });
+  const server = await startModelServer({ port, tokensPerSecond, seed: values.seed === undefined ? undefined : Number(values.seed), ...(thinking ? { thinking } : {}) });
   console.log(`Model server: ${server.url}`);
   console.log(`Control API:  ${server.controlUrl} (POST script | reset | pace, GET requests | responses)`);
   const stop = () => {

@@ -17,7 +17,7 @@ async function collect(stream: AsyncIterable<ChatStreamEvent>): Promise<{ text: 
     if (e.kind === 'delta') {
       deltas++;
       text[e.choice] = (text[e.choice] ?? '') + e.text;
-    } else {
+    } else if (e.kind === 'done') {
       done = e;
     }
   }

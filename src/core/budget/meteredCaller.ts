@@ -3,7 +3,7 @@ import { ProviderError } from '../providers/chatProvider';
 import type { SpendLedger } from '../ledger/spendLedger';
 import type { SharedReservations } from '../ledger/sharedReservations';
 import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
-import type { CallResult, CallSpec, ModelCaller } from './modelCaller';
+import type { CallResult, CallSpec, DeltaListener, ModelCaller } from './modelCaller';
 import { CallFailure } from './modelCaller';
 import type { PriceLookup, TokenPrice } from '../tokens/prices';
 import { costOf } from '../tokens/prices';
@@ -73,7 +73,7 @@ export class MeteredCaller implements ModelCaller {
     return g.ok ? g.maxTokens : 0;
   }
 
-  async call(spec: CallSpec, purpose: CallPurpose, signal: AbortSignal, onDelta?: (choice: number, text: string) => void): Promise<CallResult> {
+  async call(spec: CallSpec, purpose: CallPurpose, signal: AbortSignal, onDelta?: DeltaListener): Promise<CallResult> {
     const choices = Math.max(1, spec.n ?? 1);
     const promptTokens = await this.promptTokens(spec.messages);
     const shared = this.options.sharedReservations;
@@ -109,7 +109,7 @@ export class MeteredCaller implements ModelCaller {
   }
 
   private async meter(
-    spec: CallSpec, purpose: CallPurpose, signal: AbortSignal, onDelta: ((choice: number, text: string) => void) | undefined,
+    spec: CallSpec, purpose: CallPurpose, signal: AbortSignal, onDelta: DeltaListener | undefined,
     promptTokens: number, maxTokens: number, choices: number, price: TokenPrice | undefined,
   ): Promise<CallResult> {
     const { provider, tokens } = this.options;
@@ -117,6 +117,10 @@ export class MeteredCaller implements ModelCaller {
     const texts: string[] = [];
     const logprobs: (TokenLogprob[] | undefined)[] = [];
     const counter = (i: number) => (counters[i] ??= tokens.streaming(this.model));
+    const thinkCounters: StreamingTokenCounter[] = [];
+    const thinkCounter = (i: number) => (thinkCounters[i] ??= tokens.streaming(this.model));
+    const thoughts: string[] = [];
+    const thought: boolean[] = [];
     for (let i = 0; i < choices; i++) {
       counter(i);
       texts[i] = '';
@@ -145,26 +149,38 @@ export class MeteredCaller implements ModelCaller {
         received = true;
         const i = event.choice;
         texts[i] ??= '';
-        if (event.logprobs?.length) {
+        thoughts[i] ??= '';
+        const into = event.kind === 'thinking' ? thoughts : texts;
+        if (event.kind === 'thinking') {
+          // Logprobs no longer line up with the visible text once thinking is interleaved.
+          thought[i] = true;
+        } else if (event.logprobs?.length) {
           (logprobs[i] ??= []).push(...event.logprobs);
         }
-        if (counter(i).append(event.text) > maxTokens) {
-          // The server ignores max_tokens: keep the text up to the grant and stop paying for more.
-          const kept = tokens.truncateToTokens(texts[i] + event.text, maxTokens, this.model);
-          if (kept.length > texts[i].length) {
-            onDelta?.(i, kept.slice(texts[i].length));
+        // Thinking and visible text are one completion: the grant holds while a model thinks.
+        const own = event.kind === 'thinking' ? thinkCounter(i) : counter(i);
+        const mine = own.append(event.text);
+        const other = (event.kind === 'thinking' ? counter(i) : thinkCounter(i)).runningTokens;
+        const thinkingOver = event.kind === 'thinking' && spec.thinkingTokens !== undefined && mine > spec.thinkingTokens;
+        if (mine + other > maxTokens || thinkingOver) {
+          // Past the grant (the server ignores max_tokens) or past the thinking budget: keep what fits and stop paying for more.
+          const room = Math.min(maxTokens - other, event.kind === 'thinking' ? spec.thinkingTokens ?? Number.POSITIVE_INFINITY : Number.POSITIVE_INFINITY);
+          const kept = tokens.truncateToTokens(into[i] + event.text, Math.max(0, room), this.model);
+          if (kept.length > into[i].length) {
+            onDelta?.(i, kept.slice(into[i].length), event.kind === 'thinking');
           }
-          texts[i] = kept;
+          into[i] = kept;
           // Only the granted part is recorded, so the caps hold; what the last chunk sent past it is dropped unread.
-          counters[i] = tokens.streaming(this.model);
-          counters[i].append(kept);
+          const recount = tokens.streaming(this.model);
+          recount.append(kept);
+          (event.kind === 'thinking' ? thinkCounters : counters)[i] = recount;
           end = { kind: 'cut-off' };
           controller.abort();
           break;
         }
-        texts[i] += event.text;
+        into[i] += event.text;
         if (event.text) {
-          onDelta?.(i, event.text);
+          onDelta?.(i, event.text, event.kind === 'thinking');
         }
       }
       end ??= { kind: 'failed', cause: new ProviderError('protocol', 'The stream ended without a final event.') };
@@ -174,7 +190,7 @@ export class MeteredCaller implements ModelCaller {
       signal.removeEventListener('abort', onAbort);
     }
 
-    const counted = counters.reduce((sum, c) => sum + (c ? c.finish().exactTokens : 0), 0);
+    const counted = [...counters, ...thinkCounters].reduce((sum, c) => sum + (c ? c.finish().exactTokens : 0), 0);
     const ourCount: Usage = { promptTokens, cachedPromptTokens: 0, completionTokens: counted, reasoningTokens: 0, estimated: true };
     if (end.kind === 'failed') {
       const rejected = !received && REJECTED_BEFORE_WORK.has(end.cause.kind);
@@ -192,7 +208,12 @@ export class MeteredCaller implements ModelCaller {
     const record = this.record(usage, purpose, price, [...new Set(reasons)].join(','));
     await this.options.ledger.append(record);
     return {
-      choices: texts.map((text, i) => ({ text, finishReason: reasons[i], ...(logprobs[i] ? { logprobs: logprobs[i] } : {}) })),
+      choices: texts.map((text, i) => ({
+        text,
+        finishReason: reasons[i],
+        ...(logprobs[i] && !thought[i] ? { logprobs: logprobs[i] } : {}),
+        ...(thoughts[i] ? { thinking: thoughts[i] } : {}),
+      })),
       usage,
       record,
       grantedMaxTokens: maxTokens,

@@ -8,10 +8,21 @@ export interface CallSpec {
   n?: number;
   temperature?: number;
   logprobs?: boolean;
+  /**
+   * A thinking budget the client enforces: once a choice's streamed thinking passes this many tokens
+   * the stream is cut (finish reason `length`) and the answer can be forced from the thinking so far.
+   */
+  thinkingTokens?: number;
 }
 
+/** Streamed text of one choice as it arrives; `thinking` marks a reasoning model's thinking. */
+export type DeltaListener = (choice: number, text: string, thinking?: boolean) => void;
+
 export interface ChoiceResult {
+  /** The visible reply: thinking never mixes into it. */
   text: string;
+  /** The thinking streamed before or around the reply, when the model showed any. */
+  thinking?: string;
   finishReason: FinishReason;
   logprobs?: TokenLogprob[];
 }
@@ -38,7 +49,7 @@ export interface ModelCaller {
    * Rejects with CapRefusal when no cap leaves room for even a minimal call,
    * with CallFailure (carrying the partial text and the record) when the provider fails.
    */
-  call(spec: CallSpec, purpose: CallPurpose, signal: AbortSignal, onDelta?: (choice: number, text: string) => void): Promise<CallResult>;
+  call(spec: CallSpec, purpose: CallPurpose, signal: AbortSignal, onDelta?: DeltaListener): Promise<CallResult>;
   /** Largest max_tokens a call sending `messages` could be granted now (0 when none). */
   room(messages: ChatMessage[]): Promise<number>;
 }

@@ -42,8 +42,14 @@ export interface Usage {
   estimated: boolean;
 }
 
+/**
+ * A call's stream, normalised: `delta` is the visible reply; `thinking` is a reasoning model's thinking,
+ * whichever way the endpoint sends it (`reasoning_content`, `reasoning`, or inline `<think>` tags).
+ * Thinking tokens are completion tokens: they are billed and count toward max_tokens.
+ */
 export type ChatStreamEvent =
   | { kind: 'delta'; choice: number; text: string; logprobs?: TokenLogprob[] }
+  | { kind: 'thinking'; choice: number; text: string }
   | { kind: 'done'; finishReasons: FinishReason[]; usage: Usage | undefined };
 
 export interface ChatProvider {

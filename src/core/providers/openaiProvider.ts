@@ -9,6 +9,7 @@ import type {
   Usage,
 } from './chatProvider';
 import { ProviderError } from './chatProvider';
+import { ThinkTagSplitter, type ThinkSegment } from './thinkTags';
 
 export interface OpenAICompatibleOptions {
   baseURL: string;
@@ -88,6 +89,7 @@ export class OpenAICompatibleProvider implements ChatProvider {
       }, idleMs);
     };
     const finishReasons: FinishReason[] = [];
+    const splitters: ThinkTagSplitter[] = [];
     let usage: Usage | undefined;
     try {
       armIdle();
@@ -115,12 +117,17 @@ export class OpenAICompatibleProvider implements ChatProvider {
         const chunk = next.value;
         armIdle();
         for (const choice of chunk.choices ?? []) {
-          const text = choice.delta?.content ?? '';
-          const logprobs: TokenLogprob[] | undefined = choice.logprobs?.content?.map((l) => ({ token: l.token, logprob: l.logprob }));
-          if (text || logprobs?.length) {
-            yield { kind: 'delta', choice: choice.index, text, logprobs };
+          const delta = (choice.delta ?? {}) as ThinkingDelta;
+          // DeepSeek, vLLM, SGLang and LM Studio send thinking as reasoning_content; OpenRouter and Ollama as reasoning.
+          const thought = typeof delta.reasoning_content === 'string' ? delta.reasoning_content : typeof delta.reasoning === 'string' ? delta.reasoning : '';
+          if (thought) {
+            yield { kind: 'thinking', choice: choice.index, text: thought };
           }
+          const logprobs: TokenLogprob[] | undefined = choice.logprobs?.content?.map((l) => ({ token: l.token, logprob: l.logprob }));
+          const segments = (splitters[choice.index] ??= new ThinkTagSplitter()).feed(delta.content ?? '');
+          yield* segmentEvents(choice.index, segments, logprobs);
           if (choice.finish_reason) {
+            yield* segmentEvents(choice.index, splitters[choice.index].flush(), undefined);
             finishReasons[choice.index] = toFinishReason(choice.finish_reason);
           }
         }
@@ -174,6 +181,29 @@ export class OpenAICompatibleProvider implements ChatProvider {
       });
     });
     return this.client;
+  }
+}
+
+/** A streamed delta as thinking-capable servers extend it. */
+interface ThinkingDelta {
+  content?: string | null;
+  reasoning_content?: unknown;
+  reasoning?: unknown;
+}
+
+/** Thinking and visible events of one choice's content; logprobs go with the visible text (or alone, when there is none). */
+function* segmentEvents(choice: number, segments: ThinkSegment[], logprobs: TokenLogprob[] | undefined): Generator<ChatStreamEvent> {
+  let logprobsSent = false;
+  for (const s of segments) {
+    if (s.thinking) {
+      yield { kind: 'thinking', choice, text: s.text };
+    } else {
+      yield { kind: 'delta', choice, text: s.text, ...(logprobs?.length && !logprobsSent ? { logprobs } : {}) };
+      logprobsSent = true;
+    }
+  }
+  if (logprobs?.length && !logprobsSent) {
+    yield { kind: 'delta', choice, text: '', logprobs };
   }
 }
 

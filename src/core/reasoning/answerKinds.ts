@@ -144,6 +144,11 @@ export function withoutThinking(text: string): string {
   return text.replace(/<think>[\s\S]*?(?:<\/think>|$)/gi, '').replace(/^[\s\S]*?<\/think>/i, '').trim();
 }
 
+/** A chain as shown: its thinking (if any) in a `<think>` section the panel folds away, then the reply. */
+export function withThinkingSection(thinking: string | undefined, text: string): string {
+  return thinking ? `<think>\n${thinking.replace(/<\/?think>/gi, '')}\n</think>\n\n${text}` : text;
+}
+
 export type KindAnswerForm = ExtractedAnswer['form'] | 'code-block' | 'unfenced-code' | 'prose';
 
 export interface KindAnswer {

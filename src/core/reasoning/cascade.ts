@@ -12,7 +12,7 @@ import { preciseDollars } from '../tokens/amountText';
 import type { TokenPrice } from '../tokens/prices';
 import { costOf } from '../tokens/prices';
 import { CallFailure, CapRefusal } from '../budget/modelCaller';
-import type { CallResult, CallSpec, ModelCaller } from '../budget/modelCaller';
+import type { CallResult, CallSpec, DeltaListener, ModelCaller } from '../budget/modelCaller';
 import type { BudgetSource, RunEvent, StopReason } from './runEvents';
 import { runAnytimeIndex } from './anytimeIndex';
 import { ReasoningRun } from './reasoningRun';
@@ -180,7 +180,7 @@ class TierShareCaller implements ModelCaller {
     return g.ok ? Math.min(g.maxTokens, await this.inner.room(messages)) : 0;
   }
 
-  async call(spec: CallSpec, purpose: CallPurpose, signal: AbortSignal, onDelta?: (choice: number, text: string) => void): Promise<CallResult> {
+  async call(spec: CallSpec, purpose: CallPurpose, signal: AbortSignal, onDelta?: DeltaListener): Promise<CallResult> {
     const g = this.grant(spec.messages, spec.maxTokens, Math.max(1, spec.n ?? 1));
     if (!g.ok) {
       this.shareSpent = true;

@@ -8,7 +8,7 @@ import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
 import { CallFailure, CapRefusal } from '../budget/modelCaller';
 import type { CallResult, ModelCaller } from '../budget/modelCaller';
 import type { BudgetSource, RunEvent, StopReason } from './runEvents';
-import { extractKindAnswer, FORCED_ANSWER_PROMPTS, shortVote, SYSTEM_PROMPTS, type AnswerKind, type KindAnswer } from './answerKinds';
+import { extractKindAnswer, FORCED_ANSWER_PROMPTS, shortVote, SYSTEM_PROMPTS, withThinkingSection, type AnswerKind, type KindAnswer } from './answerKinds';
 import { AnswerClusters } from './clusters';
 import { answerSimilarity, CLUSTER_THRESHOLDS } from './similarity';
 import { selectionMessages, parseSelection, SELECT_MAX_TOKENS } from './universalSelection';
@@ -28,6 +28,8 @@ export const FORCED_ANSWER_PROMPT = FORCED_ANSWER_PROMPTS.short;
 export const FORCED_ANSWER_TAIL_CHARS = 2000;
 /** Kept free after a chain for its forced answer: the prompt again, a short tail and the answer itself. */
 export const FORCED_ANSWER_RESERVE_TOKENS = 256;
+/** A chain's streamed thinking may use this share of its max_tokens; then the answer is forced from it. */
+export const THINKING_SHARE = 0.8;
 /** A chain shorter than this is not worth shortening to: the caps' own clamp applies instead. */
 const MIN_SHORTENED_CHAIN_TOKENS = 64;
 /** Below this the tail no longer carries the chain's latest result. */
@@ -266,10 +268,17 @@ export class ReasoningRun implements RunEngine {
     let result: CallResult;
     try {
       result = await this.caller.call(
-        { messages, maxTokens: action.maxTokens, ...(n > 1 ? { n } : {}), ...(action.kind === 'chain' && action.logprobs ? { logprobs: true } : {}) },
+        {
+          messages,
+          maxTokens: action.maxTokens,
+          ...(n > 1 ? { n } : {}),
+          ...(action.kind === 'chain' && action.logprobs ? { logprobs: true } : {}),
+          // A model that shows its thinking is cut at its share of the chain, and its answer forced from the thinking so far.
+          ...(action.kind === 'chain' ? { thinkingTokens: Math.max(1, Math.floor(action.maxTokens * THINKING_SHARE)) } : {}),
+        },
         purpose,
         signal,
-        (choice, text) => this.emit({ type: 'delta', attempt: firstAttempt + choice, text }),
+        (choice, text, thinking) => this.emit({ type: 'delta', attempt: firstAttempt + choice, text, ...(thinking ? { thinking: true } : {}) }),
       );
     } catch (error) {
       return this.failed(error, signal);
@@ -324,7 +333,8 @@ export class ReasoningRun implements RunEngine {
   private forcedMessages(chain: ChainRecord, tailChars = FORCED_ANSWER_TAIL_CHARS): ChatMessage[] {
     return [
       ...this.chainMessages(chain.promptBudget),
-      { role: 'assistant', content: reasoningTail(chain.text, tailChars) },
+      // Cut while thinking: the thinking so far is what the answer is forced from.
+      { role: 'assistant', content: reasoningTail(chain.text.trim() ? chain.text : chain.thinking ?? chain.text, tailChars) },
       { role: 'user', content: FORCED_ANSWER_PROMPTS[this.kind] },
     ];
   }
@@ -339,6 +349,7 @@ export class ReasoningRun implements RunEngine {
       const chain: ChainRecord = {
         attempt: firstAttempt + i,
         text: choice.text,
+        ...(choice.thinking ? { thinking: choice.thinking } : {}),
         finishReason: choice.finishReason,
         completionTokens,
         maxTokens: result.grantedMaxTokens,
@@ -351,7 +362,7 @@ export class ReasoningRun implements RunEngine {
         chain.answerLogprob = answerLogprob(choice.text, found.offset, found.raw.length, choice.logprobs);
       }
       this.chains.push(chain);
-      this.emit({ type: 'attempt-finished', attempt: chain.attempt, finishReason: choice.finishReason, answer: chain.vote, completionTokens, text: choice.text });
+      this.emit({ type: 'attempt-finished', attempt: chain.attempt, finishReason: choice.finishReason, answer: chain.vote, completionTokens, text: withThinkingSection(choice.thinking, choice.text) });
       if (chain.vote === undefined && choice.finishReason === 'length' && !this.pendingForced) {
         this.pendingForced = chain;
       }
@@ -503,7 +514,7 @@ export class ReasoningRun implements RunEngine {
     this.emit({
       type: 'answer',
       answer,
-      text: shown?.text ?? '',
+      text: shown ? withThinkingSection(shown.thinking, shown.text) : '',
       confidence: a.confidence,
       tokensSoFar: this.tokensSpent,
       changed,

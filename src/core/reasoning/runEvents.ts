@@ -31,7 +31,8 @@ export type RunEvent =
       /** The model the attempt goes to, when a run spans several models (a cascade). */
       model?: string;
     }
-  | { type: 'delta'; attempt: number; text: string }
+  /** Streamed text of an attempt; `thinking` marks a reasoning model's thinking (shown apart, never the answer). */
+  | { type: 'delta'; attempt: number; text: string; thinking?: true }
   | {
       type: 'attempt-finished';
       attempt: number;

@@ -13,7 +13,10 @@ import type { StoppingRule } from './stoppingRules';
 /** One finished chain (or one choice of a parallel call), with its answer and the signals about it. */
 export interface ChainRecord {
   attempt: number;
+  /** The visible reply; the answer is read from it alone. */
   text: string;
+  /** A reasoning model's streamed thinking, kept apart from the reply. */
+  thinking?: string;
   finishReason: FinishReason;
   /** Answer as written; for a truncated chain, filled in by its forced answer. */
   answer?: string;

@@ -120,6 +120,8 @@ export interface ReasoningView {
   text: string;
   /** Characters received in this epoch, including those dropped from the front of `text`. */
   totalChars: number;
+  /** True while the attempt streams thinking (the text ends inside an open `<think>` section). */
+  thinking?: boolean;
 }
 
 export interface AttemptView {
@@ -286,8 +288,13 @@ export function reduceRunView(view: RunView, event: RunEvent): RunView {
       const streamingChars = { ...view.streamingChars, [key]: (view.streamingChars[key] ?? 0) + event.text.length };
       const budget = { ...view.budget, inFlightTokens: inFlight(streamingChars) };
       // Only the latest attempt is shown live; deltas of an older, still-streaming one just count.
+      // Thinking goes inside a `<think>` section of the live text, which the panel shows folded apart from the reply.
+      const thinking = event.thinking === true;
+      const wasThinking = view.reasoning.thinking === true;
+      const appended = thinking === wasThinking ? event.text : thinking ? `<think>\n${event.text}` : `\n</think>\n\n${event.text}`;
+      const { thinking: _wasThinking, ...live } = view.reasoning;
       const reasoning = event.attempt === view.reasoning.attempt
-        ? { ...view.reasoning, text: appendBounded(view.reasoning.text, event.text), totalChars: view.reasoning.totalChars + event.text.length }
+        ? { ...live, text: appendBounded(view.reasoning.text, appended), totalChars: view.reasoning.totalChars + appended.length, ...(thinking ? { thinking: true } : {}) }
         : view.reasoning;
       return { ...view, streamingChars, budget, reasoning };
     }
@@ -435,6 +442,8 @@ export interface ReasoningAppend {
   append: string;
   /** The sender's character count after this update; the receiver checks its own against it. */
   totalChars: number;
+  /** The attempt is streaming thinking now (its text ends inside an open `<think>` section). */
+  thinking?: true;
 }
 
 export type RunViewChanges = Partial<Omit<RunView, 'reasoning' | 'version'>>;
@@ -454,7 +463,7 @@ export function diffRunView(sent: RunView, now: RunView): { changes: RunViewChan
   }
   const a = sent.reasoning;
   const b = now.reasoning;
-  if (a === b || (a.epoch === b.epoch && a.totalChars === b.totalChars)) {
+  if (a === b || (a.epoch === b.epoch && a.totalChars === b.totalChars && a.thinking === b.thinking)) {
     return { changes: changes as RunViewChanges };
   }
   const growth = b.totalChars - a.totalChars;
@@ -464,6 +473,7 @@ export function diffRunView(sent: RunView, now: RunView): { changes: RunViewChan
     reset: !appendOnly,
     append: appendOnly ? b.text.slice(b.text.length - growth) : b.text,
     totalChars: b.totalChars,
+    ...(b.thinking ? { thinking: true as const } : {}),
   };
   return { changes: changes as RunViewChanges, reasoning };
 }
@@ -482,14 +492,17 @@ export function applyRunViewUpdate(view: RunView, changes: RunViewChanges, reaso
     next.reasoning = {
       epoch: reasoning.epoch, attempt: reasoning.attempt, purpose: reasoning.purpose,
       text: appendBounded('', reasoning.append), totalChars: reasoning.totalChars,
+      ...(reasoning.thinking ? { thinking: true } : {}),
     };
     return { view: next, consistent: true };
   }
   const consistent = r.epoch === reasoning.epoch && r.totalChars + reasoning.append.length === reasoning.totalChars;
+  const { thinking: _was, ...rest } = r;
   next.reasoning = {
-    ...r,
+    ...rest,
     attempt: reasoning.attempt, purpose: reasoning.purpose,
     text: appendBounded(r.text, reasoning.append), totalChars: reasoning.totalChars,
+    ...(reasoning.thinking ? { thinking: true } : {}),
   };
   return { view: next, consistent };
 }
@@ -590,6 +603,7 @@ export function parseRunView(raw: unknown): RunView | undefined {
     purpose: oneOf(r.purpose, CALL_PURPOSES) ?? null,
     text,
     totalChars: Math.max(numOr(r.totalChars, text.length), text.length),
+    ...(r.thinking === true ? { thinking: true } : {}),
   };
 
   view.attempts = (Array.isArray(raw.attempts) ? raw.attempts : []).slice(-ATTEMPTS_LIMIT).flatMap((a): AttemptView[] => {
