@@ -17,7 +17,10 @@ describe('parseTaleBudget', () => {
   const cases: Array<[string, number | undefined]> = [
     ['Budget: [[120]]', 120],
     ['[[ 80 ]] tokens', 80],
-    ['I think about 200 tokens', 200],
+    ['I think about 200 tokens', undefined], // a number in prose is not an estimate
+    ["First, let's rate be \\( 2 \\times 5 = 6\\)", undefined], // the model answering, not sizing
+    ['120', 120],
+    ['Budget: 120 tokens.', 120],
     ['Budget: [[126.4]]', 126],
     ['[[5]]', 32], // clamped up to min
     ['[[20000]]', 8192], // clamped down to cap
@@ -52,7 +55,7 @@ describe('TaleBudgetEstimator', () => {
     const est = await new TaleBudgetEstimator({ caller: oneReplyCaller('¯\\_(ツ)_/¯'), fallback: local }).estimate('What is 2+2?', new AbortController().signal);
     assert.strictEqual(est.source, 'fallback');
     assert.strictEqual(est.tokens, local.predict('What is 2+2?'));
-    assert.match(est.note ?? '', /no number/);
+    assert.match(est.note ?? '', /^estimate failed: the model said "¯\\_\(ツ\)_\/¯", with no \[\[N\]\]; using the local estimate of \d+ tokens\.$/);
     assert.strictEqual(est.records?.length, 1, 'the wasted call is still reported');
   });
 

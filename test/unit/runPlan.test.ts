@@ -62,7 +62,9 @@ describe('planRun: the rules of a run, once', () => {
   it('uses a fixed budget as the run budget and caps the chain at it; the estimator setting decides whether a call estimates', () => {
     const fixed = plan({ settings: settings({ requestBudget: 300 }) });
     assert.deepEqual([fixed.chainTokens, fixed.budgetTokens, fixed.fixedBudget, fixed.header.budgetTokens], [300, 300, 300, 300]);
-    assert.equal(fixed.estimateStep, 'tale');
+    assert.equal(fixed.estimateStep, 'local', 'no estimate call when the budget is fixed');
+    assert.equal(plan({ settings: settings({ requestBudget: 300, estimator: 'tale' }) }).estimateStep, 'tale', 'unless TALE is asked for');
+    assert.equal(plan().estimateStep, 'tale', 'auto asks TALE for an auto budget');
     const thisRun = plan({ budgetTokens: 2000 });
     assert.deepEqual([thisRun.chainTokens, thisRun.budgetTokens], [500, 2000], 'a per-run budget wins over the settings');
     const noCall = plan({ settings: settings({ requestBudget: 300, estimator: 'fixed' }) });

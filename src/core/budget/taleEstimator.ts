@@ -22,12 +22,16 @@ export interface BudgetParse {
   note?: string;
 }
 
-/** First `[[N]]`, else a bare number; clamped to [min, cap]; zero, negative or absurd values are refused. */
+/**
+ * The first `[[N]]`, or a reply that is only a number ("120", "Budget: 120 tokens"); clamped to
+ * [min, cap]. Anything else is no estimate: a number inside prose ("First, 2 x 5 = 6") is the
+ * model answering the question, not sizing it. Zero, negative or absurd values are refused.
+ */
 export function parseTaleBudget(reply: string, minTokens: number, capTokens: number): BudgetParse {
   const bracketed = /\[\[\s*(-?\d+(?:\.\d+)?)\s*\]\]/.exec(reply);
-  const bare = bracketed ?? /(-?\d[\d,]*(?:\.\d+)?)/.exec(reply);
+  const bare = bracketed ?? /^\s*(?:budget\s*[:：]?\s*)?(-?\d[\d,]*(?:\.\d+)?)\s*(?:tokens?)?\s*\.?\s*$/i.exec(reply);
   if (!bare) {
-    return { note: 'the model gave no number' };
+    return { note: `the model said "${quoteReply(reply)}", with no [[N]]` };
   }
   const value = Number(bare[1].replace(/,/g, ''));
   if (!Number.isFinite(value) || value <= 0) {
@@ -38,8 +42,14 @@ export function parseTaleBudget(reply: string, minTokens: number, capTokens: num
     return { note: `the model gave ${bare[1]}, far above the ${capTokens}-token cap` };
   }
   const tokens = Math.min(capTokens, Math.max(minTokens, Math.round(value)));
-  const note = tokens !== Math.round(value) ? `the model said ${bare[1]}; clamped to ${tokens}` : bracketed ? undefined : 'the model did not use [[N]]; took the first number';
+  const note = tokens !== Math.round(value) ? `the model said ${bare[1]}; clamped to ${tokens}` : bracketed ? undefined : 'the model answered with a bare number, not [[N]]';
   return { tokens, ...(note ? { note } : {}) };
+}
+
+/** A reply as quoted in a note: one line, at most 60 characters. */
+function quoteReply(reply: string): string {
+  const line = reply.replace(/\s+/g, ' ').trim();
+  return line ? (line.length > 60 ? `${line.slice(0, 57)}...` : line) : '(nothing)';
 }
 
 export interface TaleEstimatorOptions {
@@ -85,7 +95,7 @@ export class TaleBudgetEstimator {
 
   private fallback(question: string, why: string, records: SpendRecord[]): BudgetEstimate & { source: 'fallback' } {
     const local = this.options.fallback.estimate(question);
-    return { tokens: local.tokens, source: 'fallback', note: `TALE estimate unusable (${why}); used the local estimate of ${local.tokens} tokens.`, records };
+    return { tokens: local.tokens, source: 'fallback', note: `estimate failed: ${why}; using the local estimate of ${local.tokens} tokens.`, records };
   }
 }
 

@@ -196,9 +196,10 @@ export function planRun(request: PlanRequest): PlanResult {
   const chatPrompt = (model: PlanModel) => tokens.countChatPrompt([{ role: 'system', content: systemPrompt }, { role: 'user', content: prompt }], model.id).tokens;
 
   const fixedBudget = request.budgetTokens ?? (settings.requestBudget === 'auto' ? undefined : settings.requestBudget);
+  // A fixed budget needs no estimate call under `auto`: the local estimate sizes the chain within it for free.
   const estimateStep: EstimateStep = settings.estimator === 'fixed' && fixedBudget !== undefined
     ? 'fixed'
-    : settings.estimator === 'local' || settings.estimator === 'fixed' || (settings.estimator === 'auto' && request.learnedRuns >= AUTO_LOCAL_AFTER_RUNS)
+    : settings.estimator === 'local' || settings.estimator === 'fixed' || (settings.estimator === 'auto' && (fixedBudget !== undefined || request.learnedRuns >= AUTO_LOCAL_AFTER_RUNS))
       ? 'local'
       : 'tale';
   const estimate: BudgetEstimate = estimateStep === 'fixed' ? { tokens: fixedBudget!, source: 'fixed' } : request.estimate(prompt);
