@@ -209,7 +209,7 @@ async function runQuestion(
     anytimeIndex: correctnessIndex(points, outcome.tokensSpent),
     chains: outcome.chains,
     forcedAnswers,
-    answered: outcome.answer !== undefined,
+    answered: outcome.answer !== undefined && outcome.confidence > 0, // a reply shown as it is, stating no value, is no answer
   };
 }
 

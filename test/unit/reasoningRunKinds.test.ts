@@ -114,6 +114,16 @@ describe('ReasoningRun with code and prose answers', () => {
     assert.equal(of('answer').length, 0);
   });
 
+  it('a value question answered in prose still shows the reply, with no confidence, and says why', async () => {
+    const { run, of } = makeRun([{ text: 'It depends on the rounding mode; usually about three.', tokens: 20 }], { strategy: new SingleChainStrategy() });
+    const outcome = await run.start();
+    assert.equal(outcome.answer, 'It depends on the rounding mode; usually about three.');
+    assert.equal(outcome.confidence, 0);
+    const shown = of('answer')[0];
+    assert.equal(shown.answerKind, 'prose');
+    assert.match(shown.ruleState, /no chain stated a value; the last reply, as it is/);
+  });
+
   it('the estimator learns from the chains of the shown code cluster', async () => {
     const { run } = makeRun([code(fixA), code(fixB), code(fixA)], { answerKind: 'code', strategy: new AnytimeSelfConsistency(new EscStoppingRule(3), ANYTIME_DEFAULTS) });
     const outcome = await run.start();

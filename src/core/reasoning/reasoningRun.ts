@@ -533,12 +533,50 @@ export class ReasoningRun implements RunEngine {
   private finish(reason: StopReason, message: string): RunOutcome {
     const a = this.leading();
     this.extraChainsOwed = 0;
+    if (a.vote === undefined) {
+      return this.finishWithReply(reason, message);
+    }
     this.finished = {
       reason,
       message,
       ...(a.vote !== undefined ? { answer: this.shownAnswer(a.vote) } : {}),
       answerKind: this.kind,
       confidence: a.confidence,
+      tokensSpent: this.tokensSpent,
+      chains: this.chains.length,
+      anytimeIndex: this.anytimeIndex,
+    };
+    this.emit({ type: 'stopped', reason, message });
+    return this.finished;
+  }
+
+  /**
+   * No chain stated an answer of the run's kind (a value question answered in prose, say): the run
+   * still shows something readable, the last whole reply as it is, with no confidence, and says why.
+   */
+  private finishWithReply(reason: StopReason, message: string): RunOutcome {
+    // A whole reply only: a chain cut mid-reasoning is readable among the attempts, but it is no answer.
+    const reply = [...this.chains].reverse().find((c) => c.finishReason === 'stop' && c.text.trim());
+    if (reply) {
+      const answer = reply.text.trim();
+      this.emit({
+        type: 'answer',
+        answer,
+        text: withThinkingSection(reply.thinking, reply.text),
+        confidence: 0,
+        tokensSoFar: this.tokensSpent,
+        changed: true,
+        ruleState: `no chain stated ${this.kind === 'short' ? 'a value' : 'an answer'}; the last reply, as it is`,
+        answerKind: 'prose',
+        attempt: reply.attempt,
+      });
+    }
+    this.finished = {
+      reason,
+      message,
+      ...(reply ? { answer: reply.text.trim() } : {}),
+      answerKind: reply ? 'prose' : this.kind,
+      confidence: 0,
       tokensSpent: this.tokensSpent,
       chains: this.chains.length,
       anytimeIndex: this.anytimeIndex,
