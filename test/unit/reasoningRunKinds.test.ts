@@ -5,6 +5,7 @@ import { ANYTIME_DEFAULTS, AnytimeSelfConsistency, SingleChainStrategy } from '.
 import { BetaStoppingRule, EpsilonStoppingRule, EscStoppingRule } from '../../src/core/reasoning/stoppingRules';
 import { SYSTEM_PROMPTS, FORCED_ANSWER_PROMPTS } from '../../src/core/reasoning/answerKinds';
 import { ScriptedCaller, type CallerStep } from '../support/scripted';
+import { initialRunView, reduceRunView } from '../../src/core/view/runView';
 
 const code = (body: string) => ({ text: `The loop starts at 1, so the first element is skipped.\n\n\`\`\`ts\n${body}\n\`\`\``, tokens: 120 });
 const fixA = 'function sum(xs: number[]) {\n  let s = 0;\n  for (let i = 0; i < xs.length; i++) s += xs[i];\n  return s;\n}';
@@ -128,6 +129,21 @@ describe('ReasoningRun with code and prose answers', () => {
     const { run } = makeRun([code(fixA), code(fixB), code(fixA)], { answerKind: 'code', strategy: new AnytimeSelfConsistency(new EscStoppingRule(3), ANYTIME_DEFAULTS) });
     const outcome = await run.start();
     assert.deepEqual(run.agreeingChainTokens(outcome.answer!), [120, 120, 120]);
+  });
+});
+
+describe('one Anytime Index', () => {
+  it('the panel shows the index the run reports (and the log prints)', async () => {
+    const events: RunEvent[] = [];
+    const caller = new ScriptedCaller({ replies: [code(fixA), code(other), code(fixB), code(fixA)] });
+    const run = new ReasoningRun(caller, {
+      question: 'Find the bug.', answerKind: 'code', budget: { chainTokens: 300, totalTokens: 20_000, source: 'local' },
+      strategy: new AnytimeSelfConsistency(new EscStoppingRule(2), ANYTIME_DEFAULTS),
+    }, (e) => events.push(e));
+    const outcome = await run.start();
+    const view = events.reduce(reduceRunView, initialRunView({ runId: 'r', question: 'q', model: 'm', strategy: 'anytime-sc', caps: [], providerBillsInDollars: false }));
+    assert.ok(outcome.anytimeIndex > 0 && outcome.anytimeIndex < 1);
+    assert.equal(view.curve.anytimeIndex, outcome.anytimeIndex);
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { STRATEGY_NAMES, type StrategyName } from '../config';
 import { CALL_PURPOSES, type CallPurpose, type SpendRecord } from '../ledger/spendRecord';
-import { anytimeIndex, bestSoFarCurve } from '../reasoning/anytimeIndex';
+import { bestSoFarCurve, runAnytimeIndex } from '../reasoning/anytimeIndex';
 import { ANSWER_KINDS, type AnswerKind, type QuestionContext } from '../reasoning/answerKinds';
 import { BUDGET_SOURCES, STOP_REASONS, type BudgetSource, type RunEvent, type StopReason } from '../reasoning/runEvents';
 
@@ -316,10 +316,13 @@ export function reduceRunView(view: RunView, event: RunEvent): RunView {
         ...(event.attempt !== undefined ? { attempt: event.attempt } : {}),
       };
       const answers = [...view.answers, answer];
-      return { ...view, answers, curve: curveOf(answers, view.curve.earlyStop) };
+      return { ...view, answers, curve: curveOf(answers, view.curve.earlyStop, view.budget.completionTokens) };
     }
-    case 'spend':
-      return { ...view, budget: addSpend(view.budget, event.record) };
+    case 'spend': {
+      const budget = addSpend(view.budget, event.record);
+      // The index runs to the tokens spent: it falls while spend adds no better answer.
+      return { ...view, budget, curve: view.answers.length ? curveOf(view.answers, view.curve.earlyStop, budget.completionTokens) : view.curve };
+    }
     case 'stopped': {
       const ended = view.status.reason === 'error' && event.reason === 'error';
       const status: StatusView = {
@@ -415,10 +418,14 @@ function finalSpend(b: BudgetView): { tokens: number; dollars: number | null } {
   return { tokens: b.spentTokens, dollars: b.dollars };
 }
 
-function curveOf(answers: readonly ProgressiveAnswer[], earlyStop: CurvePoint | null): CurveView {
+/**
+ * The panel's curve and its Anytime Index, by the run's own function (runAnytimeIndex): from the
+ * origin through the answers to the output tokens spent so far, the figure the log prints too.
+ */
+function curveOf(answers: readonly ProgressiveAnswer[], earlyStop: CurvePoint | null, outputTokens: number): CurveView {
   const raw = answers.map((a) => ({ tokens: a.tokensSoFar, quality: a.confidence }));
   const points = bestSoFarCurve(raw).map((p) => ({ tokens: p.tokens, confidence: p.quality }));
-  return { points, anytimeIndex: points.length ? anytimeIndex(raw) : null, earlyStop };
+  return { points, anytimeIndex: points.length ? runAnytimeIndex(raw, outputTokens) : null, earlyStop };
 }
 
 /** The converged run's stop point: its spend at the stop, at the best confidence reached. */
@@ -625,7 +632,7 @@ export function parseRunView(raw: unknown): RunView | undefined {
   const es = isObj(c.earlyStop) && isNum(c.earlyStop.tokens) && isNum(c.earlyStop.confidence)
     ? { tokens: c.earlyStop.tokens, confidence: c.earlyStop.confidence }
     : null;
-  view.curve = curveOf(view.answers, es);
+  view.curve = curveOf(view.answers, es, view.budget.completionTokens);
 
   const s = isObj(raw.status) ? raw.status : {};
   const fs = isObj(s.finalSpend) && isNum(s.finalSpend.tokens) ? s.finalSpend : undefined;
