@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { anytimeIndex } from '../../src/core/reasoning/anytimeIndex';
+import { runAnytimeIndex } from '../../src/core/reasoning/anytimeIndex';
 import type { RunEvent } from '../../src/core/reasoning/runEvents';
 import { REASONING_LIMIT_CHARS, initialRunView, reduceRunView, type RunHeader, type RunView } from '../../src/core/view/runView';
 import type { ToWebviewMessage } from '../../src/protocol';
@@ -67,7 +67,8 @@ describe('answer panel webview (chromium)', function () {
     assert.equal(Number(await items.last().getAttribute('data-confidence')), answers[0].confidence);
 
     assert.equal(await page.locator('#curve .curve-point').count(), final.curve.points.length);
-    const expectedIndex = anytimeIndex(answers.map((a) => ({ tokens: a.tokensSoFar, quality: a.confidence })));
+    // The run's own index (what the log prints): from the origin to the output tokens spent.
+    const expectedIndex = runAnytimeIndex(answers.map((a) => ({ tokens: a.tokensSoFar, quality: a.confidence })), final.budget.completionTokens);
     assert.equal(await page.textContent('#anytime-index'), `Anytime Index ${expectedIndex.toFixed(2)}`);
     assert.equal(await page.locator('#curve .curve-early-stop').count(), 1, 'the converged run marks its early stop');
 
