@@ -147,6 +147,24 @@ describe('one Anytime Index', () => {
   });
 });
 
+describe('attempt rows stay true', () => {
+  it('a chain the caps refused is "not-sent", never "streaming", and a stopped run leaves no row streaming', async () => {
+    const events: RunEvent[] = [];
+    const caller = new ScriptedCaller({ replies: [code(fixA), { cap: true }] });
+    const run = new ReasoningRun(caller, {
+      question: 'Find the bug.', answerKind: 'code', budget: { chainTokens: 300, totalTokens: 20_000, source: 'local' },
+      strategy: new AnytimeSelfConsistency(new EscStoppingRule(2), ANYTIME_DEFAULTS),
+    }, (e) => events.push(e));
+    const outcome = await run.start();
+    assert.equal(outcome.reason, 'cap-reached');
+    const view = events.reduce(reduceRunView, initialRunView({ runId: 'r', question: 'q', model: 'm', strategy: 'anytime-sc', caps: [], providerBillsInDollars: false }));
+    assert.deepEqual(view.attempts.map((a) => a.finishReason), ['stop', 'not-sent']);
+    const stopped = [{ type: 'attempt-started', attempt: 1, purpose: 'attempt', maxTokens: 100 }, { type: 'stopped', reason: 'stopped', message: 'Stopped.' }] as RunEvent[];
+    const afterStop = stopped.reduce(reduceRunView, initialRunView({ runId: 'r', question: 'q', model: 'm', strategy: 'single', caps: [], providerBillsInDollars: false }));
+    assert.equal(afterStop.attempts[0].finishReason, 'stopped');
+  });
+});
+
 describe('Universal Self-Consistency selector', () => {
   const usc = (reply: CallerStep) => makeRun([code(fixA), code(other), code(other), reply], {
     answerKind: 'code',

@@ -281,6 +281,12 @@ export class ReasoningRun implements RunEngine {
         (choice, text, thinking) => this.emit({ type: 'delta', attempt: firstAttempt + choice, text, ...(thinking ? { thinking: true } : {}) }),
       );
     } catch (error) {
+      if (error instanceof CapRefusal) {
+        // Refused before sending: these attempts never streamed, and their rows must not say so.
+        for (let i = 0; i < n; i++) {
+          this.emit({ type: 'attempt-finished', attempt: firstAttempt + i, finishReason: 'not-sent', answer: undefined, completionTokens: 0 });
+        }
+      }
       return this.failed(error, signal);
     }
     this.spend(result.record);

@@ -335,8 +335,14 @@ export function reduceRunView(view: RunView, event: RunEvent): RunView {
         finalSpend: finalSpend(view.budget),
       };
       const earlyStop = event.reason === 'converged' ? earlyStopPoint(view) : null;
+      // No attempt is left "streaming" once the run ended: say how it ended instead.
+      const unfinished = event.reason === 'stopped' ? 'stopped' : event.reason === 'error' ? 'error' : 'not-sent';
+      const attempts = view.attempts.some((a) => a.finishReason === null)
+        ? view.attempts.map((a) => (a.finishReason === null ? { ...a, finishReason: unfinished } : a))
+        : view.attempts;
       return {
         ...view,
+        attempts,
         status,
         curve: { ...view.curve, earlyStop },
         streamingChars: {},
