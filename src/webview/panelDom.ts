@@ -382,13 +382,13 @@ export class PanelDom {
     e.answerKind.replaceChildren('Answer kind: ', h('strong', {}, KIND_LABELS[kind]));
     e.answerKind.dataset.kind = kind;
     if (e.rerunKind.dataset.kind !== kind) {
-      // Offer the other kinds; the first of them is proposed.
+      // Offer the other kinds, proposing an explanation (or, for an explanation, code).
       e.rerunKind.dataset.kind = kind;
       for (const option of Array.from(e.rerunKind.options)) {
         option.hidden = option.value === kind;
         option.disabled = option.value === kind;
       }
-      e.rerunKind.value = ANSWER_KINDS.find((k) => k !== kind) ?? 'prose';
+      e.rerunKind.value = kind === 'prose' ? 'code' : 'prose';
     }
     e.meta.replaceChildren(...joinParts(headerParts(view)));
     const caps = view.header.caps;

@@ -260,13 +260,27 @@ plain
     const p = await panelWith(codeRun());
     const { page } = p;
     assert.equal(await page.textContent('#answer-kind'), 'Answer kind: code');
-    assert.equal(await page.inputValue('#rerun-kind'), 'short', 'another kind is proposed');
+    assert.equal(await page.inputValue('#rerun-kind'), 'prose', 'an explanation is proposed');
     assert.deepEqual(await page.locator('#rerun-kind option:not([disabled])').evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value)), ['short', 'prose']);
     const before = (await p.posted()).length;
-    await page.selectOption('#rerun-kind', 'prose');
     await page.click('#rerun-kind-button');
-    assert.deepEqual((await p.posted()).slice(before), [{ type: 'rerun', strategy: 'anytime-sc', answerKind: 'prose' }] satisfies FromWebviewMessage[]);
+    await page.selectOption('#rerun-kind', 'short');
+    await page.click('#rerun-kind-button');
+    assert.deepEqual((await p.posted()).slice(before), [
+      { type: 'rerun', strategy: 'anytime-sc', answerKind: 'prose' },
+      { type: 'rerun', strategy: 'anytime-sc', answerKind: 'short' },
+    ] satisfies FromWebviewMessage[]);
     await page.context().close();
+
+    // A cascade is not re-run from the panel: the kind re-run takes the strategy chosen beside Re-run.
+    const cascade = codeRun({ runId: 'cascade-kind' });
+    cascade.header.strategy = 'cascade';
+    const c = await panelWith(cascade);
+    await c.page.selectOption('#rerun-strategy', 'value-guided');
+    const from = (await c.posted()).length;
+    await c.page.click('#rerun-kind-button');
+    assert.deepEqual((await c.posted()).slice(from), [{ type: 'rerun', strategy: 'value-guided', answerKind: 'prose' }] satisfies FromWebviewMessage[]);
+    await c.page.context().close();
   });
 
   it('shows the question, what it is about with the code collapsed, and a long code question collapsed', async function () {
