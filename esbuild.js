@@ -98,6 +98,16 @@ async function main() {
       target: 'chrome120',
       outfile: 'dist/webview.js',
     }),
+    // The syntax highlighter, loaded by the panel only when a code block appears (src/webview/highlight.ts),
+    // so the panel's first paint never parses it.
+    esbuild.context({
+      ...common,
+      entryPoints: ['src/webview/highlighter.ts'],
+      format: 'iife',
+      platform: 'browser',
+      target: 'chrome120',
+      outfile: 'dist/webview-highlight.js',
+    }),
     // The extension-host test suite (test/vscode), loaded through extensionTestsPath; not shipped.
     ...(production ? [] : [esbuild.context({
       ...common,

@@ -5,6 +5,7 @@
  */
 import { appendBounded, applyRunViewUpdate, parseRunView, type RunView } from '../core/view/runView';
 import type { FromWebviewMessage, ToWebviewMessage } from '../protocol';
+import { highlightStats } from './highlight';
 import { markdownStats } from './markdown';
 import { PanelDom, type ReasoningDomChange } from './panelDom';
 
@@ -44,6 +45,13 @@ const panelStats = {
   renderMs: [] as number[],
   get markdownRenders() {
     return markdownStats.markdownRenders;
+  },
+  /** Times the highlighter bundle was requested (0 until a code block appears), and blocks highlighted. */
+  get highlighterLoads() {
+    return highlightStats.highlighterLoads;
+  },
+  get highlighted() {
+    return highlightStats.highlighted;
   },
 };
 if (__TEST_HOOKS__) {

@@ -1,10 +1,12 @@
 /**
  * Markdown with math for answers and chains: marked for the markdown, KaTeX for
- * $…$, $$…$$, \(…\), \[…\] and bare \boxed{…}. Math becomes placeholders in marked's HTML,
- * which is sanitized first; each placeholder is then replaced by sanitized KaTeX output.
+ * $…$, $$…$$, \(…\), \[…\] and bare \boxed{…}. Math and code blocks become placeholders in
+ * marked's HTML, which is sanitized first; each math placeholder is then replaced by sanitized KaTeX
+ * output, each code placeholder by a code block built as text (codeBlocks.ts) and highlighted later.
  */
 import katex from 'katex';
 import { Marked, type TokenizerAndRendererExtension, type Tokens } from 'marked';
+import { codeBlock } from './codeBlocks';
 import { sanitizeKatexHtml, sanitizeMarkdownHtml } from './sanitize';
 
 interface MathToken extends Tokens.Generic {
@@ -16,8 +18,9 @@ interface MathToken extends Tokens.Generic {
 /** Counters the browser tests read to prove that streaming does not re-parse markdown. */
 export const markdownStats = { markdownRenders: 0, mathRenders: 0 };
 
-// Math found during one synchronous parse; the renderer writes indexes to it into placeholders.
+// Math and code found during one synchronous parse; the renderer writes indexes to them into placeholders.
 let pendingMath: Array<{ tex: string; display: boolean }> = [];
+let pendingCode: Array<{ code: string; language: string; fenced: boolean }> = [];
 let placeholderNonce = '';
 
 function mathPlaceholder(token: Tokens.Generic): string {
@@ -86,7 +89,19 @@ const inlineMath: TokenizerAndRendererExtension = {
 };
 
 const marked = new Marked({ gfm: true, breaks: false, async: false });
-marked.use({ extensions: [blockMath, inlineMath] });
+marked.use({
+  extensions: [blockMath, inlineMath],
+  renderer: {
+    code(token: Tokens.Code): string {
+      pendingCode.push({
+        code: token.text,
+        language: /^\S*/.exec(token.lang ?? '')?.[0] ?? '',
+        fenced: token.codeBlockStyle !== 'indented',
+      });
+      return `<pre data-br-code="${placeholderNonce}:${pendingCode.length - 1}"></pre>\n`;
+    },
+  },
+});
 
 /** KaTeX output for one formula, sanitized; a formula KaTeX rejects is shown as its source, in error colour. */
 export function renderMath(tex: string, display: boolean): DocumentFragment {
@@ -114,6 +129,7 @@ function randomNonce(): string {
 export function renderMarkdown(text: string): DocumentFragment {
   markdownStats.markdownRenders++;
   pendingMath = [];
+  pendingCode = [];
   placeholderNonce = randomNonce();
   let html: string;
   try {
@@ -127,9 +143,20 @@ export function renderMarkdown(text: string): DocumentFragment {
     return fallback;
   }
   const math = pendingMath;
+  const code = pendingCode;
   const nonce = placeholderNonce;
   pendingMath = [];
+  pendingCode = [];
   const fragment = sanitizeMarkdownHtml(html);
+  for (const holder of Array.from(fragment.querySelectorAll('[data-br-code]'))) {
+    const [n, index] = (holder.getAttribute('data-br-code') ?? '').split(':');
+    const item = n === nonce ? code[Number(index)] : undefined;
+    if (item) {
+      holder.replaceWith(codeBlock(item.code, item.language, { fenced: item.fenced }));
+    } else {
+      holder.removeAttribute('data-br-code');
+    }
+  }
   for (const holder of Array.from(fragment.querySelectorAll('[data-br-math]'))) {
     const [n, index] = (holder.getAttribute('data-br-math') ?? '').split(':');
     const item = n === nonce ? math[Number(index)] : undefined;

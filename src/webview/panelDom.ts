@@ -2,9 +2,12 @@
  * The panel's DOM: built once, then each render touches only the sections whose part of the view
  * changed (parts keep their identity when unchanged). Reasoning text is appended as text nodes;
  * markdown is parsed only when an answer arrives or a collapsed chain is opened.
+ *
+ * Answers render by kind: a short value as text or math, code as one highlighted block, prose as
+ * markdown. Code blocks in answers carry Copy and Insert buttons that name the block by index.
  */
-import { formatTokens } from '../core/tokens/amountText';
-import type { ProgressiveAnswer, RunView } from '../core/view/runView';
+import { ANSWER_KINDS, type AnswerKind } from '../core/reasoning/answerKinds';
+import type { AttemptView, ProgressiveAnswer, RunView } from '../core/view/runView';
 import { purposeLabel } from '../core/view/runView';
 import {
   STRATEGY_LABELS, answerMeta, anytimeIndexText, budgetLegend, exactTokens, headerParts, modelCostRows, modelOrder, percent,
@@ -12,9 +15,11 @@ import {
 } from '../core/view/runViewText';
 import type { FromWebviewMessage, NoticeLevel } from '../protocol';
 import { RERUN_STRATEGIES } from '../protocol';
+import { addBlockActions, codeBlock, setBlockActions } from './codeBlocks';
 import { drawCurve } from './curveSvg';
 import { byId, h } from './dom';
 import { renderAnswer, renderMarkdown } from './markdown';
+import { attemptLine, looksLikeCode, previewLine } from './panelText';
 import { isSafeHref } from './sanitize';
 
 /** What changed in the reasoning text since the last render. */
@@ -29,6 +34,9 @@ const REASONING_BLOCK_CHARS = 2048;
 /** Questions longer than this start collapsed. */
 const LONG_QUESTION_CHARS = 280;
 
+/** How the panel names each answer kind ("Answer kind: code"). */
+const KIND_LABELS: Record<AnswerKind, string> = { short: 'short value', code: 'code', prose: 'prose' };
+
 const SEGMENTS = ['estimate', 'attempt', 'forced-answer', 'other', 'reasoning', 'in-flight'] as const;
 
 /** Badge colours: a model's place in the ladder, cycling (see .model-badge[data-tier] in panel.css). */
@@ -36,7 +44,8 @@ const TIER_COLOURS = 6;
 
 export class PanelDom {
   private readonly els: {
-    question: HTMLElement; meta: HTMLElement; caps: HTMLElement;
+    question: HTMLElement; about: HTMLElement; meta: HTMLElement; caps: HTMLElement;
+    answerKind: HTMLElement; rerunKind: HTMLSelectElement; rerunKindButton: HTMLButtonElement;
     spend: HTMLElement; status: HTMLElement; bar: HTMLElement; legend: HTMLElement;
     segments: Record<(typeof SEGMENTS)[number], HTMLElement>;
     modelCosts: HTMLElement; modelCostsHead: HTMLElement; modelCostsBody: HTMLElement; modelCostsTotal: HTMLElement;
@@ -52,6 +61,10 @@ export class PanelDom {
   private view: RunView | undefined;
   /** Which answer the open chain body shows; -1 = not rendered. */
   private chainShown = -1;
+  /** The answer #answer shows: an unchanged best answer is not rendered again. */
+  private currentShown: ProgressiveAnswer | undefined;
+  /** Attempt rows by attempt number, with what each shows, so a render touches only rows that changed. */
+  private attemptRows = new Map<number, { li: HTMLLIElement; key: string }>();
   private stickToBottom = true;
   private noticeTimer: ReturnType<typeof setTimeout> | undefined;
   private curveWidth = 0;
@@ -64,7 +77,8 @@ export class PanelDom {
     root.replaceChildren(this.skeleton());
     const $ = <T extends HTMLElement | SVGElement = HTMLElement>(id: string) => byId<T>(root, id);
     this.els = {
-      question: $('question'), meta: $('meta'), caps: $('caps'),
+      question: $('question'), about: $('about'), meta: $('meta'), caps: $('caps'),
+      answerKind: $('answer-kind'), rerunKind: $('rerun-kind'), rerunKindButton: $('rerun-kind-button'),
       spend: $('spend'), status: $('status'), bar: $('budget-bar'), legend: $('budget-legend'),
       segments: Object.fromEntries(SEGMENTS.map((s) => [s, $(`segment-${s}`)])) as Record<(typeof SEGMENTS)[number], HTMLElement>,
       modelCosts: $('model-costs'), modelCostsHead: $('model-costs-head'), modelCostsBody: $('model-costs-body'), modelCostsTotal: $('model-costs-total'),
@@ -92,8 +106,16 @@ export class PanelDom {
     fragment.append(
       h('header', { class: 'run-header' },
         h('div', { id: 'question', class: 'question' }),
+        h('div', { id: 'about', class: 'about', hidden: true }),
         h('div', { id: 'meta', class: 'meta' }),
-        h('div', { id: 'caps', class: 'meta caps' })),
+        h('div', { id: 'caps', class: 'meta caps' }),
+        h('div', { class: 'meta kind-line', role: 'group', 'aria-label': 'Answer kind' },
+          h('span', { id: 'answer-kind', class: 'answer-kind' }),
+          h('span', { class: 'sep', 'aria-hidden': 'true' }, ' · '),
+          h('button', { id: 'rerun-kind-button', type: 'button', class: 'text-button', title: 'Run the question again, asking for another kind of answer' }, 'Re-run as'),
+          h('label', { for: 'rerun-kind', class: 'visually-hidden' }, 'Answer kind for the re-run'),
+          h('select', { id: 'rerun-kind', class: 'dropdown dropdown-small' },
+            ...ANSWER_KINDS.map((k) => h('option', { value: k }, KIND_LABELS[k]))))),
       h('section', { class: 'budget', 'aria-label': 'Budget' },
         h('div', { class: 'budget-line' },
           h('span', { id: 'spend', class: 'spend' }),
@@ -176,7 +198,49 @@ export class PanelDom {
         this.post({ type: 'rerun', strategy });
       }
     });
+    e.rerunKindButton.addEventListener('click', () => {
+      const answerKind = ANSWER_KINDS.find((k) => k === e.rerunKind.value);
+      const strategy = this.view && RERUN_STRATEGIES.find((s) => s === this.view?.header.strategy);
+      // A cascade is not re-run from the panel: the kind re-run uses the strategy picked beside Re-run.
+      const chosen = strategy ?? RERUN_STRATEGIES.find((s) => s === e.rerunStrategy.value);
+      if (answerKind && chosen) {
+        this.post({ type: 'rerun', strategy: chosen, answerKind });
+      }
+    });
     e.spendReport.addEventListener('click', () => this.post({ type: 'openSpendReport' }));
+    // Copy and Insert of one code block of an answer: the host copies its own text of that block.
+    this.root.addEventListener('click', (ev) => {
+      const target = ev.target as Element;
+      const button = target.closest?.('.code-copy, .code-insert');
+      const block = button?.closest<HTMLElement>('.code-block[data-block]');
+      const answerIndex = Number(block?.dataset.answerIndex);
+      const index = Number(block?.dataset.block);
+      if (!button || !block || !Number.isInteger(answerIndex) || !Number.isInteger(index)) {
+        return;
+      }
+      this.post(button.classList.contains('code-copy')
+        ? { type: 'copy', answerIndex, block: index }
+        : { type: 'insert', mode: 'cursor', answerIndex, block: index });
+    });
+    // The code a question is about, and each attempt's text, are built only when opened.
+    e.about.addEventListener('toggle', (ev) => {
+      const details = ev.target as HTMLDetailsElement;
+      const context = this.view?.header.context;
+      const body = details.querySelector('.about-body');
+      if (details.open && context && body && !body.firstChild) {
+        body.append(codeBlock(context.code, context.languageId));
+      }
+    }, true);
+    e.attempts.addEventListener('toggle', (ev) => {
+      const details = ev.target as HTMLDetailsElement;
+      const li = details.closest<HTMLElement>('.attempt');
+      const attempt = this.view?.attempts.find((a) => String(a.attempt) === li?.dataset.attempt);
+      const body = details.querySelector('.attempt-body');
+      if (details.open && attempt?.text !== undefined && body && details.dataset.rendered !== 'true') {
+        details.dataset.rendered = 'true';
+        body.replaceChildren(attempt.text ? renderMarkdown(attempt.text) : h('p', { class: 'description' }, 'This attempt wrote no text.'));
+      }
+    }, true);
     e.reasoning.addEventListener('scroll', () => {
       const r = e.reasoning;
       this.stickToBottom = r.scrollTop + r.clientHeight >= r.scrollHeight - 8;
@@ -244,9 +308,15 @@ export class PanelDom {
       // Drawn again from scratch below, with or without badges.
       prev = prev && { ...prev, answers: [], attempts: [], budget: { ...prev.budget, byModel: [] } };
       this.els.answers.replaceChildren();
+      this.els.attempts.replaceChildren();
+      this.attemptRows.clear();
+      this.currentShown = undefined;
+    }
+    if (!prev) {
+      this.currentShown = undefined;
     }
     if (!prev || prev.header !== view.header || prev.budget.estimate !== view.budget.estimate) {
-      this.renderHeader(view, !prev || prev.header.question !== view.header.question);
+      this.renderHeader(view, prev);
     }
     if (!prev || prev.budget !== view.budget || prev.header !== view.header) {
       this.renderBudget(view);
@@ -259,7 +329,7 @@ export class PanelDom {
       this.els.status.dataset.state = view.status.state;
       this.els.status.dataset.reason = view.status.reason ?? '';
     }
-    if (!prev || prev.status !== view.status || prev.answers !== view.answers) {
+    if (!prev || prev.status !== view.status || prev.answers !== view.answers || prev.header !== view.header) {
       this.renderActions(view);
     }
     if (!prev || prev.answers !== view.answers) {
@@ -268,6 +338,9 @@ export class PanelDom {
       }
       this.renderCurrent(view);
       this.renderHistory(view, prev);
+    } else if (prev.attempts !== view.attempts) {
+      // An attempt's cluster may arrive after the answer it backs: only the meta line changes.
+      this.renderCurrentMeta(view);
     }
     if (!prev || prev.curve !== view.curve || prev.budget.budgetTokens !== view.budget.budgetTokens) {
       this.renderCurve(view);
@@ -281,7 +354,7 @@ export class PanelDom {
     if (!prev || reasoning) {
       this.renderReasoning(view, !prev || !reasoning || reasoning.reset, reasoning?.append ?? '');
     }
-    if (!prev || prev.attempts !== view.attempts) {
+    if (!prev || prev.attempts !== view.attempts || prev.header.answerKind !== view.header.answerKind) {
       this.renderAttempts(view);
     }
   }
@@ -296,19 +369,26 @@ export class PanelDom {
     }, level === 'info' ? 4000 : 10000);
   }
 
-  private renderHeader(view: RunView, questionChanged: boolean): void {
+  private renderHeader(view: RunView, prev: RunView | undefined): void {
     const e = this.els;
-    if (questionChanged) {
-      const q = view.header.question;
-      const body = h('div', { class: 'markdown question-body' });
-      body.append(renderMarkdown(q));
-      if (q.length > LONG_QUESTION_CHARS || q.split('\n').length > 4) {
-        const first = q.replace(/\s+/g, ' ').trim().slice(0, 120);
-        e.question.replaceChildren(h('details', { class: 'question-details' },
-          h('summary', { class: 'question-summary' }, `${first}…`), body));
-      } else {
-        e.question.replaceChildren(body);
+    const header = view.header;
+    if (!prev || prev.header.question !== header.question || prev.header.context?.languageId !== header.context?.languageId) {
+      this.renderQuestion(header.question, header.context?.languageId);
+    }
+    if (!prev || prev.header.about !== header.about || prev.header.context !== header.context) {
+      this.renderAbout(view);
+    }
+    const kind = header.answerKind ?? 'short';
+    e.answerKind.replaceChildren('Answer kind: ', h('strong', {}, KIND_LABELS[kind]));
+    e.answerKind.dataset.kind = kind;
+    if (e.rerunKind.dataset.kind !== kind) {
+      // Offer the other kinds, proposing an explanation (or, for an explanation, code).
+      e.rerunKind.dataset.kind = kind;
+      for (const option of Array.from(e.rerunKind.options)) {
+        option.hidden = option.value === kind;
+        option.disabled = option.value === kind;
       }
+      e.rerunKind.value = kind === 'prose' ? 'code' : 'prose';
     }
     e.meta.replaceChildren(...joinParts(headerParts(view)));
     const caps = view.header.caps;
@@ -317,6 +397,44 @@ export class PanelDom {
     if (view.budget.estimate?.note) {
       e.meta.title = view.budget.estimate.note;
     }
+  }
+
+  /**
+   * The question: markdown (its fenced code highlighted, its math typeset), or a code block when the
+   * question is itself code. A long one starts collapsed to its first line.
+   */
+  private renderQuestion(question: string, languageId: string | undefined): void {
+    const e = this.els;
+    const code = looksLikeCode(question);
+    const body = code
+      ? h('div', { class: 'question-body question-code' }, codeBlock(question, languageId, { fenced: false }))
+      : h('div', { class: 'markdown question-body' }, renderMarkdown(question));
+    if (question.length > LONG_QUESTION_CHARS || question.split('\n').length > 4) {
+      const first = code
+        ? (question.split('\n').find((l) => l.trim()) ?? '').trim().slice(0, 120)
+        : question.replace(/\s+/g, ' ').trim().slice(0, 120);
+      e.question.replaceChildren(h('details', { class: 'question-details' },
+        h('summary', { class: `question-summary${code ? ' question-summary-code' : ''}`, title: 'Show the whole question' }, `${first}…`), body));
+    } else {
+      e.question.replaceChildren(body);
+    }
+  }
+
+  /** "about `src/x.ts` lines 12-30", with the selected code behind it (built when opened). */
+  private renderAbout(view: RunView): void {
+    const e = this.els;
+    const { about, context } = view.header;
+    e.about.hidden = !about;
+    if (!about) {
+      e.about.replaceChildren();
+      return;
+    }
+    const label = h('span', { class: 'about-label' }, 'about ', ...inlineCode(about));
+    e.about.replaceChildren(context
+      ? h('details', { class: 'about-details' },
+        h('summary', { title: 'Show the code the question is about' }, label),
+        h('div', { class: 'about-body' }))
+      : label);
   }
 
   private renderBudget(view: RunView): void {
@@ -350,6 +468,18 @@ export class PanelDom {
     for (const b of [e.copy, e.insert, e.replace]) {
       b.disabled = !hasAnswer;
     }
+    // What the main actions say depends on the kind: "Copy code" and a Replace that shows a diff
+    // (only for a run about a selection) for code; prose is copied or inserted whole.
+    const kind = runKind(view);
+    e.copy.textContent = kind === 'code' ? 'Copy code' : 'Copy answer';
+    e.insert.textContent = 'Insert at cursor';
+    e.replace.textContent = kind === 'code' ? 'Replace selection (shows a diff)' : 'Replace selection';
+    e.replace.hidden = kind === 'prose' || (kind === 'code' && !view.header.context);
+    if (kind === 'code') {
+      e.replace.title = 'Open a diff of the selection against this code; nothing changes until you accept it';
+    } else {
+      e.replace.removeAttribute('title');
+    }
     // One primary button at a time, as VS Code does: Stop while running, then Continue if the budget ran out.
     const wantsMore = view.status.reason === 'budget-exhausted' || view.status.reason === 'stopped';
     e.cont.classList.toggle('primary', !running && wantsMore && view.status.state === 'finished');
@@ -367,24 +497,58 @@ export class PanelDom {
 
   private renderCurrent(view: RunView): void {
     const e = this.els;
-    const best = view.answers[view.answers.length - 1];
+    const index = view.answers.length - 1;
+    const best = view.answers[index];
     if (!best) {
+      this.currentShown = undefined;
       e.answer.classList.add('placeholder');
       e.answer.textContent = 'No answer yet';
       e.answer.removeAttribute('data-answer');
+      e.answer.removeAttribute('data-kind');
       e.answerMeta.textContent = '';
       e.answerChain.hidden = true;
       this.setBadge(e.answerModel, undefined);
       return;
     }
-    e.answer.classList.remove('placeholder');
-    e.answer.dataset.answer = best.answer;
-    e.answer.dataset.confidence = best.confidence.toFixed(3);
-    e.answer.replaceChildren(renderAnswer(best.answer));
-    e.answerMeta.textContent = answerMeta(best);
-    this.setBadge(e.answerModel, best.model);
-    e.answerChain.hidden = !best.text;
+    if (best !== this.currentShown) {
+      this.currentShown = best;
+      const kind = best.answerKind ?? 'short';
+      e.answer.classList.remove('placeholder');
+      e.answer.dataset.kind = kind;
+      e.answer.dataset.index = String(index);
+      e.answer.dataset.confidence = best.confidence.toFixed(3);
+      if (kind === 'short') {
+        e.answer.dataset.answer = best.answer;
+        e.answer.setAttribute('aria-live', 'polite');
+        e.answer.replaceChildren(renderAnswer(best.answer));
+      } else {
+        // A whole function or explanation is not read out to a screen reader on every change.
+        e.answer.removeAttribute('data-answer');
+        e.answer.setAttribute('aria-live', 'off');
+        if (kind === 'code') {
+          const block = codeBlock(best.answer, best.language);
+          setBlockActions(block, index, 0);
+          e.answer.replaceChildren(block);
+        } else {
+          const body = h('div', { class: 'markdown' }, renderMarkdown(best.answer));
+          addBlockActions(body, index, best.answer);
+          e.answer.replaceChildren(body);
+        }
+      }
+      this.setBadge(e.answerModel, best.model);
+      e.answerChain.hidden = !best.text;
+    }
+    this.renderCurrentMeta(view);
     this.renderChain();
+  }
+
+  /** "answer A · at 1.2k tokens · 75% · changed · 3 of 4 similar" under the best answer's title. */
+  private renderCurrentMeta(view: RunView): void {
+    const best = view.answers[view.answers.length - 1];
+    if (best) {
+      const cluster = clusterOf(view, best);
+      this.els.answerMeta.textContent = cluster ? `answer ${cluster} · ${answerMeta(best)}` : answerMeta(best);
+    }
   }
 
   /** The current answer's chain is parsed only while its section is open. */
@@ -410,18 +574,28 @@ export class PanelDom {
     }
     const from = extends_ ? before.length : 0;
     for (let i = from; i < view.answers.length; i++) {
-      list.prepend(this.historyItem(view.answers[i], i));
+      list.prepend(this.historyItem(view, view.answers[i], i));
     }
     list.querySelector('.answer-item.latest')?.classList.remove('latest');
     list.firstElementChild?.classList.add('latest');
     this.els.answersTitle.textContent = `Progressive answers (${view.answers.length})`;
   }
 
-  private historyItem(a: ProgressiveAnswer, index: number): HTMLLIElement {
-    const answer = h('span', { class: 'item-answer' });
-    answer.append(renderAnswer(a.answer));
+  private historyItem(view: RunView, a: ProgressiveAnswer, index: number): HTMLLIElement {
+    const kind = a.answerKind ?? 'short';
+    let answer: HTMLElement;
+    if (kind === 'short') {
+      answer = h('span', { class: 'item-answer' });
+      answer.append(renderAnswer(a.answer));
+    } else {
+      // One line of the code or prose, as text (no markdown parse per item); the chain has the rest.
+      const cluster = clusterOf(view, a);
+      answer = h('span', { class: `item-answer item-preview item-preview-${kind}`, title: kind === 'code' ? 'First line of the code' : 'First line of the answer' },
+        cluster ? h('span', { class: 'item-cluster' }, `answer ${cluster}`) : null,
+        h('span', { class: 'item-preview-text' }, previewLine(a.answer, kind)));
+    }
     return h('li', {
-      class: `answer-item${a.changed ? ' changed' : ''}`,
+      class: `answer-item${a.changed ? ' changed' : ''}`, 'data-kind': kind,
       'data-index': index, 'data-tokens': a.tokensSoFar, 'data-confidence': a.confidence.toFixed(3),
     },
     h('div', { class: 'item-row' },
@@ -491,16 +665,55 @@ export class PanelDom {
     }
   }
 
+  /**
+   * One row per attempt, in order. A finished attempt's row opens to its whole text, rendered as
+   * markdown only when opened. Rows are kept by attempt number and rebuilt only when what they show
+   * changes, so an open chain stays open while the run goes on.
+   */
   private renderAttempts(view: RunView): void {
-    const rows = view.attempts.slice(-12).map((a) => {
-      const outcome = a.finishReason === null ? 'streaming' : a.finishReason;
-      const tokens = a.completionTokens !== null ? ` · ${formatTokens(a.completionTokens)} tokens` : ` · up to ${formatTokens(a.maxTokens)}`;
-      const answer = a.answer !== null ? ` · → ${a.answer}` : '';
-      return h('li', { class: `attempt attempt-${a.finishReason === null ? 'open' : 'done'}` },
-        h('span', { class: 'attempt-text' }, `#${a.attempt} ${purposeLabel(a.purpose)} · ${outcome}${tokens}${answer}`),
-        this.badge(a.model));
-    });
-    this.els.attempts.replaceChildren(...rows);
+    const list = this.els.attempts;
+    const clusters = runKind(view) !== 'short';
+    const seen = new Set<number>();
+    let before: ChildNode | null = list.firstChild;
+    for (const a of view.attempts) {
+      seen.add(a.attempt);
+      const line = attemptLine(a, clusters);
+      const key = `${line}\u0000${a.model ?? ''}\u0000${a.text === undefined ? '' : a.text.length}`;
+      let row = this.attemptRows.get(a.attempt);
+      if (!row || row.key !== key) {
+        const li = this.attemptRow(a, line);
+        if (row) {
+          if (row.li === before) {
+            before = row.li.nextSibling;
+          }
+          row.li.remove();
+        }
+        row = { li, key };
+        this.attemptRows.set(a.attempt, row);
+      }
+      if (row.li !== before) {
+        list.insertBefore(row.li, before);
+      }
+      before = row.li.nextSibling;
+    }
+    for (const [attempt, row] of this.attemptRows) {
+      if (!seen.has(attempt)) {
+        row.li.remove();
+        this.attemptRows.delete(attempt);
+      }
+    }
+  }
+
+  private attemptRow(a: AttemptView, line: string): HTMLLIElement {
+    const cls = `attempt attempt-${a.finishReason === null ? 'open' : 'done'}`;
+    const text = h('span', { class: 'attempt-text' }, line);
+    if (a.text === undefined || a.finishReason === null) {
+      return h('li', { class: cls, 'data-attempt': a.attempt }, text, this.badge(a.model));
+    }
+    return h('li', { class: `${cls} attempt-readable`, 'data-attempt': a.attempt },
+      h('details', { class: 'chain attempt-chain' },
+        h('summary', { title: `Show the whole text of attempt ${a.attempt}` }, text, this.badge(a.model)),
+        h('div', { class: 'markdown attempt-body' })));
   }
 
   /**
@@ -596,4 +809,23 @@ function joinParts(parts: string[]): Node[] {
     nodes.push(h('span', { class: 'meta-part' }, p));
   });
   return nodes;
+}
+
+/** The kind of the run's answers: the best answer's, else the header's (views saved before kinds: short). */
+function runKind(view: RunView): AnswerKind {
+  return view.answers[view.answers.length - 1]?.answerKind ?? view.header.answerKind ?? 'short';
+}
+
+/** The cluster ("A", "B"…) of a code or prose answer: the vote of the attempt its chain comes from. */
+function clusterOf(view: RunView, a: ProgressiveAnswer): string | undefined {
+  if ((a.answerKind ?? 'short') === 'short' || a.attempt === undefined) {
+    return undefined;
+  }
+  const vote = view.attempts.find((x) => x.attempt === a.attempt)?.answer;
+  return vote ? vote : undefined;
+}
+
+/** "`src/x.ts` lines 12-30" as text with the backticked parts in <code> (never as HTML). */
+function inlineCode(text: string): Node[] {
+  return text.split('`').map((part, i) => (i % 2 ? h('code', {}, part) : document.createTextNode(part)));
 }

@@ -38,8 +38,8 @@ const MARKDOWN_CONFIG = {
   // scheme-less values (align="right", relative links) pass, and the hook above drops non-web hrefs.
   ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|[^a-z]|[a-z+.-]+(?:[^a-z+.\-:]|$))/i,
   ALLOW_DATA_ATTR: false,
-  ADD_ATTR: ['data-br-math'],
-  ADD_URI_SAFE_ATTR: ['data-br-math'],
+  ADD_ATTR: ['data-br-math', 'data-br-code'],
+  ADD_URI_SAFE_ATTR: ['data-br-math', 'data-br-code'],
   // Ids and names in model output get a prefix, so they can never shadow the panel's own (#answer …).
   SANITIZE_NAMED_PROPS: true,
   RETURN_DOM_FRAGMENT: true as const,
@@ -100,4 +100,39 @@ export function sanitizeKatexHtml(html: string): DocumentFragment {
   const fragment = katexPurifier.sanitize(html.replace(/ style="/g, ' data-br-style="'), KATEX_CONFIG);
   applyKatexStyles(fragment);
   return fragment;
+}
+
+const highlightPurifier = DOMPurify(window);
+
+/** highlight.js's classes: a scope (hljs-keyword, hljs-title) or a sub-scope's suffix (function_, class_). */
+const HIGHLIGHT_CLASS = /^(?:hljs-[a-z][a-z0-9-]*|[a-z][a-z0-9]*_+)$/;
+
+highlightPurifier.addHook('afterSanitizeAttributes', (node) => {
+  const cls = node.getAttribute('class');
+  if (cls === null) {
+    return;
+  }
+  const kept = cls.split(/\s+/).filter((c) => HIGHLIGHT_CLASS.test(c));
+  if (kept.length) {
+    node.setAttribute('class', kept.join(' '));
+  } else {
+    node.removeAttribute('class');
+  }
+});
+
+const HIGHLIGHT_CONFIG = {
+  ALLOWED_TAGS: ['span'],
+  ALLOWED_ATTR: ['class'],
+  ALLOW_DATA_ATTR: false,
+  ALLOW_ARIA_ATTR: false,
+  KEEP_CONTENT: true,
+  RETURN_DOM_FRAGMENT: true as const,
+} satisfies Config;
+
+/**
+ * highlight.js's HTML for a code block as a sanitized fragment: text in spans with hljs classes,
+ * nothing else (any other element is dropped with its text kept, any other attribute or class removed).
+ */
+export function sanitizeHighlightHtml(html: string): DocumentFragment {
+  return highlightPurifier.sanitize(html, HIGHLIGHT_CONFIG);
 }
