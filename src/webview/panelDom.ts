@@ -379,7 +379,8 @@ export class PanelDom {
       this.renderAbout(view);
     }
     const kind = header.answerKind ?? 'short';
-    e.answerKind.replaceChildren('Answer kind: ', h('strong', {}, KIND_LABELS[kind]));
+    const chosenBy = header.answerKindSource === 'auto' ? ' (auto)' : header.answerKindSource === 'run' ? ' (this run)' : '';
+    e.answerKind.replaceChildren('Answer kind: ', h('strong', {}, KIND_LABELS[kind]), chosenBy);
     e.answerKind.dataset.kind = kind;
     if (e.rerunKind.dataset.kind !== kind) {
       // Offer the other kinds, proposing an explanation (or, for an explanation, code).

@@ -259,7 +259,7 @@ plain
   it('re-runs the question as another answer kind, showing the current kind', async function () {
     const p = await panelWith(codeRun());
     const { page } = p;
-    assert.equal(await page.textContent('#answer-kind'), 'Answer kind: code');
+    assert.equal(await page.textContent('#answer-kind'), 'Answer kind: code (auto)');
     assert.equal(await page.inputValue('#rerun-kind'), 'prose', 'an explanation is proposed');
     assert.deepEqual(await page.locator('#rerun-kind option:not([disabled])').evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value)), ['short', 'prose']);
     const before = (await p.posted()).length;

@@ -99,7 +99,7 @@ export function codeRun(options: { codeTail?: string; runId?: string } = {}): { 
     runId: options.runId ?? 'code-run',
     question: 'Find the bug in this code. Say what is wrong and why, then give the corrected code.',
     model: 'gpt-4o-mini', strategy: 'anytime-sc', caps: ['$0.25 per request', '$2.00 a day ($1.92 left)'],
-    providerBillsInDollars: true, budgetTokens: 4800, stoppingRule: 'Beta posterior ≥ 0.8', answerKind: 'code',
+    providerBillsInDollars: true, budgetTokens: 4800, stoppingRule: 'Beta posterior ≥ 0.8', answerKind: 'code', answerKindSource: 'auto',
     about: '`src/stats.ts` lines 12-18',
     context: { path: 'src/stats.ts', languageId: 'typescript', startLine: 12, endLine: 18, code: BUGGY_MEAN },
   };

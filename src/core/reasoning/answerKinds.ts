@@ -9,6 +9,10 @@ import { locateAnswer, normalizeAnswer, type ExtractedAnswer } from './answers';
 export const ANSWER_KINDS = ['short', 'code', 'prose'] as const;
 export type AnswerKind = typeof ANSWER_KINDS[number];
 
+/** Who chose a run's answer kind: the classifier (setting `auto`), the setting, or the run itself ("re-run as"). */
+export const ANSWER_KIND_SOURCES = ['auto', 'setting', 'run'] as const;
+export type AnswerKindSource = typeof ANSWER_KIND_SOURCES[number];
+
 /** What the user asked to do with a selection of code (the quick pick's choices). */
 export const SELECTION_ACTIONS = ['explain', 'find-bug', 'improve', 'write-tests', 'ask', 'selection-is-question'] as const;
 export type SelectionAction = typeof SELECTION_ACTIONS[number];

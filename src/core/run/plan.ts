@@ -12,7 +12,7 @@ import type { BudgetEstimate } from '../budget/localEstimator';
 import { AUTO_LOCAL_AFTER_RUNS, taleEstimatePrompt } from '../budget/taleEstimator';
 import type { ChainStrategyName, SelectorName, Settings, StoppingRuleName, StrategyName } from '../config';
 import type { CountedChatMessage } from '../tokens/tokenCounter';
-import { answerKindFor, SYSTEM_PROMPTS, type AnswerKind, type QuestionContext, type SelectionAction } from '../reasoning/answerKinds';
+import { answerKindFor, SYSTEM_PROMPTS, type AnswerKind, type AnswerKindSource, type QuestionContext, type SelectionAction } from '../reasoning/answerKinds';
 import { composeQuestion, describeContext } from './questionContext';
 import type { ModelPrice } from '../tokens/prices';
 import { contextProblem } from '../tokens/contextWindows';
@@ -156,6 +156,8 @@ export interface RunPlan {
     about?: string;
     context?: QuestionContext;
     answerKind: AnswerKind;
+    /** Who chose the kind: the local classifier (`auto`), the setting, or this run ("re-run as"). */
+    answerKindSource: AnswerKindSource;
     model: string;
     models?: string[];
     strategy: StrategyName;
@@ -267,6 +269,7 @@ export function planRun(request: PlanRequest): PlanResult {
         question,
         ...(context ? { about: describeContext(context), context } : {}),
         answerKind,
+        answerKindSource: request.answerKind ? 'run' : settings.answerKind === 'auto' ? 'auto' : 'setting',
         model: strongest.id,
         ...(strategy === 'cascade' ? { models: models.map((m) => m.id) } : {}),
         strategy,

@@ -6,7 +6,7 @@
 import { STRATEGY_NAMES, type StrategyName } from '../config';
 import { CALL_PURPOSES, type CallPurpose, type SpendRecord } from '../ledger/spendRecord';
 import { bestSoFarCurve, runAnytimeIndex } from '../reasoning/anytimeIndex';
-import { ANSWER_KINDS, type AnswerKind, type QuestionContext } from '../reasoning/answerKinds';
+import { ANSWER_KIND_SOURCES, ANSWER_KINDS, type AnswerKind, type AnswerKindSource, type QuestionContext } from '../reasoning/answerKinds';
 import { BUDGET_SOURCES, STOP_REASONS, type BudgetSource, type RunEvent, type StopReason } from '../reasoning/runEvents';
 
 /** Bumped when the stored shape changes; a restored state of another version is dropped. */
@@ -47,6 +47,7 @@ export interface RunHeader {
   models?: string[];
   /** What the answer is (a value, code or prose); absent in views saved before answer kinds: short. */
   answerKind?: AnswerKind;
+  answerKindSource?: AnswerKindSource;
   /** "`src/x.ts` lines 12-30": where the code the question is about comes from. */
   about?: string;
   /** The code the question is about, as sent (Re-run sends it again). */
@@ -563,6 +564,7 @@ export function parseRunView(raw: unknown): RunView | undefined {
     ...(isStr(h.stoppingRule) ? { stoppingRule: h.stoppingRule.slice(0, 200) } : {}),
     ...modelsOf(h.models),
     ...(oneOf(h.answerKind, ANSWER_KINDS) ? { answerKind: oneOf(h.answerKind, ANSWER_KINDS) } : {}),
+    ...(oneOf(h.answerKindSource, ANSWER_KIND_SOURCES) ? { answerKindSource: oneOf(h.answerKindSource, ANSWER_KIND_SOURCES) } : {}),
     ...(isStr(h.about) ? { about: h.about.slice(0, 1000) } : {}),
     ...contextOf(h.context),
   };
