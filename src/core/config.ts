@@ -68,6 +68,8 @@ export interface Settings {
   /** Lines shown above and below a selection asked about, for orientation. */
   contextLines: number;
   selector: SelectorName;
+  /** Write each call's messages, parameters and usage to the log (keys never). */
+  logRequests: boolean;
 }
 
 export const defaultSettings: Settings = {
@@ -88,6 +90,7 @@ export const defaultSettings: Settings = {
   answerKind: 'auto',
   contextLines: 3,
   selector: 'medoid',
+  logRequests: false,
 };
 
 /** The most surrounding lines a selection's context may carry. */
@@ -177,6 +180,13 @@ export function parseSettings(raw: Partial<Record<keyof Settings, unknown>>): Pa
   s.chatModel = oneOf(raw.chatModel, CHAT_MODEL_CHOICES, 'chatModel', problems) ?? defaultSettings.chatModel;
   s.answerKind = oneOf(raw.answerKind, ANSWER_KIND_SETTINGS, 'answerKind', problems) ?? defaultSettings.answerKind;
   s.selector = oneOf(raw.selector, SELECTOR_NAMES, 'selector', problems) ?? defaultSettings.selector;
+  if (raw.logRequests !== undefined) {
+    if (typeof raw.logRequests === 'boolean') {
+      s.logRequests = raw.logRequests;
+    } else {
+      problems.push(`"budgetReasoner.logRequests" must be true or false (got ${describe(raw.logRequests)}).`);
+    }
+  }
   if (raw.contextLines !== undefined) {
     const n = raw.contextLines;
     if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= MAX_CONTEXT_LINES) {

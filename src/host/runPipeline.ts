@@ -12,6 +12,7 @@ import { CapRefusal } from '../core/budget/modelCaller';
 import type { AnswerKind, QuestionContext, SelectionAction } from '../core/reasoning/answerKinds';
 import type { RunEvent } from '../core/reasoning/runEvents';
 import { meteredCallers } from '../core/run/callers';
+import { formatTracedCall } from '../core/budget/requestTrace';
 import { createRunEngine } from '../core/run/engine';
 import { planRun, TALE_MAX_CHAIN_TOKENS, type PlanModel, type PlanRequest, type PlanResult, type RunPlan } from '../core/run/plan';
 import { capRefusal, refusal, type Refusal } from '../core/run/refusal';
@@ -95,7 +96,10 @@ export class RunPipeline {
     const callable = (m: PlanModel) => models[plan.models.indexOf(m)].callable!;
 
     const runId = randomUUID();
-    const callers = meteredCallers({ runId, sessionId: services.sessionId, ledger, sharedReservations: await services.sharedReservations(), tokens: services.tokens });
+    const callers = meteredCallers({
+      runId, sessionId: services.sessionId, ledger, sharedReservations: await services.sharedReservations(), tokens: services.tokens,
+      ...(settings.logRequests ? { trace: (call) => services.log.info('request', formatTracedCall(call)) } : {}),
+    });
     const abort = new AbortController();
     const header: RunHeader = { runId, ...plan.header };
     let panel: AnswerPanel | undefined;

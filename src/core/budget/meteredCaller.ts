@@ -9,6 +9,7 @@ import type { PriceLookup, TokenPrice } from '../tokens/prices';
 import { costOf } from '../tokens/prices';
 import type { StreamingTokenCounter, TokenCounter } from '../tokens/tokenCounter';
 import type { GrantRequest, SpendCaps } from './caps';
+import type { RequestTrace } from './requestTrace';
 import { DEFAULT_MIN_USEFUL_TOKENS, grant, worstCaseDollars } from './caps';
 
 export interface MeteredCallerOptions {
@@ -32,6 +33,8 @@ export interface MeteredCallerOptions {
   reasoningEffort?: ChatRequest['reasoningEffort'];
   /** Calls in flight in every window sharing the ledger file; without it only this process's count. */
   sharedReservations?: SharedReservations;
+  /** Told of every call made (messages, parameters, usage), for the request trace. */
+  trace?: RequestTrace;
 }
 
 /** Error kinds the endpoint answers before it generates anything: no tokens are billed. */
@@ -140,6 +143,7 @@ export class MeteredCaller implements ModelCaller {
     signal.addEventListener('abort', onAbort, { once: true });
     let received = false;
     let end: StreamEnd | undefined;
+    const startedAt = Date.now();
     try {
       for await (const event of provider.stream(request, controller.signal)) {
         if (event.kind === 'done') {
@@ -190,12 +194,25 @@ export class MeteredCaller implements ModelCaller {
       signal.removeEventListener('abort', onAbort);
     }
 
+    const traced = (usage: Usage, outcome: string, finishReasons: FinishReason[]) => this.options.trace?.({
+      purpose, model: this.model, providerId: provider.id, messages: spec.messages,
+      params: {
+        max_tokens: maxTokens,
+        ...(spec.n !== undefined ? { n: spec.n } : {}),
+        ...(spec.temperature !== undefined ? { temperature: spec.temperature } : {}),
+        ...(spec.logprobs ? { logprobs: true } : {}),
+        ...(spec.thinkingTokens !== undefined ? { thinking_budget: spec.thinkingTokens } : {}),
+        ...(this.options.reasoningEffort ? { reasoning_effort: this.options.reasoningEffort } : {}),
+      },
+      usage, outcome, finishReasons, ms: Date.now() - startedAt,
+    });
     const counted = [...counters, ...thinkCounters].reduce((sum, c) => sum + (c ? c.finish().exactTokens : 0), 0);
     const ourCount: Usage = { promptTokens, cachedPromptTokens: 0, completionTokens: counted, reasoningTokens: 0, estimated: true };
     if (end.kind === 'failed') {
       const rejected = !received && REJECTED_BEFORE_WORK.has(end.cause.kind);
       const record = this.record(rejected ? { ...ourCount, promptTokens: 0 } : ourCount, purpose, price, end.cause.kind);
       await this.options.ledger.append(record);
+      traced(rejected ? { ...ourCount, promptTokens: 0 } : ourCount, end.cause.kind, []);
       throw new CallFailure(end.cause, texts, record);
     }
     let usage = end.kind === 'done' && end.usage ? end.usage : ourCount;
@@ -207,6 +224,7 @@ export class MeteredCaller implements ModelCaller {
     const reasons: FinishReason[] = texts.map((_, i) => (end.kind === 'done' ? end.finishReasons[i] ?? 'unknown' : 'length'));
     const record = this.record(usage, purpose, price, [...new Set(reasons)].join(','));
     await this.options.ledger.append(record);
+    traced(usage, end.kind === 'cut-off' ? 'cut off (grant or thinking budget)' : 'done', reasons);
     return {
       choices: texts.map((text, i) => ({
         text,
