@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { StrategyName } from '../core/config';
+import type { AnswerKind, QuestionContext } from '../core/reasoning/answerKinds';
 import type { RunEvent } from '../core/reasoning/runEvents';
 import { initialRunView, markInterrupted, parseRunView, type RunHeader, type RunView } from '../core/view/runView';
 import { RunViewPublisher, type PublisherStats } from '../core/view/runViewPublisher';
@@ -20,7 +21,16 @@ export type PanelAction =
   | { kind: 'continue'; runId: string; extraTokens: number }
   | { kind: 'copy'; runId: string; answer: string }
   | { kind: 'insert'; runId: string; mode: InsertMode; answer: string; text: string }
-  | { kind: 'rerun'; runId: string; strategy: StrategyName; question: string }
+  | {
+      kind: 'rerun';
+      runId: string;
+      strategy: StrategyName;
+      question: string;
+      /** The kind the panel asked for ("re-run as ..."), else the run's own. */
+      answerKind?: AnswerKind;
+      /** The code the run was about, as its header kept it. */
+      context?: QuestionContext;
+    }
   | { kind: 'openSpendReport'; runId: string };
 
 /** Where the panel logs what the webview sent that it refused (the Logger in host/logger.ts fits). */
@@ -211,9 +221,12 @@ export class AnswerPanel extends Disposable {
         this.actionEmitter.fire({ kind: 'insert', runId, mode: m.mode, answer: a.answer, text: a.text });
         return;
       }
-      case 'rerun':
-        this.actionEmitter.fire({ kind: 'rerun', runId, strategy: m.strategy, question: view.header.question });
+      case 'rerun': {
+        const { question, context, answerKind } = view.header;
+        const kind = m.answerKind ?? answerKind;
+        this.actionEmitter.fire({ kind: 'rerun', runId, strategy: m.strategy, question, ...(kind ? { answerKind: kind } : {}), ...(context ? { context } : {}) });
         return;
+      }
       case 'openSpendReport':
         this.actionEmitter.fire({ kind: 'openSpendReport', runId });
         return;

@@ -1,11 +1,8 @@
 /** Puts an answer into the editor the question came from. */
 import * as vscode from 'vscode';
+import type { QuestionSource } from './codeContext';
 
-/** Where the question came from, so Insert / Replace go back to the right editor. */
-export interface QuestionSource {
-  uri?: vscode.Uri;
-  selection?: vscode.Selection;
-}
+export type { QuestionSource } from './codeContext';
 
 /** Insert at the cursor, or replace the selection the question came from, in that editor. */
 export async function insertText(source: QuestionSource | undefined, mode: 'cursor' | 'replace', text: string): Promise<void> {

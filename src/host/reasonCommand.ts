@@ -1,6 +1,6 @@
 /**
- * "Reason with budget": the question from the selection or the input box, then the run pipeline.
- * The settings' problems are logged and the first one shown.
+ * "Reason with budget": the question (selected code with what to do with it, selected text, or a
+ * typed question), then the run pipeline. The settings' problems are logged and the first one shown.
  */
 import * as vscode from 'vscode';
 import type { Settings } from '../core/config';
@@ -25,11 +25,12 @@ export class ReasonCommand {
     let question = args.question;
     let source = {};
     if (question === undefined) {
-      const asked = await askQuestion();
+      const asked = await askQuestion({ memento: this.services.context.globalState, contextLines: settings.contextLines });
       if (!asked) {
-        return undefined;
+        return undefined; // dismissed: nothing was sent
       }
       ({ text: question, source } = asked);
+      args = { ...args, ...(asked.context ? { context: asked.context } : {}), ...(asked.action ? { action: asked.action } : {}) };
     }
     const result = await this.pipeline.start(question, settings, args, { source });
     return result.started ? result.summary : undefined;

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import type { SpendCaps } from '../core/budget/caps';
 import type { StrategyName } from '../core/config';
+import type { AnswerKind, QuestionContext, SelectionAction } from '../core/reasoning/answerKinds';
 import type { RunEngine, RunOutcome } from '../core/reasoning/reasoningRun';
 import { continuedBudget } from '../core/run/plan';
 import { capRefusal } from '../core/run/refusal';
@@ -33,6 +34,9 @@ export interface ActiveRun {
   runId: string;
   question: string;
   source: QuestionSource;
+  /** What Re-run asks again with the question: the code it is about and the action chosen on it. */
+  context?: QuestionContext;
+  action?: SelectionAction;
   surface: RunSurface;
   abort: AbortController;
   /** The run's caps: Continue raises requestTokens in place. */
@@ -42,8 +46,17 @@ export interface ActiveRun {
   learns: boolean;
 }
 
+/** What a Re-run asks: the run's question, code and action, with the strategy (and answer kind) picked in the panel. */
+export interface RerunRequest {
+  question: string;
+  strategy: StrategyName;
+  answerKind?: AnswerKind;
+  context?: QuestionContext;
+  action?: SelectionAction;
+}
+
 /** Starts another run of a question (Re-run in a panel). */
-export type Rerun = (question: string, strategy: StrategyName, source: QuestionSource) => Promise<unknown>;
+export type Rerun = (request: RerunRequest, source: QuestionSource) => Promise<unknown>;
 
 export class RunRegistry {
   private readonly runs = new Map<string, ActiveRun>();
@@ -77,7 +90,7 @@ export class RunRegistry {
       } else if (action.kind === 'openSpendReport') {
         await vscode.commands.executeCommand('budgetReasoner.showSpendReport');
       } else if (action.kind === 'rerun') {
-        await this.rerun(action.question, action.strategy, {});
+        await this.rerun(rerunRequest(action), {});
       }
     });
   }
@@ -184,11 +197,21 @@ export class RunRegistry {
         await insertText(active.source, action.mode, action.answer);
         return;
       case 'rerun':
-        await this.rerun(action.question, action.strategy, active.source);
+        // The same question about the same code, asked the same way: only the strategy (and a kind asked for) change.
+        await this.rerun({ ...rerunRequest(action), ...(active.context ? { context: active.context } : {}), ...(active.action ? { action: active.action } : {}) }, active.source);
         return;
       case 'openSpendReport':
         await vscode.commands.executeCommand('budgetReasoner.showSpendReport');
         return;
     }
   }
+}
+
+function rerunRequest(action: Extract<PanelAction, { kind: 'rerun' }>): RerunRequest {
+  return {
+    question: action.question,
+    strategy: action.strategy,
+    ...(action.answerKind ? { answerKind: action.answerKind } : {}),
+    ...(action.context ? { context: action.context } : {}),
+  };
 }
