@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { Settings } from '../core/config';
+import { ProposedChanges } from './proposedChange';
 import { askQuestion } from './questionInput';
 import { RunPipeline, type ReasonArgs } from './runPipeline';
 import type { RunSummary } from './runRegistry';
@@ -16,7 +17,10 @@ export class ReasonCommand {
   readonly pipeline: RunPipeline;
 
   constructor(private readonly services: Services) {
-    this.pipeline = new RunPipeline(services);
+    // Replace selection's diffs (their virtual documents and the Apply / Discard commands) live as long as the extension.
+    const proposals = new ProposedChanges(services.log);
+    services.context.subscriptions.push(proposals);
+    this.pipeline = new RunPipeline(services, proposals);
   }
 
   /** The command: `args.question` or the user's; undefined when it did not run (dismissed or refused: nothing was sent). */

@@ -19,6 +19,7 @@ import type { RunHeader } from '../core/view/runView';
 import { AnswerPanel } from './answerPanel';
 import type { QuestionSource } from './editorInsert';
 import { runModels } from './modelResolution';
+import type { ProposedChanges } from './proposedChange';
 import { RunRegistry, type ActiveRun, type RunSummary } from './runRegistry';
 import { notificationPresenter, type RunPresenter, type RunSurface } from './runSurface';
 import type { Services } from './services';
@@ -54,13 +55,13 @@ export type StartResult = { started: true; summary: RunSummary } | { started: fa
 export class RunPipeline {
   readonly registry: RunRegistry;
 
-  constructor(private readonly services: Services) {
+  constructor(private readonly services: Services, proposals: ProposedChanges) {
     this.registry = new RunRegistry(services, (r, source) => this.start(r.question, readSettings().settings, {
       strategy: r.strategy,
       ...(r.answerKind ? { answerKind: r.answerKind } : {}),
       ...(r.context ? { context: r.context } : {}),
       ...(r.action ? { action: r.action } : {}),
-    }, { source }));
+    }, { source }), proposals);
   }
 
   async start(question: string | undefined, settings: Settings, args: ReasonArgs, options: StartOptions): Promise<StartResult> {

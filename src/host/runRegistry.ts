@@ -10,9 +10,12 @@ import type { AnswerKind, QuestionContext, SelectionAction } from '../core/reaso
 import type { RunEngine, RunOutcome } from '../core/reasoning/reasoningRun';
 import { continuedBudget } from '../core/run/plan';
 import { capRefusal } from '../core/run/refusal';
+import type { AnswerPayload } from '../core/view/answerPayload';
+import type { InsertMode } from '../protocol';
 import { AnswerPanel, type PanelAction } from './answerPanel';
-import { insertText, type QuestionSource } from './editorInsert';
+import { insertAnswer, type QuestionSource } from './editorInsert';
 import { showError } from './logger';
+import type { ProposedChanges } from './proposedChange';
 import { notificationPresenter, ViewKeeper, type RunSurface } from './runSurface';
 import type { Services } from './services';
 
@@ -63,7 +66,7 @@ export class RunRegistry {
   /** The newest run's panel, for the streaming benchmark's post counts. */
   newestPanel: AnswerPanel | undefined;
 
-  constructor(private readonly services: Services, private readonly rerun: Rerun) {}
+  constructor(private readonly services: Services, private readonly rerun: Rerun, private readonly proposals: ProposedChanges) {}
 
   /** A new run: shown in its own panel (which stops it when closed), or kept among the newest runs shown elsewhere. */
   add(run: ActiveRun): void {
@@ -84,9 +87,9 @@ export class RunRegistry {
   /** A panel VS Code restored after a reload (or opened from a chat run): its run is over, but Copy, Insert and the report still work. */
   adoptRestored(panel: AnswerPanel): void {
     panel.onDidAction(async (action) => {
-      // Copy is done by the panel itself.
+      // Copy is done by the panel itself. The run's source editor is not known after a reload.
       if (action.kind === 'insert') {
-        await insertText(undefined, action.mode, action.answer);
+        await this.insert(panel, {}, action.mode, action.payload);
       } else if (action.kind === 'openSpendReport') {
         await vscode.commands.executeCommand('budgetReasoner.showSpendReport');
       } else if (action.kind === 'rerun') {
@@ -173,6 +176,12 @@ export class RunRegistry {
     await this.services.saveEstimator(estimator).catch((e) => this.services.log.warn('estimator', `could not save: ${String(e)}`));
   }
 
+  /** Insert or Replace, with what happened said in the panel. */
+  private async insert(panel: AnswerPanel, source: QuestionSource, mode: InsertMode, payload: AnswerPayload): Promise<void> {
+    const notice = await insertAnswer(source, mode, payload, this.proposals);
+    panel.notify(notice.text, notice.level);
+  }
+
   private async onPanelAction(active: ActiveRun, panel: AnswerPanel, action: PanelAction): Promise<void> {
     switch (action.kind) {
       case 'stop':
@@ -194,7 +203,7 @@ export class RunRegistry {
       case 'copy':
         return; // the panel wrote the clipboard itself
       case 'insert':
-        await insertText(active.source, action.mode, action.answer);
+        await this.insert(panel, active.source, action.mode, action.payload);
         return;
       case 'rerun':
         // The same question about the same code, asked the same way: only the strategy (and a kind asked for) change.
