@@ -25,7 +25,7 @@ export async function insertAnswer(source: QuestionSource | undefined, mode: 'cu
       : { text: 'Inserted at the cursor.', level: 'info' };
   }
   const document = await vscode.workspace.openTextDocument(source.uri);
-  const where = `\`${contextPath(document.uri)}\``;
+  const where = contextPath(document.uri);
   if (source.selectedText !== undefined && document.getText(selection) !== source.selectedText) {
     return { text: `The selection in ${where} changed since you asked, so nothing was replaced. Select the code again and re-run, or Copy the answer.`, level: 'warning' };
   }

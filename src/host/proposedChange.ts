@@ -1,12 +1,14 @@
 /**
  * Replace selection for code: the answer is proposed, never written silently. A diff editor shows the
  * file (left, the live document) against the file with the selection replaced (right, a read-only
- * virtual document). Nothing changes until you click Apply (✓) in the diff's title bar; Discard (✗)
- * or closing the diff drops the proposal. Apply first checks that the document did not change since
- * the diff opened (its version and the selected text); if it did, it says so and applies nothing.
+ * virtual document). Nothing changes until you click Apply (✓) in the diff's title bar, or Apply in
+ * the notification that says the diff is open (VS Code shows title-bar actions only while their
+ * group is active); Discard (✗) or closing the diff drops the proposal. Apply first checks that the
+ * document did not change since the diff opened (its version and the selected text); if it did, it
+ * says so and applies nothing.
  *
- * Why title-bar actions and not a modal dialog: a modal blocks the diff, so a change longer than a
- * screen could not be read before deciding.
+ * Why not a modal dialog: a modal blocks the diff, so a change longer than a screen could not be
+ * read before deciding.
  */
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
@@ -34,7 +36,7 @@ interface Proposal {
   replacement: string;
   /** The whole proposed document (the diff's right side). */
   text: string;
-  /** "`src/x.ts` lines 3-9". */
+  /** "src/x.ts lines 3-9". */
   where: string;
 }
 
@@ -72,7 +74,7 @@ export class ProposedChanges extends Disposable implements vscode.TextDocumentCo
     const original = document.getText(range);
     const replacement = fitReplacement(original, code);
     const { startLine, endLine } = selectedLines(range.start, range.end);
-    const where = `\`${contextPath(document.uri)}\` ${startLine === endLine ? `line ${startLine}` : `lines ${startLine}-${endLine}`}`;
+    const where = `${contextPath(document.uri)} ${startLine === endLine ? `line ${startLine}` : `lines ${startLine}-${endLine}`}`;
     if (replacement === original) {
       return { text: `The code is the same as the selection in ${where}: nothing to replace.`, level: 'info' };
     }
@@ -85,8 +87,10 @@ export class ProposedChanges extends Disposable implements vscode.TextDocumentCo
       preview: false,
       viewColumn: columnOf(document.uri),
     } satisfies vscode.TextDocumentShowOptions);
-    this.log.info('replace', `proposed a change to ${where.replace(/`/g, '')}: ${original.split('\n').length} lines -> ${replacement.split('\n').length}`);
-    return { text: `Review the change to ${where} in the diff: Apply (✓) or Discard (✗) in its title bar. Nothing changes until you apply.`, level: 'info' };
+    this.log.info('replace', `proposed a change to ${where}: ${original.split('\n').length} lines -> ${replacement.split('\n').length}`);
+    void vscode.window.showInformationMessage(`Budget Reasoner: review the proposed change to ${where}. Nothing changes until you apply it.`, 'Apply', 'Discard')
+      .then((choice) => (choice === 'Apply' ? this.apply(uri) : choice === 'Discard' ? this.discard(uri) : undefined));
+    return { text: `Review the change to ${where} in the diff: Apply (✓) or Discard (✗) in its title bar or its notification. Nothing changes until you apply.`, level: 'info' };
   }
 
   private async apply(arg: unknown): Promise<void> {
@@ -100,7 +104,7 @@ export class ProposedChanges extends Disposable implements vscode.TextDocumentCo
     const document = await vscode.workspace.openTextDocument(p.target);
     if (document.version !== p.version || document.getText(p.range) !== p.original) {
       await this.closeDiff(key);
-      this.log.info('replace', `not applied: ${p.where.replace(/`/g, '')} changed after the diff opened`);
+      this.log.info('replace', `not applied: ${p.where} changed after the diff opened`);
       void vscode.window.showWarningMessage(`Budget Reasoner: ${p.where} changed after the diff opened, so the proposed change was not applied. Use Replace selection again for a fresh diff.`);
       return;
     }
@@ -115,8 +119,8 @@ export class ProposedChanges extends Disposable implements vscode.TextDocumentCo
     const start = p.range.start;
     const end = document.positionAt(document.offsetAt(start) + p.replacement.length);
     await vscode.window.showTextDocument(document, { viewColumn: columnOf(p.target), selection: new vscode.Range(start, end), preserveFocus: false });
-    this.log.info('replace', `applied the proposed change to ${p.where.replace(/`/g, '')}`);
-    vscode.window.setStatusBarMessage(`Budget Reasoner: applied the change to ${p.where.replace(/`/g, '')} (Undo reverts it)`, 8000);
+    this.log.info('replace', `applied the proposed change to ${p.where}`);
+    vscode.window.setStatusBarMessage(`Budget Reasoner: applied the change to ${p.where} (Undo reverts it)`, 8000);
   }
 
   private async discard(arg: unknown): Promise<void> {
