@@ -6,7 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { StrategyName } from '../core/config';
+import type { AnswerKind, QuestionContext } from '../core/reasoning/answerKinds';
 import type { RunEvent } from '../core/reasoning/runEvents';
+import { answerPayload, type AnswerPayload } from '../core/view/answerPayload';
 import { initialRunView, markInterrupted, parseRunView, type RunHeader, type RunView } from '../core/view/runView';
 import { RunViewPublisher, type PublisherStats } from '../core/view/runViewPublisher';
 import { shortTitle } from '../core/view/runViewText';
@@ -14,13 +16,22 @@ import { ANSWER_PANEL_VIEW_TYPE, parseFromWebviewMessage, type FromWebviewMessag
 import { Disposable } from './lifecycle';
 import { panelHtml } from './panelHtml';
 
-/** What the user asked for in the panel. Copy is already done by the panel; the rest is the caller's. */
+/** What the user asked for in the panel. Copy is already done by the panel; the rest is the caller's. Texts come from the host's view. */
 export type PanelAction =
   | { kind: 'stop'; runId: string }
   | { kind: 'continue'; runId: string; extraTokens: number }
-  | { kind: 'copy'; runId: string; answer: string }
-  | { kind: 'insert'; runId: string; mode: InsertMode; answer: string; text: string }
-  | { kind: 'rerun'; runId: string; strategy: StrategyName; question: string }
+  | { kind: 'copy'; runId: string; payload: AnswerPayload }
+  | { kind: 'insert'; runId: string; mode: InsertMode; payload: AnswerPayload }
+  | {
+      kind: 'rerun';
+      runId: string;
+      strategy: StrategyName;
+      question: string;
+      /** The kind the panel asked for ("re-run as ..."), else the run's own. */
+      answerKind?: AnswerKind;
+      /** The code the run was about, as its header kept it. */
+      context?: QuestionContext;
+    }
   | { kind: 'openSpendReport'; runId: string };
 
 /** Where the panel logs what the webview sent that it refused (the Logger in host/logger.ts fits). */
@@ -192,28 +203,28 @@ export class AnswerPanel extends Disposable {
         return;
       case 'copy': {
         // The text comes from the host's own view, never from the page.
-        const a = pickAnswer(view, m.answerIndex);
-        if (!a) {
-          this.notify('There is no answer to copy yet.', 'warning');
+        const payload = this.payload(view, m.answerIndex, m.block, 'copy');
+        if (!payload) {
           return;
         }
-        await vscode.env.clipboard.writeText(a.answer);
-        this.notify('Answer copied.');
-        this.actionEmitter.fire({ kind: 'copy', runId, answer: a.answer });
+        await vscode.env.clipboard.writeText(payload.text);
+        this.notify(m.block !== undefined ? 'Code block copied.' : 'Answer copied.');
+        this.actionEmitter.fire({ kind: 'copy', runId, payload });
         return;
       }
       case 'insert': {
-        const a = pickAnswer(view, m.answerIndex);
-        if (!a) {
-          this.notify('There is no answer to insert yet.', 'warning');
-          return;
+        const payload = this.payload(view, m.answerIndex, m.block, 'insert');
+        if (payload) {
+          this.actionEmitter.fire({ kind: 'insert', runId, mode: m.mode, payload });
         }
-        this.actionEmitter.fire({ kind: 'insert', runId, mode: m.mode, answer: a.answer, text: a.text });
         return;
       }
-      case 'rerun':
-        this.actionEmitter.fire({ kind: 'rerun', runId, strategy: m.strategy, question: view.header.question });
+      case 'rerun': {
+        const { question, context, answerKind } = view.header;
+        const kind = m.answerKind ?? answerKind;
+        this.actionEmitter.fire({ kind: 'rerun', runId, strategy: m.strategy, question, ...(kind ? { answerKind: kind } : {}), ...(context ? { context } : {}) });
         return;
+      }
       case 'openSpendReport':
         this.actionEmitter.fire({ kind: 'openSpendReport', runId });
         return;
@@ -222,6 +233,20 @@ export class AnswerPanel extends Disposable {
         await vscode.env.openExternal(vscode.Uri.parse(m.href, true));
         return;
     }
+  }
+
+  /** The answer (or its code block) a Copy or Insert names, from the host's view; the panel says when there is none. */
+  private payload(view: RunView, answerIndex: number | undefined, block: number | undefined, verb: 'copy' | 'insert'): AnswerPayload | undefined {
+    const a = pickAnswer(view, answerIndex);
+    if (!a) {
+      this.notify(`There is no answer to ${verb} yet.`, 'warning');
+      return undefined;
+    }
+    const payload = answerPayload(a, block);
+    if (!payload) {
+      this.notify(`That answer has no code block ${block! + 1} to ${verb}.`, 'warning');
+    }
+    return payload;
   }
 
   private html(): string {

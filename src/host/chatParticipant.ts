@@ -1,17 +1,20 @@
 /**
  * `@budget` in VS Code Chat: the same pipeline as "Reason with budget" (estimate, caps, ledger,
  * stopping rule), shown in the chat response instead of a panel, with a button that opens the full
- * answer panel for the run afterwards. Registered only where VS Code has the Chat API.
+ * answer panel for the run afterwards. `#selection`, `#file` and the editor's selection are sent as
+ * the code the question is about (chatReferences.ts). Registered only where VS Code has the Chat API.
  */
 import * as vscode from 'vscode';
+import { chatAskAboutCode } from '../core/chat/chatCodeAsk';
 import { ChatRunReporter, estimateMarkdown, parseChatAsk, spendMarkdown, type ChatAsk, type ChatSink } from '../core/chat/chatReport';
 import type { Settings } from '../core/config';
 import { providerConfigured } from '../core/firstRun';
 import { checkQuestion } from '../core/question';
 import { REFUSAL_ACTIONS, refusal } from '../core/run/refusal';
+import { chatCode } from './chatReferences';
 import { LanguageModelProvider } from './lmProvider';
 import type { ReasonCommand } from './reasonCommand';
-import type { StartOptions } from './runPipeline';
+import type { ReasonArgs, StartOptions } from './runPipeline';
 import { confirmInModal } from './runSurface';
 import { previewCost } from './selectionCostPreview';
 import type { Services } from './services';
@@ -20,7 +23,10 @@ export const CHAT_PARTICIPANT_ID = 'budgetReasoner.budget';
 export const OPEN_RUN_PANEL_COMMAND = 'budgetReasoner.openChatRun';
 
 /** What the handler uses of a chat request: the parts a test can build without the chat UI. */
-export type BudgetChatRequest = Pick<vscode.ChatRequest, 'prompt' | 'command'> & { model?: vscode.LanguageModelChat };
+export type BudgetChatRequest = Pick<vscode.ChatRequest, 'prompt' | 'command'> & {
+  model?: vscode.LanguageModelChat;
+  references?: readonly Pick<vscode.ChatPromptReference, 'id' | 'range' | 'value'>[];
+};
 /** What the handler writes: a subset of vscode.ChatResponseStream. */
 export type BudgetChatStream = ChatSink & { button(command: vscode.Command): void };
 
@@ -48,8 +54,14 @@ export class BudgetChat {
   }
 
   async handle(request: BudgetChatRequest, stream: BudgetChatStream, token: vscode.CancellationToken): Promise<BudgetChatResult> {
-    const ask = parseChatAsk(request.command, request.prompt);
     const settings = this.reason.settingsWithWarnings().settings;
+    const code = request.command === 'spend' ? undefined : await chatCode(request.prompt, request.references ?? [], settings.contextLines);
+    const { ask, action } = code?.context
+      ? chatAskAboutCode(request.command, code.prompt, code.promptWithout)
+      : { ask: parseChatAsk(request.command, request.prompt), action: undefined };
+    for (const note of code?.notes ?? []) {
+      stream.markdown(`${note}\n\n`);
+    }
     switch (ask.kind) {
       case 'invalid':
         stream.markdown(ask.message);
@@ -71,9 +83,14 @@ export class BudgetChat {
           stream.button({ command: 'budgetReasoner.setApiKey', title: 'Set API Key' });
           return { metadata: { command: ask.kind }, errorDetails: { message } };
         }
+        const args: ReasonArgs = {
+          ...(ask.budgetTokens !== undefined ? { budgetTokens: ask.budgetTokens } : {}),
+          ...(code?.context ? { context: code.context } : {}),
+          ...(action ? { action } : {}),
+        };
         return ask.kind === 'estimate'
-          ? this.estimate(settings, checked.question, ask.budgetTokens, model, stream)
-          : this.run(settings, checked.question, ask.budgetTokens, model, stream, token);
+          ? this.estimate(settings, checked.question, args, model, stream)
+          : this.run(settings, checked.question, args, code?.source, model, stream, token);
       }
     }
   }
@@ -85,13 +102,14 @@ export class BudgetChat {
     }
   }
 
-  private async run(settings: Settings, question: string, budgetTokens: number | undefined, model: StartOptions['model'], stream: BudgetChatStream, token: vscode.CancellationToken): Promise<BudgetChatResult> {
+  private async run(settings: Settings, question: string, args: ReasonArgs, source: StartOptions['source'], model: StartOptions['model'], stream: BudgetChatStream, token: vscode.CancellationToken): Promise<BudgetChatResult> {
     const abort = new AbortController();
     const cancel = token.onCancellationRequested(() => abort.abort());
     let reporter: ChatRunReporter | undefined;
     try {
-      const result = await this.reason.pipeline.start(question, settings, budgetTokens !== undefined ? { budgetTokens } : {}, {
+      const result = await this.reason.pipeline.start(question, settings, args, {
         ...(model ? { model } : {}),
+        ...(source ? { source } : {}),
         presenter: {
           // The refusal in the response, its actions as buttons: the chat knows exactly why the run did not start.
           present: async (refusal) => {
@@ -120,8 +138,9 @@ export class BudgetChat {
     }
   }
 
-  private async estimate(settings: Settings, question: string, budgetTokens: number | undefined, model: StartOptions['model'], stream: BudgetChatStream): Promise<BudgetChatResult> {
-    const priced = await previewCost(this.services, settings, question, budgetTokens, model?.id);
+  private async estimate(settings: Settings, question: string, args: ReasonArgs, model: StartOptions['model'], stream: BudgetChatStream): Promise<BudgetChatResult> {
+    const { budgetTokens } = args;
+    const priced = await previewCost(this.services, settings, question, budgetTokens, model?.id, args.context);
     if (!priced) {
       return { metadata: { command: 'estimate' } };
     }

@@ -1,9 +1,10 @@
 /**
- * "Reason with budget": the question from the selection or the input box, then the run pipeline.
- * The settings' problems are logged and the first one shown.
+ * "Reason with budget": the question (selected code with what to do with it, selected text, or a
+ * typed question), then the run pipeline. The settings' problems are logged and the first one shown.
  */
 import * as vscode from 'vscode';
 import type { Settings } from '../core/config';
+import { ProposedChanges } from './proposedChange';
 import { askQuestion } from './questionInput';
 import { RunPipeline, type ReasonArgs } from './runPipeline';
 import type { RunSummary } from './runRegistry';
@@ -16,7 +17,10 @@ export class ReasonCommand {
   readonly pipeline: RunPipeline;
 
   constructor(private readonly services: Services) {
-    this.pipeline = new RunPipeline(services);
+    // Replace selection's diffs (their virtual documents and the Apply / Discard commands) live as long as the extension.
+    const proposals = new ProposedChanges(services.log);
+    services.context.subscriptions.push(proposals);
+    this.pipeline = new RunPipeline(services, proposals);
   }
 
   /** The command: `args.question` or the user's; undefined when it did not run (dismissed or refused: nothing was sent). */
@@ -25,11 +29,12 @@ export class ReasonCommand {
     let question = args.question;
     let source = {};
     if (question === undefined) {
-      const asked = await askQuestion();
+      const asked = await askQuestion({ memento: this.services.context.globalState, contextLines: settings.contextLines });
       if (!asked) {
-        return undefined;
+        return undefined; // dismissed: nothing was sent
       }
       ({ text: question, source } = asked);
+      args = { ...args, ...(asked.context ? { context: asked.context } : {}), ...(asked.action ? { action: asked.action } : {}) };
     }
     const result = await this.pipeline.start(question, settings, args, { source });
     return result.started ? result.summary : undefined;

@@ -20,6 +20,7 @@ import type { RunHeader } from '../core/view/runView';
 import { AnswerPanel } from './answerPanel';
 import type { QuestionSource } from './editorInsert';
 import { runModels } from './modelResolution';
+import type { ProposedChanges } from './proposedChange';
 import { RunRegistry, type ActiveRun, type RunSummary } from './runRegistry';
 import { notificationPresenter, type RunPresenter, type RunSurface } from './runSurface';
 import type { Services } from './services';
@@ -55,8 +56,13 @@ export type StartResult = { started: true; summary: RunSummary } | { started: fa
 export class RunPipeline {
   readonly registry: RunRegistry;
 
-  constructor(private readonly services: Services) {
-    this.registry = new RunRegistry(services, (question, strategy, source) => this.start(question, readSettings().settings, { strategy }, { source }));
+  constructor(private readonly services: Services, proposals: ProposedChanges) {
+    this.registry = new RunRegistry(services, (r, source) => this.start(r.question, readSettings().settings, {
+      strategy: r.strategy,
+      ...(r.answerKind ? { answerKind: r.answerKind } : {}),
+      ...(r.context ? { context: r.context } : {}),
+      ...(r.action ? { action: r.action } : {}),
+    }, { source }), proposals);
   }
 
   async start(question: string | undefined, settings: Settings, args: ReasonArgs, options: StartOptions): Promise<StartResult> {
@@ -139,9 +145,14 @@ export class RunPipeline {
         }
       };
       const engine = createRunEngine(plan, (m) => callers(callable(m), plan.caps), onEvent);
-      active = { runId, question: plan.question, source: options.source ?? {}, surface, abort, caps: plan.caps, engine, learns: plan.learns };
+      active = {
+        runId, question: plan.question, source: options.source ?? {}, surface, abort, caps: plan.caps, engine, learns: plan.learns,
+        ...(plan.context ? { context: plan.context } : {}),
+        ...(args.action ? { action: args.action } : {}),
+      };
       this.registry.add(active);
-      services.log.info('run', `${runId.slice(0, 8)} started: ${header.model}, ${plan.strategy}, budget ${plan.budgetTokens} tokens (${plan.estimate.source} chain estimate ${plan.chainTokens})`);
+      const about = plan.header.about ? `, about ${plan.header.about.replace(/`/g, '')}${args.action ? ` (${args.action})` : ''}` : '';
+      services.log.info('run', `${runId.slice(0, 8)} started: ${header.model}, ${plan.strategy}, ${plan.answerKind} answer, budget ${plan.budgetTokens} tokens (${plan.estimate.source} chain estimate ${plan.chainTokens})${about}`);
       if (abort.signal.aborted) {
         engine.stop();
       }

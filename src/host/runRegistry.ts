@@ -6,12 +6,16 @@
 import * as vscode from 'vscode';
 import type { SpendCaps } from '../core/budget/caps';
 import type { StrategyName } from '../core/config';
+import type { AnswerKind, QuestionContext, SelectionAction } from '../core/reasoning/answerKinds';
 import type { RunEngine, RunOutcome } from '../core/reasoning/reasoningRun';
 import { continuedBudget } from '../core/run/plan';
 import { capRefusal } from '../core/run/refusal';
+import type { AnswerPayload } from '../core/view/answerPayload';
+import type { InsertMode } from '../protocol';
 import { AnswerPanel, type PanelAction } from './answerPanel';
-import { insertText, type QuestionSource } from './editorInsert';
+import { insertAnswer, type QuestionSource } from './editorInsert';
 import { showError } from './logger';
+import type { ProposedChanges } from './proposedChange';
 import { notificationPresenter, ViewKeeper, type RunSurface } from './runSurface';
 import type { Services } from './services';
 
@@ -33,6 +37,9 @@ export interface ActiveRun {
   runId: string;
   question: string;
   source: QuestionSource;
+  /** What Re-run asks again with the question: the code it is about and the action chosen on it. */
+  context?: QuestionContext;
+  action?: SelectionAction;
   surface: RunSurface;
   abort: AbortController;
   /** The run's caps: Continue raises requestTokens in place. */
@@ -42,15 +49,24 @@ export interface ActiveRun {
   learns: boolean;
 }
 
+/** What a Re-run asks: the run's question, code and action, with the strategy (and answer kind) picked in the panel. */
+export interface RerunRequest {
+  question: string;
+  strategy: StrategyName;
+  answerKind?: AnswerKind;
+  context?: QuestionContext;
+  action?: SelectionAction;
+}
+
 /** Starts another run of a question (Re-run in a panel). */
-export type Rerun = (question: string, strategy: StrategyName, source: QuestionSource) => Promise<unknown>;
+export type Rerun = (request: RerunRequest, source: QuestionSource) => Promise<unknown>;
 
 export class RunRegistry {
   private readonly runs = new Map<string, ActiveRun>();
   /** The newest run's panel, for the streaming benchmark's post counts. */
   newestPanel: AnswerPanel | undefined;
 
-  constructor(private readonly services: Services, private readonly rerun: Rerun) {}
+  constructor(private readonly services: Services, private readonly rerun: Rerun, private readonly proposals: ProposedChanges) {}
 
   /** A new run: shown in its own panel (which stops it when closed), or kept among the newest runs shown elsewhere. */
   add(run: ActiveRun): void {
@@ -71,13 +87,13 @@ export class RunRegistry {
   /** A panel VS Code restored after a reload (or opened from a chat run): its run is over, but Copy, Insert and the report still work. */
   adoptRestored(panel: AnswerPanel): void {
     panel.onDidAction(async (action) => {
-      // Copy is done by the panel itself.
+      // Copy is done by the panel itself. The run's source editor is not known after a reload.
       if (action.kind === 'insert') {
-        await insertText(undefined, action.mode, action.answer);
+        await this.insert(panel, {}, action.mode, action.payload);
       } else if (action.kind === 'openSpendReport') {
         await vscode.commands.executeCommand('budgetReasoner.showSpendReport');
       } else if (action.kind === 'rerun') {
-        await this.rerun(action.question, action.strategy, {});
+        await this.rerun(rerunRequest(action), {});
       }
     });
   }
@@ -160,6 +176,12 @@ export class RunRegistry {
     await this.services.saveEstimator(estimator).catch((e) => this.services.log.warn('estimator', `could not save: ${String(e)}`));
   }
 
+  /** Insert or Replace, with what happened said in the panel. */
+  private async insert(panel: AnswerPanel, source: QuestionSource, mode: InsertMode, payload: AnswerPayload): Promise<void> {
+    const notice = await insertAnswer(source, mode, payload, this.proposals);
+    panel.notify(notice.text, notice.level);
+  }
+
   private async onPanelAction(active: ActiveRun, panel: AnswerPanel, action: PanelAction): Promise<void> {
     switch (action.kind) {
       case 'stop':
@@ -181,14 +203,24 @@ export class RunRegistry {
       case 'copy':
         return; // the panel wrote the clipboard itself
       case 'insert':
-        await insertText(active.source, action.mode, action.answer);
+        await this.insert(panel, active.source, action.mode, action.payload);
         return;
       case 'rerun':
-        await this.rerun(action.question, action.strategy, active.source);
+        // The same question about the same code, asked the same way: only the strategy (and a kind asked for) change.
+        await this.rerun({ ...rerunRequest(action), ...(active.context ? { context: active.context } : {}), ...(active.action ? { action: active.action } : {}) }, active.source);
         return;
       case 'openSpendReport':
         await vscode.commands.executeCommand('budgetReasoner.showSpendReport');
         return;
     }
   }
+}
+
+function rerunRequest(action: Extract<PanelAction, { kind: 'rerun' }>): RerunRequest {
+  return {
+    question: action.question,
+    strategy: action.strategy,
+    ...(action.answerKind ? { answerKind: action.answerKind } : {}),
+    ...(action.context ? { context: action.context } : {}),
+  };
 }

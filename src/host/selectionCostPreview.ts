@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { CostPreview } from '../core/run/costPreview';
 import type { Settings } from '../core/config';
+import type { QuestionContext } from '../core/reasoning/answerKinds';
 import { planRun } from '../core/run/plan';
 import { Disposable } from './lifecycle';
 import { previewModels } from './modelResolution';
@@ -16,16 +17,17 @@ export const PREVIEW_MAX_CHARS = 20_000;
 const PREVIEW_DEBOUNCE_MS = 300;
 
 /**
- * The run plan's cost preview of this question (at a cascade's strongest model, or at `chosenId`);
+ * The run plan's cost preview of this question, with its code if any (at a cascade's strongest model, or at `chosenId`);
  * undefined when the question itself is refused (empty, binary).
  */
-export async function previewCost(services: Services, settings: Settings, question: string, budgetTokens?: number, chosenId?: string): Promise<{ preview: CostPreview; model: string } | undefined> {
+export async function previewCost(services: Services, settings: Settings, question: string, budgetTokens?: number, chosenId?: string, context?: QuestionContext): Promise<{ preview: CostPreview; model: string } | undefined> {
   const estimator = await services.localEstimator();
   const models = previewModels(services, settings, chosenId);
   const result = planRun({
     question,
     settings,
     ...(budgetTokens !== undefined ? { budgetTokens } : {}),
+    ...(context ? { context } : {}),
     models,
     tokens: services.tokens,
     estimate: (q) => estimator.estimate(q),
