@@ -491,7 +491,8 @@ export class PanelDom {
       this.closeContinue();
     }
     if (e.rerunStrategy.dataset.initialised !== 'true') {
-      e.rerunStrategy.value = RERUN_STRATEGIES.find((s) => s !== view.header.strategy) ?? 'single';
+      // The run's own strategy (a cascade, which Re-run cannot repeat, proposes the single chain).
+      e.rerunStrategy.value = RERUN_STRATEGIES.find((s) => s === view.header.strategy) ?? 'single';
       e.rerunStrategy.dataset.initialised = 'true';
     }
   }

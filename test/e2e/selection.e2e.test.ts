@@ -93,6 +93,13 @@ describe('e2e: ask about the selected code, then apply the fix through a diff', 
     }
     // The header the host sends the panel says what the code is about (its log line carries the same).
     await waitForLog(cs, /started: .*code answer.*about src\/sum\.ts lines 2-8 \(find-bug\)/);
+    // The panel: the question, "about src/sum.ts lines 2-8", and the answer as highlighted code.
+    assert.match(await panel.locator('#about').innerText(), /about\s+src\/sum\.ts\s+lines 2-8/);
+    const answerCode = panel.locator('#answer pre code');
+    await answerCode.filter({ hasText: 'i <= n' }).first().waitFor({ timeout: 30_000 });
+    await panel.locator('#answer pre code .hljs-keyword').first().waitFor({ timeout: 30_000 });
+    assert.ok(await panel.locator('#answer .katex').count() === 0, 'code is not typeset as math');
+    await screenshot(page, 'selection-panel.png');
 
     // Replace selection: a diff and a notification offering Apply and Discard; the file untouched until Apply.
     const diff = page.locator('.monaco-diff-editor');

@@ -118,6 +118,7 @@ describe('answer panel webview (chromium)', function () {
     const p = await finishedPanel('dark');
     const { page } = p;
     const before = (await p.posted()).length;
+    assert.equal(await page.inputValue('#rerun-strategy'), run.header.strategy, "Re-run proposes the run's own strategy");
     await page.click('#copy');
     await page.click('#insert');
     await page.click('#replace');
