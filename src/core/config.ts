@@ -98,6 +98,11 @@ export const MAX_CONTEXT_LINES = 50;
 
 const MODEL_ID = /^[\w.:/@+-]{1,200}$/;
 
+/** Whether a typed or stored text can be a model id (what `budgetReasoner.model` accepts). */
+export function isModelId(text: string): boolean {
+  return MODEL_ID.test(text.trim());
+}
+
 export const MIN_REQUEST_BUDGET = 10;
 export const MAX_REQUEST_BUDGET = 999_999;
 

@@ -6,8 +6,16 @@ export const RECENT_QUESTIONS_LIMIT = 20;
 /** Longer questions are asked but not remembered (a pasted document is not a question to pick again). */
 export const RECENT_QUESTION_MAX_CHARS = 2000;
 
-/** The stored list, whatever was stored: strings only, trimmed, deduplicated, bounded. */
-export function recentQuestions(stored: unknown): string[] {
+/** A remembered list's rules: how many it keeps and which entries it accepts. */
+export interface RecentRules {
+  limit: number;
+  accepts: (item: string) => boolean;
+}
+
+const QUESTION_RULES: RecentRules = { limit: RECENT_QUESTIONS_LIMIT, accepts: (q) => q.length <= RECENT_QUESTION_MAX_CHARS };
+
+/** A stored list, whatever was stored: strings only, trimmed, accepted, deduplicated, bounded. */
+export function recentItems(stored: unknown, rules: RecentRules): string[] {
   if (!Array.isArray(stored)) {
     return [];
   }
@@ -15,23 +23,33 @@ export function recentQuestions(stored: unknown): string[] {
   const out: string[] = [];
   for (const item of stored) {
     const q = typeof item === 'string' ? item.trim() : '';
-    if (q && q.length <= RECENT_QUESTION_MAX_CHARS && !seen.has(q)) {
+    if (q && rules.accepts(q) && !seen.has(q)) {
       seen.add(q);
       out.push(q);
     }
-    if (out.length >= RECENT_QUESTIONS_LIMIT) {
+    if (out.length >= rules.limit) {
       break;
     }
   }
   return out;
 }
 
-/** The list with `question` first (moved there if it was already in it). Blank or very long questions leave it as it is. */
-export function rememberQuestion(list: readonly string[], question: string): string[] {
-  const q = question.trim();
-  const current = recentQuestions(list);
-  if (!q || q.length > RECENT_QUESTION_MAX_CHARS) {
+/** The list with `item` first (moved there if it was already in it); an item the rules refuse leaves it as it is. */
+export function rememberItem(list: readonly string[], item: string, rules: RecentRules): string[] {
+  const q = item.trim();
+  const current = recentItems(list, rules);
+  if (!q || !rules.accepts(q)) {
     return current;
   }
-  return [q, ...current.filter((x) => x !== q)].slice(0, RECENT_QUESTIONS_LIMIT);
+  return [q, ...current.filter((x) => x !== q)].slice(0, rules.limit);
+}
+
+/** The stored recent questions. */
+export function recentQuestions(stored: unknown): string[] {
+  return recentItems(stored, QUESTION_RULES);
+}
+
+/** The recent questions with `question` first. Blank or very long questions leave the list as it is. */
+export function rememberQuestion(list: readonly string[], question: string): string[] {
+  return rememberItem(list, question, QUESTION_RULES);
 }
