@@ -5,6 +5,7 @@
  * output, each code placeholder by a code block built as text (codeBlocks.ts) and highlighted later.
  */
 import katex from 'katex';
+import { ThinkTagSplitter } from '../core/providers/thinkTags';
 import { Marked, type TokenizerAndRendererExtension, type Tokens } from 'marked';
 import { codeBlock } from './codeBlocks';
 import { sanitizeKatexHtml, sanitizeMarkdownHtml } from './sanitize';
@@ -123,6 +124,31 @@ function randomNonce(): string {
   const bytes = new Uint8Array(8);
   crypto.getRandomValues(bytes);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * A chain as markdown, its thinking (a `<think>` section, as the run shows a reasoning model's
+ * thinking) folded into a "Thinking" block of plain text apart from the reply.
+ */
+export function renderChain(text: string): DocumentFragment {
+  const splitter = new ThinkTagSplitter();
+  const segments = [...splitter.feed(text), ...splitter.flush()];
+  const thinking = segments.filter((s) => s.thinking).map((s) => s.text).join('').trim();
+  if (!thinking) {
+    return renderMarkdown(text);
+  }
+  const reply = segments.filter((s) => !s.thinking).map((s) => s.text).join('').trim();
+  const fragment = document.createDocumentFragment();
+  const details = document.createElement('details');
+  details.className = 'thinking';
+  const summary = document.createElement('summary');
+  summary.textContent = `Thinking (${thinking.length.toLocaleString('en-US')} characters)`;
+  const body = document.createElement('pre');
+  body.className = 'thinking-body';
+  body.textContent = thinking;
+  details.append(summary, body);
+  fragment.append(details, reply ? renderMarkdown(reply) : document.createTextNode(''));
+  return fragment;
 }
 
 /** Markdown (with math) as a sanitized fragment, ready to append. */

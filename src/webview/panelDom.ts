@@ -9,6 +9,7 @@
 import { ANSWER_KINDS, type AnswerKind } from '../core/reasoning/answerKinds';
 import type { AttemptView, ProgressiveAnswer, RunView } from '../core/view/runView';
 import { purposeLabel } from '../core/view/runView';
+import { ThinkTagSplitter } from '../core/providers/thinkTags';
 import {
   STRATEGY_LABELS, answerMeta, anytimeIndexText, budgetLegend, exactTokens, headerParts, modelCostRows, modelOrder, percent,
   showsModels, spendText, statusText, type ModelCostRow,
@@ -18,7 +19,7 @@ import { RERUN_STRATEGIES } from '../protocol';
 import { addBlockActions, codeBlock, setBlockActions } from './codeBlocks';
 import { drawCurve } from './curveSvg';
 import { byId, h } from './dom';
-import { renderAnswer, renderMarkdown } from './markdown';
+import { renderAnswer, renderChain, renderMarkdown } from './markdown';
 import { attemptLine, looksLikeCode, previewLine } from './panelText';
 import { isSafeHref } from './sanitize';
 
@@ -66,6 +67,10 @@ export class PanelDom {
   /** Attempt rows by attempt number, with what each shows, so a render touches only rows that changed. */
   private attemptRows = new Map<number, { li: HTMLLIElement; key: string }>();
   private stickToBottom = true;
+  /** Splits the live text into thinking and reply, across appends; renewed with each new attempt. */
+  private thinkSplitter = new ThinkTagSplitter();
+  /** The open "Thinking" block the live thinking goes to, while the attempt thinks. */
+  private thinking: HTMLElement | undefined;
   private noticeTimer: ReturnType<typeof setTimeout> | undefined;
   private curveWidth = 0;
   /** Whether answers and attempts carry model badges (a run over several models); see showsModels. */
@@ -238,7 +243,7 @@ export class PanelDom {
       const body = details.querySelector('.attempt-body');
       if (details.open && attempt?.text !== undefined && body && details.dataset.rendered !== 'true') {
         details.dataset.rendered = 'true';
-        body.replaceChildren(attempt.text ? renderMarkdown(attempt.text) : h('p', { class: 'description' }, 'This attempt wrote no text.'));
+        body.replaceChildren(attempt.text ? renderChain(attempt.text) : h('p', { class: 'description' }, 'This attempt wrote no text.'));
       }
     }, true);
     e.reasoning.addEventListener('scroll', () => {
@@ -266,7 +271,7 @@ export class PanelDom {
       const answer = this.view?.answers[Number(item?.dataset.index)];
       if (details.open && answer && !details.dataset.rendered) {
         details.dataset.rendered = 'true';
-        details.querySelector('.markdown')?.replaceChildren(renderMarkdown(answer.text));
+        details.querySelector('.markdown')?.replaceChildren(renderChain(answer.text));
       }
     }, true);
     // Links in model output never navigate the panel: http(s) goes to the host, which asks VS Code to open it.
@@ -563,7 +568,7 @@ export class PanelDom {
     const index = view.answers.length - 1;
     if (index >= 0 && index !== this.chainShown) {
       this.chainShown = index;
-      e.answerChainBody.replaceChildren(renderMarkdown(view.answers[index].text));
+      e.answerChainBody.replaceChildren(renderChain(view.answers[index].text));
     }
   }
 
@@ -626,9 +631,11 @@ export class PanelDom {
     const pre = this.els.reasoning;
     if (reset) {
       pre.replaceChildren();
-      this.appendReasoning(view.reasoning.text);
+      this.thinkSplitter = new ThinkTagSplitter();
+      this.thinking = undefined;
+      this.appendLive(view.reasoning.text);
     } else if (append) {
-      this.appendReasoning(append);
+      this.appendLive(append);
     }
     if (this.stickToBottom && this.els.reasoningSection.open) {
       pre.scrollTop = pre.scrollHeight;
@@ -636,12 +643,33 @@ export class PanelDom {
   }
 
   /**
+   * Live text, its thinking (inside `<think>` tags, as the view carries a reasoning model's thinking)
+   * into a folded "Thinking" block of its own, apart from the reply that follows.
+   */
+  private appendLive(text: string): void {
+    for (const segment of this.thinkSplitter.feed(text)) {
+      if (segment.thinking) {
+        if (!this.thinking) {
+          this.thinking = h('div', { class: 'thinking-body' });
+          this.els.reasoning.append(h('details', { class: 'thinking', open: true }, h('summary', {}, 'Thinking'), this.thinking));
+        }
+        this.appendReasoning(segment.text, this.thinking);
+      } else {
+        this.thinking = undefined;
+        this.appendReasoning(segment.text, this.els.reasoning);
+      }
+    }
+  }
+
+  /**
    * Appends text in blocks of a few KB cut at line ends: the browser then re-lays out only the last
    * block per frame, not the whole 64 KB chain.
    */
-  private appendReasoning(text: string): void {
-    const pre = this.els.reasoning;
+  private appendReasoning(text: string, pre: HTMLElement): void {
     let block = pre.lastElementChild as HTMLElement | null;
+    if (block && !block.classList.contains('reasoning-block')) {
+      block = null;
+    }
     let rest = text;
     while (rest) {
       if (!block || block.dataset.full === 'true') {

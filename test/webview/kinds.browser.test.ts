@@ -347,4 +347,33 @@ plain
     assert.equal((await stats(p)).markdownRenders, before + 1);
     await page.context().close();
   });
+
+  it("shows a reasoning model's thinking folded apart from the reply, live and in a finished chain", async function () {
+    const header: RunHeader = { runId: 'think', question: 'What is 6 * 7?', model: 'deepseek-r1', strategy: 'single', caps: [], providerBillsInDollars: false, answerKind: 'short' };
+    const live: RunEvent[] = [
+      { type: 'attempt-started', attempt: 1, purpose: 'attempt', maxTokens: 1000 },
+      { type: 'delta', attempt: 1, text: 'Six sevens: 7, 14, 21', thinking: true },
+      { type: 'delta', attempt: 1, text: ', 28, 35, 42.', thinking: true },
+      { type: 'delta', attempt: 1, text: 'The answer is \\boxed{42}.' },
+    ];
+    const p = await panelWith({ header, events: live });
+    const thinking = p.page.locator('#reasoning details.thinking');
+    assert.equal(await thinking.count(), 1);
+    assert.equal((await thinking.locator('.thinking-body').innerText()).trim(), 'Six sevens: 7, 14, 21, 28, 35, 42.');
+    const outside = await p.page.evaluate(() => Array.from(document.querySelectorAll('#reasoning > .reasoning-block')).map((b) => b.textContent).join(''));
+    assert.match(outside, /The answer is \\boxed\{42\}\./);
+    assert.ok(!outside.includes('Six sevens') && !outside.includes('<think>'), 'the reply holds no thinking and no tag');
+    await p.page.close();
+    const done = await panelWith({ header, events: [...live,
+      { type: 'attempt-finished', attempt: 1, finishReason: 'stop', answer: '42', completionTokens: 30, text: '<think>\nSix sevens: 7, 14, 21, 28, 35, 42.\n</think>\n\nThe answer is \\boxed{42}.' },
+      { type: 'stopped', reason: 'converged', message: 'The single chain has finished.' },
+    ] });
+    await done.page.locator('#attempts .attempt details summary').first().click();
+    const chain = done.page.locator('#attempts .attempt .attempt-body');
+    await chain.locator('details.thinking').waitFor({ timeout: 10_000 });
+    assert.match(await chain.locator('details.thinking summary').innerText(), /^Thinking \(\d+ characters\)$/);
+    assert.ok(!(await chain.locator('details.thinking').getAttribute('open') !== null), 'a finished chain shows its thinking folded');
+    assert.ok((await chain.innerText()).includes('The answer is'), 'the reply is shown as markdown');
+    await done.page.close();
+  });
 });

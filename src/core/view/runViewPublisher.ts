@@ -42,7 +42,7 @@ export class RunViewPublisher {
   private timer: unknown;
   private lastPostAt = Number.NEGATIVE_INFINITY;
   /** Deltas of one attempt received since the view was last folded, joined. */
-  private pendingDelta: { attempt: number; text: string } | undefined;
+  private pendingDelta: { attempt: number; text: string; thinking: boolean } | undefined;
   readonly stats: PublisherStats = { posts: 0, events: 0, snapshots: 0 };
 
   constructor(
@@ -65,13 +65,14 @@ export class RunViewPublisher {
       if (!event.text) {
         return;
       }
-      if (this.pendingDelta && this.pendingDelta.attempt !== event.attempt) {
+      // Joined only with deltas of the same attempt and the same kind (thinking or reply).
+      if (this.pendingDelta && (this.pendingDelta.attempt !== event.attempt || this.pendingDelta.thinking !== (event.thinking === true))) {
         this.foldPending();
       }
       if (this.pendingDelta) {
         this.pendingDelta.text += event.text;
       } else {
-        this.pendingDelta = { attempt: event.attempt, text: event.text };
+        this.pendingDelta = { attempt: event.attempt, text: event.text, thinking: event.thinking === true };
       }
     } else {
       this.foldPending();
@@ -154,7 +155,7 @@ export class RunViewPublisher {
     const pending = this.pendingDelta;
     if (pending) {
       this.pendingDelta = undefined;
-      this.current = reduceRunView(this.current, { type: 'delta', attempt: pending.attempt, text: pending.text });
+      this.current = reduceRunView(this.current, { type: 'delta', attempt: pending.attempt, text: pending.text, ...(pending.thinking ? { thinking: true as const } : {}) });
     }
   }
 
