@@ -9,6 +9,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { countPromptTokens, countTokens, messageText, tokenize, tokenizeRecorded, type PromptMessage } from './modelServerTokens';
 import { ChainCursor, loadTraceLibrary, type ChainSource, type TraceDataset, type TraceLibrary } from './recordedData';
+import { CODE_REPLAY_MODEL, CodeReplay } from './codeReplay';
 
 export interface ReplayModel {
   id: string;
@@ -31,6 +32,7 @@ export const replayModels: readonly ReplayModel[] = [
   { id: 'gpt3-6b-verification', sources: { gsm8k: '6b_verification' }, contextWindow: 32_768 },
   { id: 'gpt3-175b-finetuning', sources: { gsm8k: '175b_finetuning' }, contextWindow: 32_768 },
   { id: 'gpt3-175b-verification', sources: { gsm8k: '175b_verification' }, contextWindow: 32_768 },
+  { id: CODE_REPLAY_MODEL, sources: {}, contextWindow: 32_768 },
 ];
 
 export interface ModelServerOptions {
@@ -48,6 +50,8 @@ export interface ModelServerOptions {
   contextWindows?: Record<string, number>;
   /** Folder holding the recorded data (default bench/data). */
   dataDir?: string;
+  /** What `codegen16b-replay` serves, and its cursors (default: the HumanEval tune file in bench/data). */
+  codeReplay?: CodeReplay;
 }
 
 /** One scripted reply or fault, consumed by the next request (or the next `times` requests). */
@@ -322,12 +326,14 @@ class LoopbackModelServer implements ModelServer {
   private tokensPerSecond: number;
   private readonly cursor: ChainCursor;
   private readonly library: TraceLibrary;
+  private readonly code: CodeReplay;
   private readonly server: http.Server;
 
   constructor(private readonly options: ModelServerOptions) {
     this.tokensPerSecond = options.tokensPerSecond ?? 0;
     this.cursor = new ChainCursor(options.seed);
     this.library = loadTraceLibrary(options.dataDir);
+    this.code = options.codeReplay ?? new CodeReplay();
     // Builds the o200k encoder now (~0.5 s once per process) rather than inside a test's first request.
     countTokens('');
     this.server = http.createServer((req, res) => {
@@ -366,10 +372,12 @@ class LoopbackModelServer implements ModelServer {
     this.received.length = 0;
     this.tokensPerSecond = this.options.tokensPerSecond ?? 0;
     this.cursor.reset(options.seed);
+    this.code.reset();
   }
 
   resetCursors(): void {
     this.cursor.reset();
+    this.code.reset();
   }
 
   setTokensPerSecond(tokensPerSecond: number): void {
@@ -635,6 +643,9 @@ class LoopbackModelServer implements ModelServer {
     if (messages.some((m) => /estimate the minimum number of tokens/i.test(messageText(m.content)))) {
       const budget = question && source ? this.library.estimateBudget(question, source) : undefined;
       return fixed('estimate', `Budget: [[${budget ?? unmatchedEstimate}]]`, source ? question?.key : undefined);
+    }
+    if (model.id === CODE_REPLAY_MODEL) {
+      return this.code.reply(messages, n) ?? fixed('unmatched', unmatchedReply);
     }
     if (!question || !source) {
       return fixed('unmatched', unmatchedReply);
