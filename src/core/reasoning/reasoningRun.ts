@@ -10,7 +10,7 @@ import type { CallResult, ModelCaller } from '../budget/modelCaller';
 import type { BudgetSource, RunEvent, StopReason } from './runEvents';
 import { extractKindAnswer, FORCED_ANSWER_PROMPTS, shortVote, SYSTEM_PROMPTS, type AnswerKind, type KindAnswer } from './answerKinds';
 import { AnswerClusters } from './clusters';
-import { answerSimilarity, CLUSTER_THRESHOLDS } from './similarity';
+import { CLUSTER_THRESHOLDS, similarityFor } from './similarity';
 import { selectionMessages, parseSelection, SELECT_MAX_TOKENS } from './universalSelection';
 import type { SelectorName } from '../config';
 import { runAnytimeIndex } from './anytimeIndex';
@@ -134,8 +134,7 @@ export class ReasoningRun implements RunEngine {
     this.kind = options.answerKind ?? 'short';
     this.systemPrompt = options.systemPrompt ?? SYSTEM_PROMPTS[this.kind];
     if (this.kind !== 'short') {
-      const kind = this.kind;
-      this.clusters = new AnswerClusters((a, b) => answerSimilarity(kind, a, b), CLUSTER_THRESHOLDS[kind]);
+      this.clusters = new AnswerClusters(similarityFor(this.kind, options.question), CLUSTER_THRESHOLDS[this.kind]);
     }
     this.clock = options.clock ?? Date.now;
     if (!(options.budget.chainTokens > 0)) {
