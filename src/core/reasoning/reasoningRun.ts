@@ -10,6 +10,7 @@ import type { CallResult, ModelCaller } from '../budget/modelCaller';
 import type { BudgetSource, RunEvent, StopReason } from './runEvents';
 import { extractKindAnswer, FORCED_ANSWER_PROMPTS, shortVote, SYSTEM_PROMPTS, type AnswerKind, type KindAnswer } from './answerKinds';
 import { AnswerClusters } from './clusters';
+import { codeDefects } from './codeChecks';
 import { CLUSTER_THRESHOLDS, similarityFor } from './similarity';
 import { selectionMessages, parseSelection, SELECT_MAX_TOKENS } from './universalSelection';
 import type { SelectorName } from '../config';
@@ -114,6 +115,8 @@ export class ReasoningRun implements RunEngine {
   private readonly clusters?: AnswerClusters;
   /** The chain a USC call chose, when it chose one. */
   private selected?: ChainRecord;
+  /** The answer the strategy last chose to show (ChainRecord.cluster), when it chooses one. */
+  private chosen?: number;
   private selectionNote?: string;
   private readonly clock: () => number;
   private readonly chains: ChainRecord[] = [];
@@ -384,6 +387,9 @@ export class ReasoningRun implements RunEngine {
     if (this.clusters) {
       chain.cluster = this.clusters.size;
       chain.vote = this.clusters.add(found.raw);
+      if (this.kind === 'code') {
+        chain.defects = codeDefects(found.raw, found.language, this.options.question);
+      }
     } else {
       chain.vote = shortVote(found.raw);
     }
@@ -395,6 +401,10 @@ export class ReasoningRun implements RunEngine {
       return this.selected;
     }
     if (this.clusters) {
+      const chosen = this.chosen === undefined ? undefined : this.chains.find((c) => c.cluster === this.chosen);
+      if (chosen?.vote === vote) {
+        return chosen;
+      }
       const medoid = this.clusters.medoid(vote, (i) => chainReliability(this.chains.find((c) => c.cluster === i)!));
       return this.chains.find((c) => c.cluster === medoid);
     }
@@ -474,7 +484,9 @@ export class ReasoningRun implements RunEngine {
   /** The vote leader, or the cluster USC chose. */
   private leading(): { vote?: string; confidence: number; ruleState: string } {
     const a = this.strategy.assess(this.state);
-    const vote = this.selected?.vote ?? a.leader;
+    this.chosen = a.answerIndex;
+    const chosenVote = a.answerIndex === undefined ? undefined : this.chains.find((c) => c.cluster === a.answerIndex)?.vote;
+    const vote = this.selected?.vote ?? chosenVote ?? a.leader;
     if (vote === undefined || !this.clusters) {
       return { ...(vote !== undefined ? { vote } : {}), confidence: a.confidence, ruleState: a.ruleState };
     }
