@@ -252,9 +252,10 @@ function assignmentParts(text: string): string[] {
 
 /**
  * Names a Python answer reads that nothing defines: not a builtin, not assigned, imported or defined
- * anywhere in the answer (scopes are not told apart, so this errs towards silence), and not a word of
- * `known` (the question, whose code the answer may build on). Calling `is_prime` without writing
- * it, or `math.sqrt` without `import math`, raises NameError when the code runs.
+ * anywhere in the answer (scopes are not told apart, so this errs towards silence; a star import
+ * silences it), and not a word of `known` (the question, whose code the answer may build on).
+ * Calling `is_prime` without writing it, or `math.sqrt` without `import math`, raises NameError
+ * when the code runs.
  */
 export function undefinedNames(code: string, known = ''): string[] {
   const { lines, unterminatedString } = scan(code, PYTHON);
@@ -288,6 +289,9 @@ export function undefinedNames(code: string, known = ''): string[] {
       continue;
     }
     if ((m = /^from\s+\S+\s+import\s+(.*)$/.exec(text))) {
+      if (m[1].trim() === '*') {
+        return []; // a star import may define any name
+      }
       define(m[1].replace(/[()]/g, '').split(',').map((part) => (/\bas\s+(\w+)/.exec(part)?.[1] ?? part.trim())));
       continue;
     }
