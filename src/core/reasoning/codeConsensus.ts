@@ -2,9 +2,9 @@
  * The default strategy for code answers: sample one chain at a time, set aside answers that look
  * broken (codeChecks.ts: ran on, left brackets open, call a name nothing defines, never return, ...),
  * and show the whole-looking answer most alike the other whole-looking ones (similarity MBR over the
- * clean answers). It stops once two clean answers are near copies (the model writes the same program
- * again), once the clean answers are far apart (the model does not know; more samples rarely find
- * it), or at a few clean answers. Only what a live run sees is used: the texts and their tokens.
+ * clean answers). It stops once two clean answers agree (the model writes much the same program
+ * again) or at a few clean answers, and never draws more than a few chains, so a question whose
+ * answers keep breaking costs a bounded amount. Only what a live run sees is used: the texts.
  * Tuned on the HumanEval tune file (bench/code.ts); see bench/results/code.md.
  */
 import { ANYTIME_DEFAULTS, commonAction, nextChainMaxTokens, ONE_UNCHECKED_ANSWER, type AnytimeParams, type Assessment, type ChainRecord, type ReasoningStrategy, type RunAction, type RunProgress } from './strategies';
