@@ -11,6 +11,7 @@ import { countPromptTokens, countTokens, messageText, tokenize, tokenizeRecorded
 import { FORCED_ANSWER_PROMPTS } from '../src/core/reasoning/answerKinds';
 import { codeReply, proseReply, requestedKind } from './proseReplay';
 import { ChainCursor, loadTraceLibrary, type ChainSource, type TraceDataset, type TraceLibrary } from './recordedData';
+import { CODE_REPLAY_MODEL, CodeReplay } from './codeReplay';
 
 export interface ReplayModel {
   id: string;
@@ -33,6 +34,7 @@ export const replayModels: readonly ReplayModel[] = [
   { id: 'gpt3-6b-verification', sources: { gsm8k: '6b_verification' }, contextWindow: 32_768 },
   { id: 'gpt3-175b-finetuning', sources: { gsm8k: '175b_finetuning' }, contextWindow: 32_768 },
   { id: 'gpt3-175b-verification', sources: { gsm8k: '175b_verification' }, contextWindow: 32_768 },
+  { id: CODE_REPLAY_MODEL, sources: {}, contextWindow: 32_768 },
 ];
 
 export interface ModelServerOptions {
@@ -52,6 +54,8 @@ export interface ModelServerOptions {
   dataDir?: string;
   /** Stream replies as a reasoning model shows its thinking (see ThinkingFormat); default: no thinking. */
   thinking?: ThinkingFormat;
+  /** What `codegen16b-replay` serves, and its cursors (default: the HumanEval tune file in bench/data). */
+  codeReplay?: CodeReplay;
 }
 
 /**
@@ -364,6 +368,7 @@ class LoopbackModelServer implements ModelServer {
   private tokensPerSecond: number;
   private readonly cursor: ChainCursor;
   private readonly library: TraceLibrary;
+  private readonly code: CodeReplay;
   private readonly server: http.Server;
   /** Paraphrases served so far per prose question, so each call says it another way. */
   private readonly paraphrases = new Map<string, number>();
@@ -372,6 +377,7 @@ class LoopbackModelServer implements ModelServer {
     this.tokensPerSecond = options.tokensPerSecond ?? 0;
     this.cursor = new ChainCursor(options.seed);
     this.library = loadTraceLibrary(options.dataDir);
+    this.code = options.codeReplay ?? new CodeReplay();
     // Builds the o200k encoder now (~0.5 s once per process) rather than inside a test's first request.
     countTokens('');
     this.server = http.createServer((req, res) => {
@@ -411,10 +417,12 @@ class LoopbackModelServer implements ModelServer {
     this.tokensPerSecond = this.options.tokensPerSecond ?? 0;
     this.cursor.reset(options.seed);
     this.paraphrases.clear();
+    this.code.reset();
   }
 
   resetCursors(): void {
     this.cursor.reset();
+    this.code.reset();
   }
 
   setTokensPerSecond(tokensPerSecond: number): void {
@@ -690,6 +698,9 @@ class LoopbackModelServer implements ModelServer {
     if (messages.some((m) => /estimate the minimum number of tokens/i.test(messageText(m.content)))) {
       const budget = question && source ? this.library.estimateBudget(question, source) : undefined;
       return fixed('estimate', `Budget: [[${budget ?? unmatchedEstimate}]]`, source ? question?.key : undefined);
+    }
+    if (model.id === CODE_REPLAY_MODEL) {
+      return this.code.reply(messages, n) ?? fixed('unmatched', unmatchedReply);
     }
     if (!question || !source) {
       return this.unmatchedTexts(messages, n, fixed);

@@ -10,7 +10,8 @@ import type { CallResult, ModelCaller } from '../budget/modelCaller';
 import type { BudgetSource, RunEvent, StopReason } from './runEvents';
 import { extractKindAnswer, FORCED_ANSWER_PROMPTS, shortVote, SYSTEM_PROMPTS, withThinkingSection, type AnswerKind, type KindAnswer } from './answerKinds';
 import { AnswerClusters } from './clusters';
-import { answerSimilarity, CLUSTER_THRESHOLDS } from './similarity';
+import { codeDefects } from './codeChecks';
+import { CLUSTER_THRESHOLDS, similarityFor } from './similarity';
 import { selectionMessages, parseSelection, SELECT_MAX_TOKENS } from './universalSelection';
 import type { SelectorName } from '../config';
 import { runAnytimeIndex } from './anytimeIndex';
@@ -116,6 +117,8 @@ export class ReasoningRun implements RunEngine {
   private readonly clusters?: AnswerClusters;
   /** The chain a USC call chose, when it chose one. */
   private selected?: ChainRecord;
+  /** The answer the strategy last chose to show (ChainRecord.cluster), when it chooses one. */
+  private chosen?: number;
   private selectionNote?: string;
   private readonly clock: () => number;
   private readonly chains: ChainRecord[] = [];
@@ -136,8 +139,7 @@ export class ReasoningRun implements RunEngine {
     this.kind = options.answerKind ?? 'short';
     this.systemPrompt = options.systemPrompt ?? SYSTEM_PROMPTS[this.kind];
     if (this.kind !== 'short') {
-      const kind = this.kind;
-      this.clusters = new AnswerClusters((a, b) => answerSimilarity(kind, a, b), CLUSTER_THRESHOLDS[kind]);
+      this.clusters = new AnswerClusters(similarityFor(this.kind, options.question), CLUSTER_THRESHOLDS[this.kind]);
     }
     this.clock = options.clock ?? Date.now;
     if (!(options.budget.chainTokens > 0)) {
@@ -402,6 +404,9 @@ export class ReasoningRun implements RunEngine {
     if (this.clusters) {
       chain.cluster = this.clusters.size;
       chain.vote = this.clusters.add(found.raw);
+      if (this.kind === 'code') {
+        chain.defects = codeDefects(found.raw, found.language, this.options.question);
+      }
     } else {
       chain.vote = shortVote(found.raw);
     }
@@ -413,6 +418,10 @@ export class ReasoningRun implements RunEngine {
       return this.selected;
     }
     if (this.clusters) {
+      const chosen = this.chosen === undefined ? undefined : this.chains.find((c) => c.cluster === this.chosen);
+      if (chosen?.vote === vote) {
+        return chosen;
+      }
       const medoid = this.clusters.medoid(vote, (i) => chainReliability(this.chains.find((c) => c.cluster === i)!));
       return this.chains.find((c) => c.cluster === medoid);
     }
@@ -492,14 +501,21 @@ export class ReasoningRun implements RunEngine {
   /** The vote leader, or the cluster USC chose. */
   private leading(): { vote?: string; confidence: number; ruleState: string } {
     const a = this.strategy.assess(this.state);
-    const vote = this.selected?.vote ?? a.leader;
+    this.chosen = a.answerIndex;
+    const chosenVote = a.answerIndex === undefined ? undefined : this.chains.find((c) => c.cluster === a.answerIndex)?.vote;
+    const vote = this.selected?.vote ?? chosenVote ?? a.leader;
+    const note = this.selectionNote ? `; ${this.selectionNote}` : '';
     if (vote === undefined || !this.clusters) {
       return { ...(vote !== undefined ? { vote } : {}), confidence: a.confidence, ruleState: a.ruleState };
+    }
+    if (a.answerIndex !== undefined && !this.selected) {
+      // The strategy chose the answer itself (the code strategy): its own account and confidence stand.
+      return { vote, confidence: a.confidence, ruleState: `${a.ruleState}${note}` };
     }
     // Over clusters the confidence is the shown cluster's share, said as "3 of 4 similar".
     const votes = this.chains.filter((c) => c.vote !== undefined);
     const members = votes.filter((c) => c.vote === vote).length;
-    const state = `${members} of ${this.chains.length} similar${this.selectionNote ? `; ${this.selectionNote}` : ''}`;
+    const state = `${members} of ${this.chains.length} similar${note}`;
     return { vote, confidence: this.chains.length ? Math.min(a.confidence, members / this.chains.length) : 0, ruleState: state };
   }
 

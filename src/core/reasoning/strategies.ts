@@ -5,6 +5,7 @@
 import type { ChainStrategyName } from '../config';
 import type { FinishReason, TokenLogprob } from '../providers/chatProvider';
 import { FORCED_ANSWER_TOKENS, type AnswerKind, type KindAnswerForm } from './answerKinds';
+import type { CodeDefect } from './codeChecks';
 import type { AnswerClusters } from './clusters';
 import type { StopReason } from './runEvents';
 import { tallyVotes, BetaStoppingRule } from './stoppingRules';
@@ -27,6 +28,8 @@ export interface ChainRecord {
   language?: string;
   /** Index of the answer among the run's clusters (code and prose). */
   cluster?: number;
+  /** Signs that a code answer is broken (codeChecks.ts), read from its text; empty when it looks whole. */
+  defects?: CodeDefect[];
   completionTokens: number;
   maxTokens: number;
   /** Budget stated in the prompt of this chain. */
@@ -65,6 +68,11 @@ export type RunAction =
 
 export interface Assessment {
   leader?: string;
+  /**
+   * The answer to show, by its index among the run's answers (ChainRecord.cluster), when the strategy
+   * picks it itself; else a code or prose run shows the leading cluster's medoid.
+   */
+  answerIndex?: number;
   confidence: number;
   ruleState: string;
   /** True when the evidence is enough to stop. */
@@ -128,7 +136,7 @@ function remaining(state: RunProgress): number {
 }
 
 /** max_tokens for the next chain: generous, never smaller than the last chain's after a truncation. */
-function nextChainMaxTokens(state: RunProgress, params: AnytimeParams): number {
+export function nextChainMaxTokens(state: RunProgress, params: AnytimeParams): number {
   let maxTokens = Math.max(params.minChainMaxTokens, Math.round(state.chainBudget * params.maxTokensPerBudget));
   for (const c of state.chains) {
     if (c.finishReason === 'length') {
@@ -139,7 +147,7 @@ function nextChainMaxTokens(state: RunProgress, params: AnytimeParams): number {
 }
 
 /** Shared steps: forced answer for a truncated chain, budget check. Undefined = strategy decides. */
-function commonAction(state: RunProgress, params: AnytimeParams): RunAction | undefined {
+export function commonAction(state: RunProgress, params: AnytimeParams): RunAction | undefined {
   if (state.pendingForced) {
     const kind = state.answerKind ?? 'short';
     const maxTokens = Math.min(kind === 'short' ? params.forcedAnswerTokens : FORCED_ANSWER_TOKENS[kind], remaining(state));

@@ -8,14 +8,18 @@ import type { ModelCaller } from '../budget/modelCaller';
 import { ReasoningRun, type RunEngine, type RunListener, type RunOutcome } from '../reasoning/reasoningRun';
 import { createStoppingRule } from '../reasoning/stoppingRules';
 import { AnytimeSelfConsistency, createStrategy, type ReasoningStrategy } from '../reasoning/strategies';
+import { CodeConsensus } from '../reasoning/codeConsensus';
 import type { EngineSpec, PlanModel, RunPlan } from './plan';
 
 export type { RunEngine };
 
-/** The strategy of a chains plan: the tuned anytime-sc by default, else the named strategy with the named rule. */
+/**
+ * The strategy of a chains plan: the tuned anytime-sc by default (for code answers its code form,
+ * which sets broken-looking answers aside), else the named strategy with the named rule.
+ */
 export function strategyOf(spec: Extract<EngineSpec, { kind: 'chains' }>): ReasoningStrategy {
   if (spec.strategy === 'anytime-sc' && spec.stoppingRule === 'auto') {
-    return new AnytimeSelfConsistency();
+    return spec.answerKind === 'code' ? new CodeConsensus() : new AnytimeSelfConsistency();
   }
   return createStrategy(spec.strategy, spec.stoppingRule === 'auto' ? undefined : createStoppingRule(spec.stoppingRule, { threshold: spec.confidenceThreshold }));
 }
@@ -25,8 +29,11 @@ function runBudget(estimate: BudgetEstimate, chainTokens: number) {
   return { chainTokens, source: estimate.source, ...(estimate.note ? { note: estimate.note } : {}), ...(estimate.records ? { records: estimate.records } : {}) };
 }
 
-/** The engine of a plan; `callerOf` gives each model's metered caller (under the plan's caps). */
-export function createRunEngine(plan: RunPlan, callerOf: (model: PlanModel) => ModelCaller, listener: RunListener): RunEngine {
+/**
+ * The engine of a plan; `callerOf` gives each model's metered caller (under the plan's caps).
+ * `strategy` replaces a chains plan's own (benchmarks compare strategies on the same plan).
+ */
+export function createRunEngine(plan: RunPlan, callerOf: (model: PlanModel) => ModelCaller, listener: RunListener, options: { strategy?: ReasoningStrategy } = {}): RunEngine {
   const budget = runBudget(plan.estimate, plan.chainTokens);
   const spec = plan.engine;
   if (spec.kind === 'chains') {
@@ -35,7 +42,7 @@ export function createRunEngine(plan: RunPlan, callerOf: (model: PlanModel) => M
       systemPrompt: plan.systemPrompt,
       answerKind: spec.answerKind,
       selector: spec.selector,
-      strategy: strategyOf(spec),
+      strategy: options.strategy ?? strategyOf(spec),
       budget: { ...budget, totalTokens: plan.budgetTokens },
     }, listener);
   }

@@ -14,6 +14,7 @@ import type { ChainStrategyName, SelectorName, Settings, StoppingRuleName, Strat
 import type { CountedChatMessage } from '../tokens/tokenCounter';
 import { answerKindFor, SYSTEM_PROMPTS, type AnswerKind, type AnswerKindSource, type QuestionContext, type SelectionAction } from '../reasoning/answerKinds';
 import { composeQuestion, describeContext } from './questionContext';
+import { CODE_DEFAULTS } from '../reasoning/codeConsensus';
 import type { ModelPrice } from '../tokens/prices';
 import { contextProblem } from '../tokens/contextWindows';
 import { checkQuestion, MAX_QUESTION_CHARS } from '../question';
@@ -277,7 +278,7 @@ export function planRun(request: PlanRequest): PlanResult {
         providerBillsInDollars: models.some((m) => m.billsInDollars && m.price?.source !== 'local'),
         ...(fixedBudget !== undefined ? { budgetTokens: fixedBudget } : {}),
         ...(settings.requestCapUsd > 0 ? { dollarCap: settings.requestCapUsd } : {}),
-        stoppingRule: strategy === 'cascade' ? CASCADE_SETTLE_TEXT : stoppingRuleText(settings),
+        stoppingRule: strategy === 'cascade' ? CASCADE_SETTLE_TEXT : stoppingRuleText(settings, answerKind, strategy),
       },
     },
   };
@@ -366,10 +367,13 @@ function describeCaps(s: Settings): string[] {
   return caps;
 }
 
-function stoppingRuleText(s: Settings): string {
+function stoppingRuleText(s: Settings, kind: AnswerKind, strategy: StrategyName): string {
   switch (s.stoppingRule) {
     case 'auto':
-      return 'tuned: trust a clean first chain, else Beta posterior ≥ 0.8';
+      if (strategy === 'anytime-sc' && kind === 'code') {
+        return `tuned for code: broken-looking answers set aside; two whole answers that agree, or ${CODE_DEFAULTS.maxClean} whole ones, at most ${CODE_DEFAULTS.maxChains} chains`;
+      }
+      return kind === 'short' ? 'tuned: trust a clean first chain, else Beta posterior ≥ 0.8' : 'tuned: Beta posterior ≥ 0.8 over clusters of similar answers';
     case 'beta':
       return `Beta posterior ≥ ${s.confidenceThreshold}`;
     case 'esc':
