@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { recordCascadeRun } from '../tools/cascadeRun';
-import { launchChromium, openPanel, publishedMessages, startHarnessServer, streamed } from '../tools/panelHarness';
+import { launchChromium, openPanel, publishedMessages, savePanelScreenshot, startHarnessServer, streamed } from '../tools/panelHarness';
 import { repoRoot } from '../tools/repoRoot';
 
 const SHOTS = { dark: 'panel-cascade.png', light: 'panel-cascade-light.png' } as const;
@@ -26,13 +26,7 @@ async function main(): Promise<void> {
       const p = await openPanel(browser, server.origin, { theme: theme as keyof typeof SHOTS, width: 760, height: 900 });
       await p.deliver(messages);
       await p.settle();
-      if (p.pageErrors.length) {
-        throw new Error(`panel errors: ${p.pageErrors.join('; ')}`);
-      }
-      const file = path.join(outDir, name);
-      await p.page.screenshot({ path: file, fullPage: true });
-      console.log(`wrote ${path.relative(repoRoot, file)}`);
-      await p.page.context().close();
+      await savePanelScreenshot(p, path.join(outDir, name));
     }
   } finally {
     await browser.close();

@@ -5,7 +5,7 @@
 // answer's selection and first chain are opened. Build first: `node esbuild.js`.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { launchChromium, openPanel, publishedMessages, startHarnessServer, type ThemeName } from '../tools/panelHarness';
+import { launchChromium, openPanel, publishedMessages, savePanelScreenshot, startHarnessServer, type ThemeName } from '../tools/panelHarness';
 import { repoRoot } from '../tools/repoRoot';
 import { codeRun, proseRun } from '../test/webview/panelFixtures';
 
@@ -34,13 +34,7 @@ async function main(): Promise<void> {
       // Every code block on the page highlighted (or left plain on purpose).
       await p.page.waitForFunction(() => document.querySelectorAll('.code-block code:not([data-highlighted])').length === 0);
       await p.page.mouse.move(0, 0);
-      if (p.pageErrors.length) {
-        throw new Error(`panel errors: ${p.pageErrors.join('; ')}`);
-      }
-      const file = path.join(outDir, shot.file);
-      await p.page.screenshot({ path: file, fullPage: true });
-      console.log(`wrote ${path.relative(repoRoot, file)}`);
-      await p.page.context().close();
+      await savePanelScreenshot(p, path.join(outDir, shot.file));
     }
   } finally {
     await browser.close();

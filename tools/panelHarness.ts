@@ -182,3 +182,13 @@ export async function openPanel(browser: Browser, origin: string, options: { the
     settle,
   };
 }
+
+/** A full-page screenshot of a panel that rendered without errors, then its page closed (the screenshot scripts). */
+export async function savePanelScreenshot(p: PanelPage, file: string): Promise<void> {
+  if (p.pageErrors.length) {
+    throw new Error(`panel errors: ${p.pageErrors.join('; ')}`);
+  }
+  await p.page.screenshot({ path: file, fullPage: true });
+  console.log(`wrote ${path.relative(repoRoot, file)}`);
+  await p.page.context().close();
+}
