@@ -5,12 +5,16 @@
 import * as vscode from 'vscode';
 import type { CostPreview } from '../core/run/costPreview';
 import type { Settings } from '../core/config';
-import type { QuestionContext } from '../core/reasoning/answerKinds';
+import { ACTION_QUESTIONS, selectionIsText, type QuestionContext } from '../core/reasoning/answerKinds';
 import { planRun } from '../core/run/plan';
+import { rangeContext } from './codeContext';
 import { Disposable } from './lifecycle';
 import { previewModels } from './modelResolution';
 import type { Services } from './services';
 import { readSettings } from './settings';
+
+/** The action question a preview of selected code is priced with: the longest, so the preview does not understate. */
+const LONGEST_ACTION_QUESTION = Object.values(ACTION_QUESTIONS).reduce((a, b) => (b.length > a.length ? b : a));
 
 /** Selections longer than this get no preview: tokenizing them on every selection change would cost more than it tells. */
 export const PREVIEW_MAX_CHARS = 20_000;
@@ -62,7 +66,12 @@ export class SelectionCostPreview extends Disposable {
       this.services.meter.setPreview(undefined);
       return;
     }
-    const p = (await previewCost(this.services, readSettings().settings, text))?.preview;
+    // Selected code is asked about, not asked: priced as the longest action's question with the code as its context.
+    const settings = readSettings().settings;
+    const aboutCode = editor && selection && !selectionIsText(editor.document.languageId);
+    const p = (aboutCode
+      ? await previewCost(this.services, settings, LONGEST_ACTION_QUESTION, undefined, undefined, rangeContext(editor.document, selection, settings.contextLines))
+      : await previewCost(this.services, settings, text))?.preview;
     if (generation === this.generation) {
       this.services.meter.setPreview(p && { tokens: p.chainTokens, low: p.low, expected: p.expected, worst: p.worst });
     }
