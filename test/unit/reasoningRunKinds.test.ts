@@ -84,6 +84,7 @@ describe('ReasoningRun with code and prose answers', () => {
     assert.ok(outcome.tokensSpent < 20_000);
     assert.ok([prose1.text, prose2.text, prose3.text].includes(outcome.answer!));
     assert.equal(new Set(of('attempt-finished').map((e) => e.answer)).size, 1);
+    assert.ok(of('answer')[0].confidence <= 0.5, `a lone prose answer is at most an even bet (${of('answer')[0].confidence})`);
   });
 
   it('prose: a chain cut by max_tokens still answers with its text (the answer comes first)', async () => {

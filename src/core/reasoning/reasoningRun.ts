@@ -16,7 +16,7 @@ import { selectionMessages, parseSelection, SELECT_MAX_TOKENS } from './universa
 import type { SelectorName } from '../config';
 import { runAnytimeIndex } from './anytimeIndex';
 import type { AnytimePoint } from './anytimeIndex';
-import { answerLogprob, createStrategy, chainReliability } from './strategies';
+import { answerLogprob, createStrategy, chainReliability, ONE_UNCHECKED_ANSWER } from './strategies';
 import type { ChainRecord, ReasoningStrategy, RunAction, RunProgress } from './strategies';
 import { budgetPromptLine, budgetTrackerBlock } from '../budget/budgetTracker';
 
@@ -516,7 +516,9 @@ export class ReasoningRun implements RunEngine {
     const votes = this.chains.filter((c) => c.vote !== undefined);
     const members = votes.filter((c) => c.vote === vote).length;
     const state = `${members} of ${this.chains.length} similar${note}`;
-    return { vote, confidence: this.chains.length ? Math.min(a.confidence, members / this.chains.length) : 0, ruleState: state };
+    // An answer nothing has agreed with yet is no more than an even bet, whatever the rule's prior says.
+    const share = this.chains.length ? Math.min(a.confidence, members / this.chains.length) : 0;
+    return { vote, confidence: members < 2 ? Math.min(share, ONE_UNCHECKED_ANSWER) : share, ruleState: state };
   }
 
   /** Emits 'answer' when the answer shown or its confidence changed (or always, when forced). */
