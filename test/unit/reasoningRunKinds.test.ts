@@ -199,6 +199,22 @@ describe('Universal Self-Consistency selector', () => {
     assert.match(of('answer').at(-1)!.ruleState, /no room left for the USC call/);
   });
 
+  it('broken-looking code is no candidate when whole-looking answers differ', async () => {
+    const broken = 'function sum(xs: number[]) {\n  return xs.reduce((a, b) => a + b, 0;';
+    const { run, caller } = makeRun([code(fixA), code(broken), code(other), { text: 'The most consistent response is Response 2.', tokens: 9 }], {
+      answerKind: 'code',
+      selector: 'usc',
+      strategy: new AnytimeSelfConsistency(new EscStoppingRule(2), ANYTIME_DEFAULTS),
+    });
+    const outcome = await run.start();
+    const prompt = caller.calls.at(-1)!.spec.messages[1].content;
+    assert.equal(caller.calls.at(-1)!.purpose, 'select');
+    assert.ok(!prompt.includes('reduce((a, b) => a + b, 0;'), 'the broken answer is not shown to the selector');
+    assert.equal(outcome.answer, other);
+    assert.match(prompt, /Response 2:\n/);
+    assert.ok(!prompt.includes('Response 3:'), 'two whole-looking candidates');
+  });
+
   it('no call when all answers agree', async () => {
     const { run, caller } = makeRun([code(fixA), code(fixB)], { answerKind: 'code', selector: 'usc', strategy: new AnytimeSelfConsistency(new EscStoppingRule(2), ANYTIME_DEFAULTS) });
     await run.start();

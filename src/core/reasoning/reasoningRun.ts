@@ -422,7 +422,11 @@ export class ReasoningRun implements RunEngine {
       if (chosen?.vote === vote) {
         return chosen;
       }
-      const medoid = this.clusters.medoid(vote, (i) => chainReliability(this.chains.find((c) => c.cluster === i)!));
+      // Ties go to the more reliable chain, and never to broken-looking code.
+      const medoid = this.clusters.medoid(vote, (i) => {
+        const c = this.chains.find((x) => x.cluster === i)!;
+        return chainReliability(c) - (c.defects?.length ? 1 : 0);
+      });
       return this.chains.find((c) => c.cluster === medoid);
     }
     return this.supportingChain(vote);
@@ -449,8 +453,11 @@ export class ReasoningRun implements RunEngine {
     if (this.options.selector !== 'usc' || !this.clusters || this.userStopped) {
       return;
     }
-    const candidates = this.chains.filter((c) => c.vote !== undefined);
-    if (candidates.length < 2 || this.clusters.clusters.length < 2) {
+    const answered = this.chains.filter((c) => c.vote !== undefined);
+    // Broken-looking code is no candidate when there are whole-looking ones to choose among.
+    const whole = answered.filter((c) => (c.defects?.length ?? 0) === 0);
+    const candidates = whole.length >= 2 ? whole : answered;
+    if (candidates.length < 2 || new Set(candidates.map((c) => c.vote)).size < 2) {
       return;
     }
     const messages = selectionMessages(this.options.question, candidates.map((c) => c.answer!));
