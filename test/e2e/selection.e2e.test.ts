@@ -49,14 +49,8 @@ describe('e2e: ask about the selected code, then apply the fix through a diff', 
 
   closeAfterSpec(() => ({ wb, cs, servers: [server] }));
 
-  it('Find the bug sends the selection with its path, language and lines; Replace opens a diff and changes the file only on Apply', async function () {
-    const file = path.join(cs.workspace, 'src', 'sum.ts');
-    wb = await openWorkbench(workbenchUrl(cs.port, cs.workspace));
-    const { page } = wb;
-    server.script({ content: REPLY, times: 40 });
-    await openFile(page, 'src/sum.ts');
-
-    // Select the function, lines 2-8, as whole lines (the selection ends at the start of line 9).
+  /** Selects the function, lines 2-8, as whole lines (the selection ends at the start of line 9), and runs the command until its pick shows. */
+  async function askAboutFunction(page: Workbench['page']) {
     await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
     await page.keyboard.press('Control+Home');
     await page.keyboard.press('ArrowDown');
@@ -66,6 +60,17 @@ describe('e2e: ask about the selected code, then apply the fix through a diff', 
     await runCommand(page, 'Reason with budget');
     const pick = page.locator('.quick-input-widget');
     await pick.locator('.quick-input-title', { hasText: 'src/sum.ts lines 2-8' }).waitFor({ timeout: 30_000 });
+    return pick;
+  }
+
+  it('Find the bug sends the selection with its path, language and lines; Replace opens a diff and changes the file only on Apply', async function () {
+    const file = path.join(cs.workspace, 'src', 'sum.ts');
+    wb = await openWorkbench(workbenchUrl(cs.port, cs.workspace));
+    const { page } = wb;
+    server.script({ content: REPLY, times: 40 });
+    await openFile(page, 'src/sum.ts');
+
+    const pick = await askAboutFunction(page);
     for (const row of ['Explain', 'Find the bug', 'Improve', 'Write tests', 'Ask a question...', 'Ask the selection itself']) {
       await pick.locator('.monaco-list-row', { hasText: row }).first().waitFor({ timeout: 10_000 });
     }
@@ -159,16 +164,7 @@ describe('e2e: ask about the selected code, then apply the fix through a diff', 
     server.reset();
     server.script({ content: 'It starts at 1 because 0 adds nothing to the sum; starting at 0 would give the same total.', times: 40 });
     const pick = page.locator('.quick-input-widget');
-    const selectFunction = async () => {
-      await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
-      await page.keyboard.press('Control+Home');
-      await page.keyboard.press('ArrowDown');
-      for (let i = 0; i < 7; i++) {
-        await page.keyboard.press('Shift+ArrowDown');
-      }
-      await runCommand(page, 'Reason with budget');
-      await pick.locator('.quick-input-title', { hasText: 'src/sum.ts lines 2-8' }).waitFor({ timeout: 30_000 });
-    };
+    const selectFunction = () => askAboutFunction(page);
     await openFile(page, 'src/sum.ts');
     await selectFunction();
     await page.keyboard.press('Escape');
