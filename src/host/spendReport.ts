@@ -3,7 +3,22 @@ import * as vscode from 'vscode';
 import { formatDollars } from '../core/tokens/amountText';
 import type { Services } from './services';
 
-/** "Show Spend Report": a day x model table as a markdown preview, with CSV export. */
+/** The report's read-only document scheme: closing it never asks to save, as an Untitled document did. */
+export const SPEND_REPORT_SCHEME = 'budget-reasoner-report';
+const reports = new Map<string, string>();
+let provider: vscode.Disposable | undefined;
+
+function reportUri(content: string, services: Services): vscode.Uri {
+  provider ??= vscode.workspace.registerTextDocumentContentProvider(SPEND_REPORT_SCHEME, { provideTextDocumentContent: (uri) => reports.get(uri.path) ?? '' });
+  if (!services.context.subscriptions.includes(provider)) {
+    services.context.subscriptions.push(provider);
+  }
+  const uri = vscode.Uri.from({ scheme: SPEND_REPORT_SCHEME, path: `/spend-report-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.md` });
+  reports.set(uri.path, content);
+  return uri;
+}
+
+/** "Show Spend Report": a day x model table as a read-only markdown document, with CSV export. */
 export async function showSpendReport(services: Services): Promise<void> {
   const ledger = await services.ledger();
   await ledger.refresh();
@@ -18,7 +33,8 @@ export async function showSpendReport(services: Services): Promise<void> {
     }
   }
   lines.push('', '_"est." marks counts made locally because the endpoint reported no usage; "+?" marks spend on models with no known price._');
-  const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: lines.join('\n') });
+  const doc = await vscode.workspace.openTextDocument(reportUri(lines.join('\n'), services));
+  await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
   await vscode.window.showTextDocument(doc, { preview: true });
   const choice = await vscode.window.showInformationMessage('Budget Reasoner: spend report opened.', 'Export CSV');
   if (choice === 'Export CSV') {

@@ -56,6 +56,22 @@ suite('Budget Reasoner in the extension host', () => {
     assert.equal(runRecords.reduce((s, r) => s + r.promptTokens + r.completionTokens, 0), summary.tokens);
   });
 
+  test('the spend report opens as a read-only document that closes without asking to save', async () => {
+    // The command then waits on its "Export CSV" notification, so it is not awaited.
+    void vscode.commands.executeCommand('budgetReasoner.showSpendReport');
+    const deadline = Date.now() + 20_000;
+    while (vscode.window.activeTextEditor?.document.uri.scheme !== 'budget-reasoner-report' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const doc = vscode.window.activeTextEditor?.document;
+    assert.equal(doc?.uri.scheme, 'budget-reasoner-report', 'the report is open');
+    assert.equal(doc.isUntitled, false);
+    assert.equal(doc.isDirty, false);
+    assert.match(doc.getText(), /^# Budget Reasoner: spend report/);
+    assert.equal(doc.languageId, 'markdown');
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
   test('an empty question costs nothing and sends nothing', async () => {
     const before = fs.existsSync(await api.ledgerFile()) ? fs.readFileSync(await api.ledgerFile(), 'utf8') : '';
     const summary = await vscode.commands.executeCommand('budgetReasoner.reason', { question: '   ' });
