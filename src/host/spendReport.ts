@@ -9,8 +9,8 @@ const reports = new Map<string, string>();
 let provider: vscode.Disposable | undefined;
 
 function reportUri(content: string, services: Services): vscode.Uri {
-  provider ??= vscode.workspace.registerTextDocumentContentProvider(SPEND_REPORT_SCHEME, { provideTextDocumentContent: (uri) => reports.get(uri.path) ?? '' });
-  if (!services.context.subscriptions.includes(provider)) {
+  if (!provider) {
+    provider = vscode.workspace.registerTextDocumentContentProvider(SPEND_REPORT_SCHEME, { provideTextDocumentContent: (uri) => reports.get(uri.path) ?? '' });
     services.context.subscriptions.push(provider);
   }
   const uri = vscode.Uri.from({ scheme: SPEND_REPORT_SCHEME, path: `/spend-report-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.md` });

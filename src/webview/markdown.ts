@@ -5,7 +5,7 @@
  * output, each code placeholder by a code block built as text (codeBlocks.ts) and highlighted later.
  */
 import katex from 'katex';
-import { ThinkTagSplitter } from '../core/providers/thinkTags';
+import { splitThinking } from '../core/providers/thinkTags';
 import { Marked, type TokenizerAndRendererExtension, type Tokens } from 'marked';
 import { codeBlock } from './codeBlocks';
 import { sanitizeKatexHtml, sanitizeMarkdownHtml } from './sanitize';
@@ -131,13 +131,12 @@ function randomNonce(): string {
  * thinking) folded into a "Thinking" block of plain text apart from the reply.
  */
 export function renderChain(text: string): DocumentFragment {
-  const splitter = new ThinkTagSplitter();
-  const segments = [...splitter.feed(text), ...splitter.flush()];
-  const thinking = segments.filter((s) => s.thinking).map((s) => s.text).join('').trim();
+  const split = splitThinking(text);
+  const thinking = split.thinking.trim();
   if (!thinking) {
     return renderMarkdown(text);
   }
-  const reply = segments.filter((s) => !s.thinking).map((s) => s.text).join('').trim();
+  const reply = split.reply.trim();
   const fragment = document.createDocumentFragment();
   const details = document.createElement('details');
   details.className = 'thinking';

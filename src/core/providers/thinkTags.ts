@@ -68,3 +68,19 @@ function partialTagLength(text: string, tag: string): number {
   }
   return 0;
 }
+
+/**
+ * A whole reply's thinking and visible text. Besides tagged sections (closed, or open to the end), a
+ * `</think>` with no `<think>` before it closes thinking that began before the reply (a chat template
+ * that opened the tag in the prompt): what precedes it is thinking.
+ */
+export function splitThinking(text: string): { thinking: string; reply: string } {
+  const close = text.indexOf(CLOSE);
+  const open = text.indexOf(OPEN);
+  const orphan = close >= 0 && (open < 0 || close < open);
+  const splitter = new ThinkTagSplitter();
+  const rest = orphan ? text.slice(close + CLOSE.length) : text;
+  const segments = [...splitter.feed(rest), ...splitter.flush()];
+  const join = (thinking: boolean) => segments.filter((s) => s.thinking === thinking).map((s) => s.text).join('');
+  return { thinking: (orphan ? text.slice(0, close) : '') + join(true), reply: join(false) };
+}

@@ -4,7 +4,8 @@
  * The kind is decided locally, with no call: by the action chosen on a selection, else by the words
  * of the question.
  */
-import { locateAnswer, normalizeAnswer, type ExtractedAnswer } from './answers';
+import { splitThinking } from '../providers/thinkTags';
+import { locateAnswer, type ExtractedAnswer } from './answers';
 
 export const ANSWER_KINDS = ['short', 'code', 'prose'] as const;
 export type AnswerKind = typeof ANSWER_KINDS[number];
@@ -143,9 +144,9 @@ export function fencedBlocks(text: string): FencedBlock[] {
   return blocks;
 }
 
-/** The reply without a visible reasoning section (`<think>…</think>`, or an unclosed `<think>` to the end). */
+/** The reply without a visible reasoning section (`<think>…</think>`, an unclosed `<think>` to the end, or thinking before an orphan `</think>`). */
 export function withoutThinking(text: string): string {
-  return text.replace(/<think>[\s\S]*?(?:<\/think>|$)/gi, '').replace(/^[\s\S]*?<\/think>/i, '').trim();
+  return splitThinking(text).reply.trim();
 }
 
 /** A chain as shown: its thinking (if any) in a `<think>` section the panel folds away, then the reply. */
@@ -210,9 +211,4 @@ function codeAnswer(text: string, block: FencedBlock): KindAnswer {
 /** "unknown", "N/A", "?" and the like are never an answer. */
 export function isUnknown(answer: string): boolean {
   return /^\s*(?:\\text\{\s*)?(?:unknown|n\/?a|none|\?+|cannot be determined|i don'?t know)\s*\}?\s*\.?\s*$/i.test(answer);
-}
-
-/** The vote of a short answer: its normal form. */
-export function shortVote(raw: string): string {
-  return normalizeAnswer(raw);
 }

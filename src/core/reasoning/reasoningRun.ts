@@ -8,7 +8,8 @@ import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
 import { CallFailure, CapRefusal } from '../budget/modelCaller';
 import type { CallResult, ModelCaller } from '../budget/modelCaller';
 import type { BudgetSource, RunEvent, StopReason } from './runEvents';
-import { extractKindAnswer, FORCED_ANSWER_PROMPTS, shortVote, SYSTEM_PROMPTS, withThinkingSection, type AnswerKind, type KindAnswer } from './answerKinds';
+import { extractKindAnswer, FORCED_ANSWER_PROMPTS, SYSTEM_PROMPTS, withThinkingSection, type AnswerKind, type KindAnswer } from './answerKinds';
+import { normalizeAnswer } from './answers';
 import { AnswerClusters } from './clusters';
 import { codeDefects } from './codeChecks';
 import { CLUSTER_THRESHOLDS, similarityFor } from './similarity';
@@ -408,7 +409,7 @@ export class ReasoningRun implements RunEngine {
         chain.defects = codeDefects(found.raw, found.language, this.options.question);
       }
     } else {
-      chain.vote = shortVote(found.raw);
+      chain.vote = normalizeAnswer(found.raw);
     }
   }
 
@@ -564,15 +565,15 @@ export class ReasoningRun implements RunEngine {
   private finish(reason: StopReason, message: string): RunOutcome {
     const a = this.leading();
     this.extraChainsOwed = 0;
-    if (a.vote === undefined) {
-      return this.finishWithReply(reason, message);
-    }
+    const shown = a.vote !== undefined
+      ? { answer: this.shownAnswer(a.vote), answerKind: this.kind, confidence: a.confidence }
+      : this.lastReplyShown();
     this.finished = {
       reason,
       message,
-      ...(a.vote !== undefined ? { answer: this.shownAnswer(a.vote) } : {}),
-      answerKind: this.kind,
-      confidence: a.confidence,
+      ...(shown?.answer !== undefined ? { answer: shown.answer } : {}),
+      answerKind: shown?.answerKind ?? this.kind,
+      confidence: shown?.confidence ?? 0,
       tokensSpent: this.tokensSpent,
       chains: this.chains.length,
       anytimeIndex: this.anytimeIndex,
@@ -585,35 +586,25 @@ export class ReasoningRun implements RunEngine {
    * No chain stated an answer of the run's kind (a value question answered in prose, say): the run
    * still shows something readable, the last whole reply as it is, with no confidence, and says why.
    */
-  private finishWithReply(reason: StopReason, message: string): RunOutcome {
+  private lastReplyShown(): { answer: string; answerKind: AnswerKind; confidence: number } | undefined {
     // A whole reply only: a chain cut mid-reasoning is readable among the attempts, but it is no answer.
     const reply = [...this.chains].reverse().find((c) => c.finishReason === 'stop' && c.text.trim());
-    if (reply) {
-      const answer = reply.text.trim();
-      this.emit({
-        type: 'answer',
-        answer,
-        text: withThinkingSection(reply.thinking, reply.text),
-        confidence: 0,
-        tokensSoFar: this.tokensSpent,
-        changed: true,
-        ruleState: `no chain stated ${this.kind === 'short' ? 'a value' : 'an answer'}; the last reply, as it is`,
-        answerKind: 'prose',
-        attempt: reply.attempt,
-      });
+    if (!reply) {
+      return undefined;
     }
-    this.finished = {
-      reason,
-      message,
-      ...(reply ? { answer: reply.text.trim() } : {}),
-      answerKind: reply ? 'prose' : this.kind,
+    const answer = reply.text.trim();
+    this.emit({
+      type: 'answer',
+      answer,
+      text: withThinkingSection(reply.thinking, reply.text),
       confidence: 0,
-      tokensSpent: this.tokensSpent,
-      chains: this.chains.length,
-      anytimeIndex: this.anytimeIndex,
-    };
-    this.emit({ type: 'stopped', reason, message });
-    return this.finished;
+      tokensSoFar: this.tokensSpent,
+      changed: true,
+      ruleState: `no chain stated ${this.kind === 'short' ? 'a value' : 'an answer'}; the last reply, as it is`,
+      answerKind: 'prose',
+      attempt: reply.attempt,
+    });
+    return { answer, answerKind: 'prose', confidence: 0 };
   }
 
   private emit(event: RunEvent): void {
