@@ -69,7 +69,9 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   await input.fill(`>${title}`);
   const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
   await row.waitFor({ timeout: 15_000 });
-  await page.keyboard.press('Enter');
+  // Into the palette's own input: had the palette closed meanwhile (a quick input closing late),
+  // a page-level Enter would reach the editor and replace its selection with a line break.
+  await input.press('Enter');
 }
 
 /** The folder the workbench URL opened (`?folder=`, as workbenchUrl and code-server write it). */

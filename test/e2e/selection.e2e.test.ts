@@ -51,6 +51,8 @@ describe('e2e: ask about the selected code, then apply the fix through a diff', 
 
   /** Selects the function, lines 2-8, as whole lines (the selection ends at the start of line 9), and runs the command until its pick shows. */
   async function askAboutFunction(page: Workbench['page']) {
+    // No quick input left open (Open File's closes late): the keys below must reach the editor.
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 15_000 });
     await page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
     await page.keyboard.press('Control+Home');
     await page.keyboard.press('ArrowDown');
