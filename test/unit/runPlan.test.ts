@@ -7,6 +7,7 @@ import { createRunEngine, strategyOf } from '../../src/core/run/engine';
 import { AUTO_CHAINS, continuedBudget, MIN_CHAIN_TOKENS, planRun, TALE_MAX_CHAIN_TOKENS, type PlanModel, type PlanRequest, type RunPlan } from '../../src/core/run/plan';
 import { NOTHING_SENT, refusal } from '../../src/core/run/refusal';
 import type { ModelPrice } from '../../src/core/tokens/prices';
+import { TokenRatios } from '../../src/core/budget/tokenRatio';
 
 /** One token per word, 3 per message and 3 for the reply: simple enough to check the arithmetic by hand. */
 const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
@@ -139,6 +140,25 @@ describe('planRun: the rules of a run, once', () => {
     const justFits = promptTokens + words('Let\'s think step by step and use less than 64 tokens:') + MIN_CHAIN_TOKENS;
     assert.ok(planRun(request({ settings: settings({ requestBudget: justFits, estimator: 'fixed' }), estimate: () => ({ tokens: 64, source: 'fixed' }) })).ok);
     assert.ok(planRun(request({ today: undefined, settings: settings({ requestBudget: 20 }) })).ok, 'a preview does not check today');
+  });
+
+  it("counts the prompt in the model's billed tokens: the expected ratio for budgets and costs, the upper bound for what must fit", () => {
+    const ratios = new TokenRatios();
+    const llama = model('llama-3.1-8b');
+    // Unlearned: the first chain must fit at twice the local prompt, and max_tokens over the spread of 2.
+    const line = words('Let\'s think step by step and use less than 64 tokens:');
+    const localNeed = promptTokens + line + MIN_CHAIN_TOKENS;
+    const unlearned = { models: [llama], ratios, settings: settings({ requestBudget: localNeed, estimator: 'fixed' as const }), estimate: () => ({ tokens: 64, source: 'fixed' as const }) };
+    assert.equal(refused(unlearned).refusal.cap, 'request-tokens');
+    assert.ok(planRun({ ...request(unlearned), settings: settings({ requestBudget: 2 * (promptTokens + line) + 2 * MIN_CHAIN_TOKENS, estimator: 'fixed' }) }).ok);
+    // Learned at 1.5 (and no wider): budgets and previews at 1.5.
+    for (let i = 0; i < 1000; i++) {
+      ratios.observe(llama.id, { prompt: { local: 100, billed: 150 }, completion: { local: 100, billed: 150 } });
+    }
+    const p = plan({ models: [llama], ratios });
+    assert.equal(p.promptTokens, Math.ceil(promptTokens * 1.5));
+    assert.equal(p.budgetTokens, AUTO_CHAINS * (500 + Math.ceil(promptTokens * 1.5)));
+    assert.equal(plan({ models: [llama] }).promptTokens, promptTokens, 'without ratios the local count is billed');
   });
 
   it('plans a cascade: priced and shown at its strongest model, its dollars the budget at that rate within the request cap', () => {
