@@ -117,6 +117,7 @@ describe('token ratio (billed per local token)', () => {
         return;
       }
       assert.ok(g.maxTokens <= wanted && g.cutAt <= cap);
+      assert.ok(Number.isInteger(g.maxTokens) && Number.isInteger(g.cutAt), 'whole tokens: the ledger records them');
       // The server stops at maxTokens of its own tokens: the client counts maxTokens / actual of its own.
       const localAtEnd = Math.floor(g.maxTokens / b.actual);
       assert.ok(localAtEnd <= toLocal(g.cutAt, b.upper), `cut before the server's end: ${JSON.stringify({ b, g, localAtEnd })}`);

@@ -109,7 +109,7 @@ export function grantInModelTokens(request: GrantRequest, completion: RatioBound
   const needed = Math.max(1, Math.min(request.minUsefulTokens ?? Number.POSITIVE_INFINITY, request.wanted));
   const g = grant({
     ...request,
-    wanted: request.wanted * spread,
+    wanted: toBilled(request.wanted, spread),
     ...(request.minUsefulTokens !== undefined ? { minUsefulTokens: Math.ceil(needed * spread - 1e-9) } : {}),
   });
   if (!g.ok) {
