@@ -111,8 +111,6 @@ export type EngineSpec =
       kind: 'cascade';
       /** The cascade's dollars: the budget priced at the strongest model, at most the per-request cap. */
       totalDollars: number;
-      /** The output share of the budget the cascade splits among its models. */
-      outputTokens: number;
       /** Dollars of one token at the strongest model's dearest rate: Continue's tokens become dollars at it. */
       dollarsPerToken: number;
     };
@@ -263,7 +261,7 @@ export function planRun(request: PlanRequest): PlanResult {
       preview,
       confirm: needsConfirmation(preview, settings.confirmAboveUsd),
       engine: strategy === 'cascade'
-        ? cascadeSpec(strongest, budgetTokens, chainTokens, promptTokens, settings.requestCapUsd)
+        ? cascadeSpec(strongest, budgetTokens, settings.requestCapUsd)
         : { kind: 'chains', strategy, answerKind, selector: settings.selector, stoppingRule: settings.stoppingRule, confidenceThreshold: settings.confidenceThreshold },
       learns: strategy !== 'cascade',
       header: {
@@ -309,17 +307,15 @@ function previewAt(model: PlanModel, question: string, systemPrompt: string, cha
 /**
  * A cascade within the run's budget: its dollars are the budget's tokens at the strongest model's
  * dearest rate (never more than always-strong could cost), and never more than the per-request cap.
- * It splits output tokens among its models; the run's budget counts prompts too (as the caps do),
- * so it gets the budget's output part and each model's share holds in billed tokens.
+ * It splits the run's billed tokens among its models, as the caps count them.
  */
-function cascadeSpec(strongest: PlanModel, budgetTokens: number, chainTokens: number, promptTokens: number, requestCapUsd: number): EngineSpec {
+function cascadeSpec(strongest: PlanModel, budgetTokens: number, requestCapUsd: number): EngineSpec {
   const price = strongest.price!;
   const dollarsPerToken = Math.max(price.input, price.output) / 1e6;
   const alwaysStrong = budgetTokens * dollarsPerToken;
   return {
     kind: 'cascade',
     totalDollars: requestCapUsd > 0 ? Math.min(requestCapUsd, alwaysStrong) : alwaysStrong,
-    outputTokens: Math.max(1, Math.floor(budgetTokens * chainTokens / (chainTokens + promptTokens))),
     dollarsPerToken,
   };
 }
