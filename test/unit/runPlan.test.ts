@@ -48,6 +48,13 @@ describe('planRun: the rules of a run, once', () => {
   // The system prompt and the question, each 3 + its words, and 3 for the reply.
   const promptTokens = 3 + words(DEFAULT_SYSTEM_PROMPT) + 3 + words(QUESTION) + 3;
 
+  it("shows in the header how the budget bounds the model's thinking, by its family", () => {
+    assert.match(plan({ models: [model('o4-mini')] }).header.levers ?? '', /^max_completion_tokens \+ reasoning_effort (low|medium|high)$/);
+    assert.match(plan({ models: [model('qwen3:8b', { baseUrl: 'http://localhost:11434/v1' })] }).header.levers ?? '', /thinking cut at 80% of it/);
+    assert.match(plan({ models: [model('deepseek/deepseek-r1', { baseUrl: 'https://openrouter.ai/api/v1' })] }).header.levers ?? '', /reasoning\.max_tokens/);
+    assert.equal(plan({ models: [model('vscode-lm/copilot-gpt-4o', { baseUrl: undefined })] }).header.levers, undefined, 'a VS Code model takes none of them');
+  });
+
   it('plans the auto budget: AUTO_CHAINS chains of the estimate plus the prompt, billed tokens, as the run cap', () => {
     const p = plan();
     assert.equal(p.promptTokens, promptTokens);

@@ -280,7 +280,7 @@ export class ReasoningRun implements RunEngine {
           ...(n > 1 ? { n } : {}),
           ...(action.kind === 'chain' && action.logprobs ? { logprobs: true } : {}),
           // A model that shows its thinking is cut at its share of the chain, and its answer forced from the thinking so far.
-          ...(action.kind === 'chain' ? { thinkingTokens: Math.max(1, Math.floor(action.maxTokens * THINKING_SHARE)) } : {}),
+          ...(action.kind === 'chain' ? { thinkingTokens: Math.max(1, Math.floor(action.maxTokens * THINKING_SHARE)), budgetTokens: action.promptBudget } : {}),
         },
         purpose,
         signal,

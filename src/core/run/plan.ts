@@ -4,6 +4,8 @@
  * facts (keys, prices, token counts, the ledger), the surfaces present what this decides, and the
  * benchmarks and tests plan their runs with it too.
  */
+import { budgetLevers, leverFamily } from '../providers/budgetLevers';
+import { THINKING_SHARE } from '../reasoning/reasoningRun';
 import { budgetPromptLine } from '../budget/budgetTracker';
 import { formatDollars } from '../tokens/amountText';
 import { capsFromSettings, grant, type SpendAmount, type SpendCaps } from '../budget/caps';
@@ -165,6 +167,8 @@ export interface RunPlan {
     budgetTokens?: number;
     dollarCap?: number;
     stoppingRule: string;
+    /** How the budget bounds the model's thinking (budgetLevers.ts); absent for a VS Code model. */
+    levers?: string;
   };
 }
 
@@ -277,6 +281,7 @@ export function planRun(request: PlanRequest): PlanResult {
         ...(fixedBudget !== undefined ? { budgetTokens: fixedBudget } : {}),
         ...(settings.requestCapUsd > 0 ? { dollarCap: settings.requestCapUsd } : {}),
         stoppingRule: strategy === 'cascade' ? CASCADE_SETTLE_TEXT : stoppingRuleText(settings, answerKind, strategy),
+        ...(strongest.baseUrl !== undefined ? { levers: budgetLevers(leverFamily(strongest.id, strongest.baseUrl, settings.budgetLevers), chainTokens, THINKING_SHARE).text } : {}),
       },
     },
   };

@@ -41,6 +41,8 @@ export interface RunHeader {
   dollarCap?: number;
   /** The stopping rule in words, e.g. "Beta posterior ≥ 0.95". */
   stoppingRule?: string;
+  /** How the budget bounds the model's thinking, e.g. "max_completion_tokens + reasoning_effort low". */
+  levers?: string;
   /**
    * A run over several models (a cascade), cheapest first, e.g. ["gpt-oss-6b", "gpt-4o-mini", "gpt-4.1"]:
    * the header shows them as a ladder instead of `model`, and the panel labels answers and attempts by model.
@@ -563,6 +565,7 @@ export function parseRunView(raw: unknown): RunView | undefined {
     ...(isNum(h.budgetTokens) ? { budgetTokens: h.budgetTokens } : {}),
     ...(isNum(h.dollarCap) ? { dollarCap: h.dollarCap } : {}),
     ...(isStr(h.stoppingRule) ? { stoppingRule: h.stoppingRule.slice(0, 200) } : {}),
+    ...(isStr(h.levers) ? { levers: h.levers.slice(0, 200) } : {}),
     ...modelsOf(h.models),
     ...(oneOf(h.answerKind, ANSWER_KINDS) ? { answerKind: oneOf(h.answerKind, ANSWER_KINDS) } : {}),
     ...(oneOf(h.answerKindSource, ANSWER_KIND_SOURCES) ? { answerKindSource: oneOf(h.answerKindSource, ANSWER_KIND_SOURCES) } : {}),

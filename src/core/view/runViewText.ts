@@ -58,6 +58,9 @@ export function headerParts(view: RunView): string[] {
   if (h.stoppingRule) {
     parts.push(h.stoppingRule);
   }
+  if (h.levers) {
+    parts.push(h.levers);
+  }
   return parts;
 }
 
