@@ -94,6 +94,8 @@ export interface ScriptedReply {
   malformedChunk?: boolean | number;
   /** Wait this long before sending the response headers. */
   firstByteDelayMs?: number;
+  /** `/v1/models` answers an empty list, as some local servers do. */
+  emptyModelList?: boolean;
   /** Never send usage, even when stream_options.include_usage asks for it. */
   noUsage?: boolean;
   /** Keep generating past max_tokens, cycling the reply, up to this many tokens (true = 100,000) or until the client leaves. */
@@ -170,6 +172,8 @@ export interface ModelServer {
   /** Restarts every question at its first recorded chain. */
   resetCursors(): void;
   setTokensPerSecond(tokensPerSecond: number): void;
+  /** Later replies show their thinking in this format (undefined: none), as the `thinking` option does. */
+  setThinking(format: ThinkingFormat | undefined): void;
   close(): Promise<void>;
 }
 
@@ -381,6 +385,7 @@ class LoopbackModelServer implements ModelServer {
   port = 0;
   private queue: ScriptedReply[] = [];
   private tokensPerSecond: number;
+  private thinking: ThinkingFormat | undefined;
   private readonly cursor: ChainCursor;
   private readonly library: TraceLibrary;
   private readonly code: CodeReplay;
@@ -391,6 +396,7 @@ class LoopbackModelServer implements ModelServer {
 
   constructor(private readonly options: ModelServerOptions) {
     this.tokensPerSecond = options.tokensPerSecond ?? 0;
+    this.thinking = options.thinking;
     this.cursor = new ChainCursor(options.seed);
     this.library = loadTraceLibrary(options.dataDir);
     this.code = options.codeReplay ?? new CodeReplay();
@@ -446,6 +452,10 @@ class LoopbackModelServer implements ModelServer {
     this.tokensPerSecond = tokensPerSecond;
   }
 
+  setThinking(format: ThinkingFormat | undefined): void {
+    this.thinking = format;
+  }
+
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -475,7 +485,7 @@ class LoopbackModelServer implements ModelServer {
       }
       const models = replayModels.map((m) => ({ id: m.id, object: 'model', created: createdAt, owned_by: 'budget-reasoner-replay' }));
       if (path === '/v1/models') {
-        return sendJson(res, 200, { object: 'list', data: models });
+        return sendJson(res, 200, { object: 'list', data: fault?.emptyModelList ? [] : models });
       }
       const id = decodeURIComponent(path.slice('/v1/models/'.length));
       const model = models.find((m) => m.id === id);
@@ -659,7 +669,7 @@ class LoopbackModelServer implements ModelServer {
   private plan(model: ReplayModel, messages: PromptMessage[], n: number, limit: number, fault: ScriptedReply | undefined): PlannedReply {
     const texts = this.replyTexts(model, messages, n, fault);
     const cyclic = fault?.hugeResponse ? (fault.hugeResponse === true ? 250_000 : fault.hugeResponse) : fault?.ignoreMaxTokens ? (fault.ignoreMaxTokens === true ? 100_000 : fault.ignoreMaxTokens) : 0;
-    const format = fault?.thinkingFormat ?? this.options.thinking ?? (fault?.thinking !== undefined ? 'reasoning_content' : undefined);
+    const format = fault?.thinkingFormat ?? this.thinking ?? (fault?.thinking !== undefined ? 'reasoning_content' : undefined);
     const choices = texts.choices.map(({ text: whole, logprob, recorded }): PlannedChoice => {
       const split = thinkingSplit(whole, format, fault, texts.kind);
       const field = format === 'think-tags' || !split.thinking ? undefined : format;

@@ -34,7 +34,7 @@ export async function calibrate(services: Services): Promise<void> {
   }
   const totalTokenCap = Number(capText);
   const { settings } = readSettings();
-  const provider = await endpointProvider(services, settings.baseUrl);
+  const provider = await endpointProvider(services, settings.baseUrl, { levers: settings.budgetLevers });
   if (!provider) {
     await showError(services.log, `No API key is set for ${settings.baseUrl}. Run "Budget Reasoner: Set API Key" first.`);
     return;

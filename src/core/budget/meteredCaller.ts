@@ -12,6 +12,7 @@ import type { GrantRequest, SpendCaps } from './caps';
 import type { RequestTrace } from './requestTrace';
 import { DEFAULT_MIN_USEFUL_TOKENS, worstCaseDollars } from './caps';
 import { grantInModelTokens, IDENTITY_RATIO, toBilled, toLocal, type ModelTokenRatio, type TokenRatios } from './tokenRatio';
+import { isReasoningModel, reasoningEffortFor } from '../providers/budgetLevers';
 
 export interface MeteredCallerOptions {
   provider: ChatProvider;
@@ -155,6 +156,8 @@ export class MeteredCaller implements ModelCaller {
       counter(i);
       texts[i] = '';
     }
+    // Sent only to models that take it (budgetLevers.ts): an explicit effort, else the one the chain's budget calls for.
+    const effort = this.options.reasoningEffort ?? (spec.budgetTokens !== undefined ? reasoningEffortFor(spec.budgetTokens) : undefined);
     const request: ChatRequest = {
       model: this.model,
       messages: spec.messages,
@@ -162,7 +165,8 @@ export class MeteredCaller implements ModelCaller {
       ...(spec.n !== undefined ? { n: spec.n } : {}),
       ...(spec.temperature !== undefined ? { temperature: spec.temperature } : {}),
       ...(spec.logprobs ? { logprobs: true } : {}),
-      ...(this.options.reasoningEffort ? { reasoningEffort: this.options.reasoningEffort } : {}),
+      ...(effort ? { reasoningEffort: effort } : {}),
+      ...(spec.thinkingTokens !== undefined ? { thinkingTokens: spec.thinkingTokens } : {}),
     };
     // Our own controller carries the user's Stop and our cut-off when a server streams past max_tokens.
     const controller = new AbortController();
@@ -229,7 +233,7 @@ export class MeteredCaller implements ModelCaller {
         ...(spec.temperature !== undefined ? { temperature: spec.temperature } : {}),
         ...(spec.logprobs ? { logprobs: true } : {}),
         ...(spec.thinkingTokens !== undefined ? { thinking_budget: spec.thinkingTokens } : {}),
-        ...(this.options.reasoningEffort ? { reasoning_effort: this.options.reasoningEffort } : {}),
+        ...(effort && isReasoningModel(this.model) ? { reasoning_effort: effort } : {}),
       },
       usage, outcome, finishReasons, ms: Date.now() - startedAt,
     });

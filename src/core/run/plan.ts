@@ -4,6 +4,8 @@
  * facts (keys, prices, token counts, the ledger), the surfaces present what this decides, and the
  * benchmarks and tests plan their runs with it too.
  */
+import { budgetLevers, leverFamily } from '../providers/budgetLevers';
+import { THINKING_SHARE } from '../reasoning/reasoningRun';
 import { budgetPromptLine } from '../budget/budgetTracker';
 import { formatDollars } from '../tokens/amountText';
 import { capsFromSettings, type SpendAmount, type SpendCaps } from '../budget/caps';
@@ -114,8 +116,6 @@ export type EngineSpec =
       kind: 'cascade';
       /** The cascade's dollars: the budget priced at the strongest model, at most the per-request cap. */
       totalDollars: number;
-      /** The output share of the budget the cascade splits among its models. */
-      outputTokens: number;
       /** Dollars of one token at the strongest model's dearest rate: Continue's tokens become dollars at it. */
       dollarsPerToken: number;
     };
@@ -170,6 +170,8 @@ export interface RunPlan {
     budgetTokens?: number;
     dollarCap?: number;
     stoppingRule: string;
+    /** How the budget bounds the model's thinking (budgetLevers.ts); absent for a VS Code model. */
+    levers?: string;
   };
 }
 
@@ -271,7 +273,7 @@ export function planRun(request: PlanRequest): PlanResult {
       preview,
       confirm: needsConfirmation(preview, settings.confirmAboveUsd),
       engine: strategy === 'cascade'
-        ? cascadeSpec(strongest, budgetTokens, chainTokens, promptTokens, settings.requestCapUsd)
+        ? cascadeSpec(strongest, budgetTokens, settings.requestCapUsd)
         : { kind: 'chains', strategy, answerKind, selector: settings.selector, stoppingRule: settings.stoppingRule, confidenceThreshold: settings.confidenceThreshold },
       learns: strategy !== 'cascade',
       header: {
@@ -287,6 +289,7 @@ export function planRun(request: PlanRequest): PlanResult {
         ...(fixedBudget !== undefined ? { budgetTokens: fixedBudget } : {}),
         ...(settings.requestCapUsd > 0 ? { dollarCap: settings.requestCapUsd } : {}),
         stoppingRule: strategy === 'cascade' ? CASCADE_SETTLE_TEXT : stoppingRuleText(settings, answerKind, strategy),
+        ...(strongest.baseUrl !== undefined ? { levers: budgetLevers(leverFamily(strongest.id, strongest.baseUrl, settings.budgetLevers), chainTokens, THINKING_SHARE).text } : {}),
       },
     },
   };
@@ -320,17 +323,15 @@ function previewAt(model: PlanModel, question: string, systemPrompt: string, cha
 /**
  * A cascade within the run's budget: its dollars are the budget's tokens at the strongest model's
  * dearest rate (never more than always-strong could cost), and never more than the per-request cap.
- * It splits output tokens among its models; the run's budget counts prompts too (as the caps do),
- * so it gets the budget's output part and each model's share holds in billed tokens.
+ * It splits the run's billed tokens among its models, as the caps count them.
  */
-function cascadeSpec(strongest: PlanModel, budgetTokens: number, chainTokens: number, promptTokens: number, requestCapUsd: number): EngineSpec {
+function cascadeSpec(strongest: PlanModel, budgetTokens: number, requestCapUsd: number): EngineSpec {
   const price = strongest.price!;
   const dollarsPerToken = Math.max(price.input, price.output) / 1e6;
   const alwaysStrong = budgetTokens * dollarsPerToken;
   return {
     kind: 'cascade',
     totalDollars: requestCapUsd > 0 ? Math.min(requestCapUsd, alwaysStrong) : alwaysStrong,
-    outputTokens: Math.max(1, Math.floor(budgetTokens * chainTokens / (chainTokens + promptTokens))),
     dollarsPerToken,
   };
 }
