@@ -22,7 +22,7 @@ const ESTIMATOR_FILE = 'local-estimator.json';
 /** How many skipped ledger lines the user has been told of (globalState). */
 const LEDGER_SKIPS_TOLD = 'budgetReasoner.ledgerSkippedLinesTold';
 
-/** The run in progress, as the meter shows it. */
+/** The run in progress, or once it ends this window's last run (the meter's tooltip keeps it). */
 export interface LiveRun {
   runId: string;
   budgetTokens: number;
@@ -155,6 +155,7 @@ export class Services extends Disposable {
       dailyTokenCap: settings.dailyTokenCap,
       requestCapUsd: settings.requestCapUsd,
       requestBudget: settings.requestBudget,
+      warnAtPercent: settings.warnAtPercent,
       model: settings.model,
       priceSource: local && price?.source === 'local' ? 'local endpoint ($0)' : describePrice(price),
       billsInDollars: !settings.model.startsWith('vscode-lm/'),
