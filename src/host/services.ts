@@ -44,6 +44,9 @@ export class Services extends Disposable {
   private estimatorPromise: Promise<LocalBudgetEstimator> | undefined;
   private liveRun: LiveRun | undefined;
   private sessionResetAt: Date | undefined;
+  private readonly spendChanged = this._register(new vscode.EventEmitter<void>());
+  /** After the meter re-read the ledger (a call's spend, a settings change): the spend view redraws. */
+  readonly onDidChangeSpend = this.spendChanged.event;
 
   constructor(readonly context: vscode.ExtensionContext, readonly log: Logger) {
     super();
@@ -160,6 +163,7 @@ export class Services extends Disposable {
       priceSource: local && price?.source === 'local' ? 'local endpoint ($0)' : describePrice(price),
       billsInDollars: !settings.model.startsWith('vscode-lm/'),
     });
+    this.spendChanged.fire();
   }
 }
 
