@@ -189,6 +189,30 @@ export async function panelFrames(page: Page): Promise<Frame[]> {
   return frames;
 }
 
+/** The spend view's Frame (for evaluate and locators), once it has drawn its first snapshot. */
+export async function spendViewFrame(page: Page, timeoutMs = 30_000): Promise<Frame> {
+  return waitUntil(async (): Promise<Frame | false> => {
+    for (const f of page.frames()) {
+      try {
+        if (await f.$('.spend #summary')) {
+          return f;
+        }
+      } catch {
+        // detached while navigating
+      }
+    }
+    return false;
+  }, 'the spend view', timeoutMs) as Promise<Frame>;
+}
+
+/** Which colour the status-bar meter shows: VS Code marks a warning or error background with a class. */
+export async function meterKind(page: Page): Promise<'normal' | 'warning' | 'error'> {
+  return statusBarMeter(page).evaluate((el) => {
+    const item = el.closest('.statusbar-item') ?? el;
+    return item.classList.contains('error-kind') ? 'error' : item.classList.contains('warning-kind') ? 'warning' : 'normal';
+  });
+}
+
 /** The text of the notification toasts currently shown. */
 export async function notifications(page: Page): Promise<string> {
   return (await page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts()).join('\n');

@@ -3,6 +3,7 @@
  * export; "Export Spend as CSV" alone. One view, reused; it redraws whenever the ledger changes.
  */
 import { randomUUID } from 'node:crypto';
+import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { localDay } from '../core/ledger/spendLedger';
 import type { SpendSnapshot } from '../core/view/spendView';
@@ -121,8 +122,11 @@ export async function showSpendReport(services: Services): Promise<void> {
   SpendView.show(services);
 }
 
+/** "Export CSV": every ledger record, to a file the user picks (offered in the workspace folder, else the home folder). */
 export async function exportSpendCsv(services: Services): Promise<void> {
-  const target = await vscode.window.showSaveDialog({ filters: { CSV: ['csv'] }, saveLabel: 'Export spend', defaultUri: vscode.Uri.file(`budget-reasoner-spend-${new Date().toISOString().slice(0, 10)}.csv`) });
+  const name = `budget-reasoner-spend-${localDay(new Date())}.csv`;
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(os.homedir());
+  const target = await vscode.window.showSaveDialog({ filters: { CSV: ['csv'] }, saveLabel: 'Export spend', defaultUri: vscode.Uri.joinPath(folder, name) });
   if (!target) {
     return;
   }

@@ -194,11 +194,11 @@ function table(chart: SpendChart): HTMLElement {
   const sum = (key: 'promptTokens' | 'completionTokens' | 'reasoningTokens') => chart.rows.reduce((s, r) => s + r[key], 0);
   return h('section', { class: 'table-section' },
     h('h2', {}, 'By day and model'),
-    h('table', { id: 'spend-table', class: 'spend-table' },
+    h('div', { class: 'table-scroll' }, h('table', { id: 'spend-table', class: 'spend-table' },
       h('thead', {}, h('tr', {}, ...COLUMNS.map((c, i) => h('th', { scope: 'col', class: i >= 2 ? 'num' : undefined }, c)))),
       h('tbody', {}, ...rows),
       h('tfoot', {}, h('tr', {},
         h('th', { scope: 'row', colspan: 2 }, 'total'),
         num(t.calls, 'calls'), num(sum('promptTokens'), 'promptTokens'), num(sum('completionTokens'), 'completionTokens'), num(sum('reasoningTokens'), 'reasoningTokens'),
-        dollars(t.dollars, t.unpriced, t.estimated)))));
+        dollars(t.dollars, t.unpriced, t.estimated))))));
 }
