@@ -19,13 +19,14 @@ export interface Workbench {
   close(options?: { keepProfile?: boolean }): Promise<void>;
 }
 
-/** Debian's chromium driven by playwright-core; no browser download. */
-export async function openWorkbench(url: string): Promise<Workbench> {
+/** Debian's chromium driven by playwright-core; no browser download. `deviceScaleFactor` 2 for screenshots that stay sharp when cropped. */
+export async function openWorkbench(url: string, options: { deviceScaleFactor?: number } = {}): Promise<Workbench> {
   const udd = fs.mkdtempSync(path.join(os.tmpdir(), 'br-chrome-'));
   const context = await chromium.launchPersistentContext(udd, {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
     viewport: { width: 1400, height: 900 },
+    deviceScaleFactor: options.deviceScaleFactor ?? 1,
     env: { ...process.env, XDG_CONFIG_HOME: path.join(udd, 'xdg-config'), XDG_CACHE_HOME: path.join(udd, 'xdg-cache') },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],

@@ -96,8 +96,8 @@ export class SpendView extends Disposable {
 async function spendSnapshot(services: Services): Promise<SpendSnapshot> {
   const ledger = await services.ledger();
   await ledger.refresh();
-  const { dailyCapUsd, dailyTokenCap } = readSettings().settings;
-  return { rows: await ledger.byDayAndModel(), today: localDay(new Date()), dailyCapUsd, dailyTokenCap, ledgerFile: ledger.file };
+  const { dailyCapUsd, dailyTokenCap, warnAtPercent } = readSettings().settings;
+  return { rows: await ledger.byDayAndModel(), today: localDay(new Date()), dailyCapUsd, dailyTokenCap, warnAtPercent, ledgerFile: ledger.file };
 }
 
 function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {

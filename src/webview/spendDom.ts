@@ -4,6 +4,7 @@
  * model), a bar per model, and the table with its totals.
  */
 import { formatDollars, formatTokens } from '../core/tokens/amountText';
+import { levelOf, percentText } from '../core/view/meterView';
 import type { DayModelSpend } from '../core/ledger/spendLedger';
 import { SPEND_METRICS, SPEND_RANGES, shortDay, type SpendChart, type SpendMetric, type SpendRange, type SpendSnapshot } from '../core/view/spendView';
 import { h } from './dom';
@@ -23,7 +24,7 @@ const MODEL_ROW = 26;
 
 const count = (n: number) => n.toLocaleString('en-US');
 const amount = (metric: SpendMetric, n: number) => (metric === 'dollars' ? formatDollars(n) : `${formatTokens(n)} tok`);
-const rangeWords = (range: SpendRange, days: number) => (range === 0 ? `All ${days} day${days === 1 ? '' : 's'}` : `Last ${range} days`);
+const rangeWords = (range: SpendRange, days: number) => (range === 0 ? `all ${days} day${days === 1 ? '' : 's'}` : `last ${range} days`);
 
 export class SpendDom {
   constructor(
@@ -39,7 +40,7 @@ export class SpendDom {
       : [h('p', { id: 'empty', class: 'empty' }, 'No spend recorded in this range yet.')];
     this.root.replaceChildren(
       this.header(chart, choice),
-      h('p', { id: 'summary', class: 'summary' }, summary(snapshot, chart, choice.range)),
+      summary(snapshot, chart, choice.range),
       ...body,
       h('p', { class: 'description note' },
         '"est." marks counts made locally because the endpoint reported no usage; "+?" marks spend on models with no known price. ',
@@ -75,26 +76,33 @@ export class SpendDom {
   }
 }
 
-function summary(snapshot: SpendSnapshot, chart: SpendChart, range: SpendRange): string {
+/** The range's totals and today against the daily caps, as a row of large figures. */
+function summary(snapshot: SpendSnapshot, chart: SpendChart, range: SpendRange): HTMLElement {
   const t = chart.totals;
-  const parts = [`${rangeWords(range, chart.days.length)}: ${formatDollars(t.dollars, t.unpriced)}`, `${count(t.tokens)} tokens`, `${count(t.calls)} calls`];
+  const figure = (value: string, label: string, cls = '') => h('div', { class: `figure ${cls}` }, h('span', { class: 'figure-value' }, value), h('span', { class: 'figure-label' }, label));
   const caps: string[] = [];
+  let share = 0;
   if (snapshot.dailyCapUsd > 0) {
-    caps.push(`${formatDollars(chart.today.dollars)} of the ${formatDollars(snapshot.dailyCapUsd)} daily cap`);
+    share = Math.max(share, chart.today.dollars / snapshot.dailyCapUsd);
+    caps.push(`${percentText(chart.today.dollars / snapshot.dailyCapUsd)} of the ${formatDollars(snapshot.dailyCapUsd)} daily cap`);
   }
   if (snapshot.dailyTokenCap > 0) {
-    caps.push(`${count(chart.today.tokens)} of the ${count(snapshot.dailyTokenCap)}-token daily cap`);
+    share = Math.max(share, chart.today.tokens / snapshot.dailyTokenCap);
+    caps.push(`${count(chart.today.tokens)} tokens, ${percentText(chart.today.tokens / snapshot.dailyTokenCap)} of the ${count(snapshot.dailyTokenCap)}-token daily cap`);
   }
-  const today = caps.length ? caps.join(', ') : `${formatDollars(chart.today.dollars)}, ${count(chart.today.tokens)} tokens (no daily cap)`;
-  return `${parts.join(' · ')}. Today: ${today}.`;
+  return h('div', { id: 'summary', class: 'summary' },
+    figure(formatDollars(t.dollars, t.unpriced), `spent, ${rangeWords(range, chart.days.length).toLowerCase()}`),
+    figure(count(t.tokens), 'tokens'),
+    figure(count(t.calls), 'calls'),
+    figure(formatDollars(chart.today.dollars), `today, ${caps.length ? caps.join('; ') : 'no daily cap'}`, levelOf(share, snapshot.warnAtPercent)));
 }
 
 /** One stacked bar per day, a segment per model (each segment a row of the table); the daily cap dashed. */
 function dayChart(chart: SpendChart, width: number): SVGSVGElement {
   const m = chart.metric;
   const busiestTotal = Math.max(...chart.days.map((d) => d.total));
-  // A cap far above every day would flatten the bars: it is drawn only when within twice the busiest day.
-  const cap = chart.dailyCap !== null && chart.dailyCap <= 2 * busiestTotal ? chart.dailyCap : null;
+  // A cap far above every day would flatten the bars: it is drawn only up to three times the busiest day.
+  const cap = chart.dailyCap !== null && chart.dailyCap <= 3 * busiestTotal ? chart.dailyCap : null;
   const peak = Math.max(busiestTotal, cap ?? 0);
   const yMax = peak > 0 ? niceCeil(peak) : 1;
   const plotW = width - DAY_MARGIN.left - DAY_MARGIN.right;

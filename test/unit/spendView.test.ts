@@ -14,7 +14,7 @@ const records = [
   spendRecord({ time: at(15), model: 'mystery', dollars: null }),
 ];
 const snapshot = (over: Partial<SpendSnapshot> = {}): SpendSnapshot => ({
-  rows: spendByDayAndModel(records), today: '2025-01-15', dailyCapUsd: 2, dailyTokenCap: 0, ledgerFile: '/tmp/spend.jsonl', ...over,
+  rows: spendByDayAndModel(records), today: '2025-01-15', dailyCapUsd: 2, dailyTokenCap: 0, warnAtPercent: 80, ledgerFile: '/tmp/spend.jsonl', ...over,
 });
 
 describe('spend view model', () => {
@@ -92,7 +92,7 @@ describe('spend view model', () => {
     const good = snapshot();
     assert.deepEqual(parseSpendSnapshot(JSON.parse(JSON.stringify(good))), good);
     for (const bad of [
-      null, [], { ...good, today: '15/01/2025' }, { ...good, rows: 'x' }, { ...good, dailyCapUsd: -1 }, { ...good, ledgerFile: 3 },
+      null, [], { ...good, today: '15/01/2025' }, { ...good, rows: 'x' }, { ...good, dailyCapUsd: -1 }, { ...good, warnAtPercent: undefined }, { ...good, ledgerFile: 3 },
       { ...good, rows: [{ ...good.rows[0], dollars: Number.NaN }] }, { ...good, rows: [{ ...good.rows[0], model: 'x'.repeat(201) }] },
       { ...good, rows: [{ ...good.rows[0], day: '2025-1-5' }] }, { ...good, rows: [{ ...good.rows[0], unpriced: 'no' }] },
     ]) {

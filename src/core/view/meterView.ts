@@ -72,9 +72,13 @@ export function capUses(state: MeterState): CapUse[] {
 }
 
 /** Error at or over a cap; warning from `warnAtPercent` of one. */
+export function levelOf(share: number, warnAtPercent: number): MeterLevel {
+  return share >= 1 ? 'error' : share * 100 >= warnAtPercent ? 'warning' : 'normal';
+}
+
+/** The meter's colour: the level of its tightest cap. */
 export function meterLevel(state: MeterState): MeterLevel {
-  const share = capUses(state)[0]?.share ?? 0;
-  return share >= 1 ? 'error' : share * 100 >= state.warnAtPercent ? 'warning' : 'normal';
+  return levelOf(capUses(state)[0]?.share ?? 0, state.warnAtPercent);
 }
 
 /** "21%", "<1%" for a little spend, floored so that a share shown below the threshold is below it. */
@@ -149,7 +153,7 @@ export function meterView(state: MeterState): MeterView {
   if (state.today.unpriced) {
     lines.push('', '_Some calls used a model with no known price: their dollars are not counted. Set `budgetReasoner.prices`._');
   }
-  lines.push('', 'Click for budget, caps, model and the spend report.');
+  lines.push('', 'Click for the budget, the caps, the warning threshold, the model and the spend view.');
   return { text, ariaLabel, tooltipMarkdown: lines.join('\n'), level };
 }
 

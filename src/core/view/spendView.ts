@@ -21,6 +21,8 @@ export interface SpendSnapshot {
   /** 0 = no cap. */
   dailyCapUsd: number;
   dailyTokenCap: number;
+  /** `budgetReasoner.warnAtPercent`: today's figure takes the meter's colours. */
+  warnAtPercent: number;
   ledgerFile: string;
 }
 
@@ -193,8 +195,8 @@ export function parseSpendSnapshot(raw: unknown): SpendSnapshot | undefined {
   }
   const s = raw as Record<string, unknown>;
   if (!Array.isArray(s.rows) || !s.rows.every(isDayModelSpend) || typeof s.today !== 'string' || !DAY.test(s.today)
-    || !isCount(s.dailyCapUsd) || !isCount(s.dailyTokenCap) || typeof s.ledgerFile !== 'string') {
+    || !isCount(s.dailyCapUsd) || !isCount(s.dailyTokenCap) || !isCount(s.warnAtPercent) || typeof s.ledgerFile !== 'string') {
     return undefined;
   }
-  return { rows: s.rows, today: s.today, dailyCapUsd: s.dailyCapUsd, dailyTokenCap: s.dailyTokenCap, ledgerFile: s.ledgerFile };
+  return { rows: s.rows, today: s.today, dailyCapUsd: s.dailyCapUsd, dailyTokenCap: s.dailyTokenCap, warnAtPercent: s.warnAtPercent, ledgerFile: s.ledgerFile };
 }
