@@ -60,6 +60,11 @@ suite('Budget Reasoner in the extension host', () => {
     const spendTabs = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs)
       .filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.includes('budgetReasoner.spend'));
     await vscode.commands.executeCommand('budgetReasoner.showSpendReport');
+    // The tab model follows the new panel a moment later.
+    const deadline = Date.now() + 20_000;
+    while (spendTabs().length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     await vscode.commands.executeCommand('budgetReasoner.showSpendReport');
     assert.equal(spendTabs().length, 1, 'one spend view');
     assert.ok(!vscode.workspace.textDocuments.some((d) => d.isUntitled || d.uri.scheme.startsWith('budget-reasoner')), 'no report document');
