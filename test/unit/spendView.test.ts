@@ -14,7 +14,7 @@ const records = [
   spendRecord({ time: at(15), model: 'mystery', dollars: null }),
 ];
 const snapshot = (over: Partial<SpendSnapshot> = {}): SpendSnapshot => ({
-  rows: spendByDayAndModel(records), today: '2025-01-15', dailyCapUsd: 2, dailyTokenCap: 0, warnAtPercent: 80, ledgerFile: '/tmp/spend.jsonl', ...over,
+  rows: spendByDayAndModel(records), today: '2025-01-15', dailyCapUsd: 2, dailyTokenCap: 0, warnAtPercent: 80, ledgerFile: 'spend.jsonl', ...over,
 });
 
 describe('spend view model', () => {
