@@ -98,6 +98,16 @@ async function main() {
       target: 'chrome120',
       outfile: 'dist/webview.js',
     }),
+    // The spend view's page: charts and a table drawn with DOM calls; none of the panel's markdown,
+    // KaTeX or sanitizer, so it is a bundle of its own.
+    esbuild.context({
+      ...common,
+      entryPoints: ['src/webview/spendMain.ts'],
+      format: 'iife',
+      platform: 'browser',
+      target: 'chrome120',
+      outfile: 'dist/spend.js',
+    }),
     // The syntax highlighter, loaded by the panel only when a code block appears (src/webview/highlight.ts),
     // so the panel's first paint never parses it.
     esbuild.context({

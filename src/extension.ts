@@ -3,7 +3,7 @@ import { showBudgetMenu } from './host/budgetMenu';
 import { Logger, showError } from './host/logger';
 import { calibrate } from './host/calibrateCommand';
 import { selectModel } from './host/selectModel';
-import { exportSpendCsv, showSpendReport } from './host/spendReport';
+import { exportSpendCsv, registerSpendViewSerializer, showSpendReport } from './host/spendView';
 import { registerAnswerPanelSerializer } from './host/answerPanel';
 import { BudgetChat, OPEN_RUN_PANEL_COMMAND } from './host/chatParticipant';
 import { SelectionCostPreview } from './host/selectionCostPreview';
@@ -65,6 +65,7 @@ export function activate(context: vscode.ExtensionContext): BudgetReasonerApi {
   command(OPEN_RUN_PANEL_COMMAND, (runId: unknown) => chat.openPanel(runId));
   context.subscriptions.push(new SelectionCostPreview(services));
   registerAnswerPanelSerializer(context, (panel) => reason.pipeline.registry.adoptRestored(panel), log);
+  registerSpendViewSerializer(services);
 
   context.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => {
     if (e.affectsConfiguration(SECTION)) {

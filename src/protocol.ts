@@ -1,6 +1,7 @@
 /**
  * Every message between the answer panel's host (src/host/answerPanel.ts) and its webview
- * (src/webview/main.ts). Both sides import this file; it has no runtime dependency on either.
+ * (src/webview/main.ts), and the spend view's (at the end). Both sides import this file; it has no
+ * runtime dependency on either.
  *
  * Flow: the webview posts `ready`; the host answers with a complete `snapshot`; afterwards it posts
  * batched `update`s, each numbered. An update carries only the parts of the view that changed and
@@ -8,10 +9,12 @@
  */
 import { STRATEGY_NAMES, type ChainStrategyName, type StrategyName } from './core/config';
 import type { SnapshotMessage, UpdateMessage } from './core/view/runViewMessages';
+import type { SpendSnapshot } from './core/view/spendView';
 import { ANSWER_KINDS, type AnswerKind } from './core/reasoning/answerKinds';
 
 export type { RunHeader } from './core/view/runView';
 export type { SnapshotMessage, UpdateMessage } from './core/view/runViewMessages';
+export type { SpendSnapshot } from './core/view/spendView';
 
 export const ANSWER_PANEL_VIEW_TYPE = 'budgetReasoner.answer';
 
@@ -144,4 +147,33 @@ export function isSafeExternalLink(href: string): boolean {
   } catch {
     return false;
   }
+}
+
+// ---- the spend view (src/host/spendView.ts <-> src/webview/spendMain.ts) ----
+//
+// Flow: the page posts `spendReady`; the host answers with a complete `spendSnapshot`, and sends
+// another whenever the ledger changes. Every snapshot is whole, so a lost one is made good by the next.
+
+export const SPEND_VIEW_TYPE = 'budgetReasoner.spend';
+
+export interface SpendSnapshotMessage { type: 'spendSnapshot'; snapshot: SpendSnapshot }
+export type ToSpendViewMessage = SpendSnapshotMessage;
+
+export interface SpendReadyMessage { type: 'spendReady' }
+/** "Export CSV": the host asks where to save and writes the ledger's records. */
+export interface ExportCsvMessage { type: 'exportCsv' }
+export type FromSpendViewMessage = SpendReadyMessage | ExportCsvMessage;
+
+/** Checks a message from the spend view: the page shows model ids from the ledger, so it is untrusted too. */
+export function parseFromSpendViewMessage(raw: unknown): { message: FromSpendViewMessage } | { error: string } {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { error: 'not an object' };
+  }
+  const m = raw as Record<string, unknown>;
+  if (Object.keys(m).length !== 1) {
+    return { error: 'unexpected fields' };
+  }
+  return m.type === 'spendReady' || m.type === 'exportCsv'
+    ? { message: { type: m.type } }
+    : { error: `unknown message type ${JSON.stringify(String(m.type)).slice(0, 60)}` };
 }

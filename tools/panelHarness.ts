@@ -1,5 +1,5 @@
 /**
- * A browser harness for the answer panel without VS Code: a loopback HTTP server serves the panel's
+ * A browser harness for the answer panel (and the spend view, at /spend) without VS Code: a loopback HTTP server serves the panel's
  * real page (src/host/panelHtml.ts) with the same CSP, as a header too, plus a fake
  * acquireVsCodeApi that records what the page posts; Debian's chromium is driven by playwright-core.
  * Messages come from the real host-side publisher fed a recorded run on a scripted clock.
@@ -14,7 +14,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { RunEvent } from '../src/core/reasoning/runEvents';
 import { initialRunView, type RunHeader } from '../src/core/view/runView';
 import { RunViewPublisher } from '../src/core/view/runViewPublisher';
-import type { FromWebviewMessage, ToWebviewMessage } from '../src/protocol';
+import type { FromSpendViewMessage, FromWebviewMessage, ToSpendViewMessage, ToWebviewMessage } from '../src/protocol';
 import { panelContentSecurityPolicy, panelHtml } from '../src/host/panelHtml';
 import { themes, type HarnessTheme } from './panelThemes';
 import { repoRoot } from './repoRoot';
@@ -94,15 +94,14 @@ export async function startHarnessServer(): Promise<HarnessServer> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     requests.push(`${req.method} ${url.pathname}`);
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    if (url.pathname === '/panel') {
+    if (url.pathname === '/panel' || url.pathname === '/spend') {
       const nonce = randomUUID();
       const theme = (url.searchParams.get('theme') ?? 'dark') as ThemeName;
-      const html = panelHtml({
-        cspSource: origin,
-        nonce,
-        styles: ['/dist/katex/katex.min.css', '/media/panel.css'],
-        scripts: [`/harness/fake-vscode.js?theme=${encodeURIComponent(theme)}`, '/dist/webview.js'],
-      });
+      const fake = `/harness/fake-vscode.js?theme=${encodeURIComponent(theme)}`;
+      // The spend view's page (src/host/spendView.ts) is the same page with its own bundle and stylesheet.
+      const html = url.pathname === '/spend'
+        ? panelHtml({ cspSource: origin, nonce, styles: ['/media/spend.css'], scripts: [fake, '/dist/spend.js'], rootClass: 'spend' })
+        : panelHtml({ cspSource: origin, nonce, styles: ['/dist/katex/katex.min.css', '/media/panel.css'], scripts: [fake, '/dist/webview.js'] });
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': panelContentSecurityPolicy(origin, nonce) });
       res.end(html);
       return;
@@ -150,13 +149,14 @@ export interface PanelPage {
   /** Every URL the page requested (including ones the server never saw). */
   pageRequests: string[];
   pageErrors: string[];
-  posted(): Promise<FromWebviewMessage[]>;
-  deliver(messages: readonly ToWebviewMessage[]): Promise<void>;
+  posted(): Promise<Array<FromWebviewMessage | FromSpendViewMessage>>;
+  deliver(messages: ReadonlyArray<ToWebviewMessage | ToSpendViewMessage>): Promise<void>;
   /** Waits until the page has rendered everything delivered so far. */
   settle(): Promise<void>;
 }
 
-export async function openPanel(browser: Browser, origin: string, options: { theme?: ThemeName; initialState?: unknown; width?: number; height?: number } = {}): Promise<PanelPage> {
+/** Opens the answer panel's page, or with `view: 'spend'` the spend view's, once it has said it is ready. */
+export async function openPanel(browser: Browser, origin: string, options: { theme?: ThemeName; initialState?: unknown; width?: number; height?: number; view?: 'panel' | 'spend' } = {}): Promise<PanelPage> {
   const context = await browser.newContext({ viewport: { width: options.width ?? 760, height: options.height ?? 1100 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   const pageRequests: string[] = [];
@@ -168,14 +168,15 @@ export async function openPanel(browser: Browser, origin: string, options: { the
       (window as unknown as { __initialState: unknown }).__initialState = s;
     }, options.initialState);
   }
-  await page.goto(`${origin}/panel?theme=${options.theme ?? 'dark'}`);
-  await page.waitForFunction(() => (window as unknown as { __posted: Array<{ type: string }> }).__posted.some((m) => m.type === 'ready'));
+  const view = options.view ?? 'panel';
+  await page.goto(`${origin}/${view}?theme=${options.theme ?? 'dark'}`);
+  await page.waitForFunction((ready) => (window as unknown as { __posted: Array<{ type: string }> }).__posted.some((m) => m.type === ready), view === 'spend' ? 'spendReady' : 'ready');
   const settle = () => page.evaluate(() => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve()))));
   return {
     page,
     pageRequests,
     pageErrors,
-    posted: () => page.evaluate(() => (window as unknown as { __posted: FromWebviewMessage[] }).__posted),
+    posted: () => page.evaluate(() => (window as unknown as { __posted: Array<FromWebviewMessage | FromSpendViewMessage> }).__posted),
     deliver: async (messages) => {
       await page.evaluate((m) => (window as unknown as { __deliver: (m: unknown) => void }).__deliver(m), messages as unknown[]);
     },

@@ -19,13 +19,14 @@ export interface Workbench {
   close(options?: { keepProfile?: boolean }): Promise<void>;
 }
 
-/** Debian's chromium driven by playwright-core; no browser download. */
-export async function openWorkbench(url: string): Promise<Workbench> {
+/** Debian's chromium driven by playwright-core; no browser download. `deviceScaleFactor` 2 for screenshots that stay sharp when cropped. */
+export async function openWorkbench(url: string, options: { deviceScaleFactor?: number } = {}): Promise<Workbench> {
   const udd = fs.mkdtempSync(path.join(os.tmpdir(), 'br-chrome-'));
   const context = await chromium.launchPersistentContext(udd, {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
     viewport: { width: 1400, height: 900 },
+    deviceScaleFactor: options.deviceScaleFactor ?? 1,
     env: { ...process.env, XDG_CONFIG_HOME: path.join(udd, 'xdg-config'), XDG_CACHE_HOME: path.join(udd, 'xdg-cache') },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -187,6 +188,30 @@ export async function panelFrames(page: Page): Promise<Frame[]> {
     }
   }
   return frames;
+}
+
+/** The spend view's Frame (for evaluate and locators), once it has drawn its first snapshot. */
+export async function spendViewFrame(page: Page, timeoutMs = 30_000): Promise<Frame> {
+  return waitUntil(async (): Promise<Frame | false> => {
+    for (const f of page.frames()) {
+      try {
+        if (await f.$('.spend #summary')) {
+          return f;
+        }
+      } catch {
+        // detached while navigating
+      }
+    }
+    return false;
+  }, 'the spend view', timeoutMs) as Promise<Frame>;
+}
+
+/** Which colour the status-bar meter shows: VS Code marks a warning or error background with a class. */
+export async function meterKind(page: Page): Promise<'normal' | 'warning' | 'error'> {
+  return statusBarMeter(page).evaluate((el) => {
+    const item = el.closest('.statusbar-item') ?? el;
+    return item.classList.contains('error-kind') ? 'error' : item.classList.contains('warning-kind') ? 'warning' : 'normal';
+  });
 }
 
 /** The text of the notification toasts currently shown. */

@@ -61,6 +61,8 @@ export interface Settings {
   requestCapUsd: number;
   dailyCapUsd: number;
   dailyTokenCap: number;
+  /** The meter's warning colour from this percent of a cap (1-100); the error colour at 100%. */
+  warnAtPercent: number;
   strategy: StrategyName;
   estimator: EstimatorMode;
   stoppingRule: StoppingRuleName;
@@ -87,6 +89,7 @@ export const defaultSettings: Settings = {
   requestCapUsd: 0.25,
   dailyCapUsd: 2,
   dailyTokenCap: 0,
+  warnAtPercent: 80,
   strategy: 'anytime-sc',
   estimator: 'auto',
   stoppingRule: 'auto',
@@ -157,6 +160,14 @@ export function parseSettings(raw: Partial<Record<keyof Settings, unknown>>): Pa
   s.dailyCapUsd = nonNegative(raw.dailyCapUsd, 'dailyCapUsd', defaultSettings.dailyCapUsd, problems);
   s.confirmAboveUsd = nonNegative(raw.confirmAboveUsd, 'confirmAboveUsd', defaultSettings.confirmAboveUsd, problems);
   s.dailyTokenCap = Math.floor(nonNegative(raw.dailyTokenCap, 'dailyTokenCap', defaultSettings.dailyTokenCap, problems));
+  if (raw.warnAtPercent !== undefined) {
+    const n = raw.warnAtPercent;
+    if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 100) {
+      s.warnAtPercent = n;
+    } else {
+      problems.push(`"budgetReasoner.warnAtPercent" must be a whole number from 1 to 100 (got ${describe(n)}); using ${defaultSettings.warnAtPercent}.`);
+    }
+  }
   s.strategy = oneOf(raw.strategy, STRATEGY_NAMES, 'strategy', problems) ?? defaultSettings.strategy;
   s.estimator = oneOf(raw.estimator, ESTIMATOR_MODES, 'estimator', problems) ?? defaultSettings.estimator;
   s.stoppingRule = oneOf(raw.stoppingRule, STOPPING_RULE_NAMES, 'stoppingRule', problems) ?? defaultSettings.stoppingRule;

@@ -8,14 +8,15 @@ interface MenuItem extends vscode.QuickPickItem {
   run: () => Promise<unknown> | unknown;
 }
 
-/** The status bar's click: budget, caps, model, spend report, session reset. */
+/** The status bar's click: budget, caps, the warning threshold, model, spend report, session reset. */
 export async function showBudgetMenu(settings: Settings, actions: { resetSession(): void }): Promise<void> {
   const budget = settings.requestBudget === 'auto' ? 'auto' : `${settings.requestBudget.toLocaleString('en-US')} tokens`;
   const items: MenuItem[] = [
     { label: '$(symbol-number) Set per-request budget…', description: budget, run: () => pickRequestBudget(settings) },
     { label: '$(calendar) Set daily cap…', description: settings.dailyCapUsd > 0 ? formatDollars(settings.dailyCapUsd) : 'none', run: () => pickDailyCap(settings) },
+    { label: '$(warning) Set warning threshold…', description: `${settings.warnAtPercent}% of a cap`, run: () => pickWarnAtPercent(settings) },
     { label: '$(hubot) Select model…', description: settings.model, run: () => vscode.commands.executeCommand('budgetReasoner.selectModel') },
-    { label: '$(graph) Show spend report', run: () => vscode.commands.executeCommand('budgetReasoner.showSpendReport') },
+    { label: '$(graph) Show spend report', description: 'by day and model, CSV export', run: () => vscode.commands.executeCommand('budgetReasoner.showSpendReport') },
     { label: '$(debug-restart) Reset session counter', run: () => actions.resetSession() },
   ];
   const picked = await vscode.window.showQuickPick(items, { title: 'Budget Reasoner', placeHolder: 'Budget, caps and spend' });
@@ -68,6 +69,19 @@ export async function pickDailyCap(settings: Settings): Promise<void> {
     return;
   }
   await updateSetting('dailyCapUsd', Number(typed.trim()));
+}
+
+export async function pickWarnAtPercent(settings: Settings): Promise<void> {
+  const typed = await vscode.window.showInputBox({
+    title: 'Meter warning threshold',
+    prompt: 'The meter turns the warning colour at this percent of a cap (1 to 100)',
+    value: String(settings.warnAtPercent),
+    validateInput: (v) => validateWhole(v, 1, 100),
+  });
+  if (typed === undefined) {
+    return;
+  }
+  await updateSetting('warnAtPercent', Number(typed.trim()));
 }
 
 function validateWhole(v: string, min: number, max: number): string | undefined {

@@ -1,6 +1,7 @@
 /**
- * The answer panel's page and its Content-Security-Policy, as plain strings: the host serves it in
- * VS Code and the browser harness (test/webview) serves the very same page and header.
+ * The page of the answer panel (and of the spend view) and its Content-Security-Policy, as plain
+ * strings: the host serves it in VS Code and the browser harness (test/webview) serves the very same
+ * page and header.
  */
 
 export interface PanelPage {
@@ -13,6 +14,8 @@ export interface PanelPage {
   /** Scripts in order; each gets the nonce. */
   scripts: string[];
   title?: string;
+  /** The root element's class: `panel` (the answer panel) unless given. */
+  rootClass?: string;
 }
 
 /** No inline script or style, nothing remote: only our own files, nonce'd scripts, data: images. */
@@ -38,7 +41,7 @@ export function panelHtml(page: PanelPage): string {
     <title>${attr(page.title ?? 'Budget Reasoner')}</title>
   </head>
   <body>
-    <main id="root" class="panel" aria-busy="true"></main>
+    <main id="root" class="${attr(page.rootClass ?? 'panel')}" aria-busy="true"></main>
     ${scripts}
   </body>
 </html>`;

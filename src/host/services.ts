@@ -27,7 +27,7 @@ type LearnedState = LocalEstimatorState & { tokenRatios?: TokenRatioState };
 /** How many skipped ledger lines the user has been told of (globalState). */
 const LEDGER_SKIPS_TOLD = 'budgetReasoner.ledgerSkippedLinesTold';
 
-/** The run in progress, as the meter shows it. */
+/** The run in progress, or once it ends this window's last run (the meter's tooltip keeps it). */
 export interface LiveRun {
   runId: string;
   budgetTokens: number;
@@ -51,6 +51,9 @@ export class Services extends Disposable {
   private ratiosPromise: Promise<TokenRatios> | undefined;
   private liveRun: LiveRun | undefined;
   private sessionResetAt: Date | undefined;
+  private readonly spendChanged = this._register(new vscode.EventEmitter<void>());
+  /** After the meter re-read the ledger (a call's spend, a settings change): the spend view redraws. */
+  readonly onDidChangeSpend = this.spendChanged.event;
 
   constructor(readonly context: vscode.ExtensionContext, readonly log: Logger) {
     super();
@@ -179,10 +182,12 @@ export class Services extends Disposable {
       dailyTokenCap: settings.dailyTokenCap,
       requestCapUsd: settings.requestCapUsd,
       requestBudget: settings.requestBudget,
+      warnAtPercent: settings.warnAtPercent,
       model: settings.model,
       priceSource: local && price?.source === 'local' ? 'local endpoint ($0)' : describePrice(price),
       billsInDollars: !settings.model.startsWith('vscode-lm/'),
     });
+    this.spendChanged.fire();
   }
 }
 

@@ -5,21 +5,10 @@
  */
 import { formatTokens } from '../core/tokens/amountText';
 import type { CurveView } from '../core/view/runView';
+import { niceCeil, svgEl } from './svg';
 
-const SVG_NS = 'http://www.w3.org/2000/svg';
 const HEIGHT = 168;
 const MARGIN = { left: 40, right: 16, top: 12, bottom: 34 };
-
-function svgEl<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
-  const el = document.createElementNS(SVG_NS, name);
-  for (const [k, v] of Object.entries(attrs)) {
-    el.setAttribute(k, String(v));
-  }
-  if (text !== undefined) {
-    el.textContent = text;
-  }
-  return el;
-}
 
 /** Redraws the curve into `svg` at the given pixel width. Cheap: called only when the curve or size changes. */
 export function drawCurve(svg: SVGSVGElement, curve: CurveView, budgetTokens: number | null, width: number): void {
@@ -81,15 +70,4 @@ export function drawCurve(svg: SVGSVGElement, curve: CurveView, budgetTokens: nu
     marker.append(svgEl('text', { x: right ? ex - 8 : ex + 8, y: MARGIN.top + plotH - 6, 'text-anchor': right ? 'end' : 'start' }, `stopped early at ${formatTokens(curve.earlyStop.tokens)}`));
     svg.append(marker);
   }
-}
-
-/** Rounds an axis maximum up to a round number (1, 1.2, 1.5, 2, … 8 times a power of ten). */
-function niceCeil(n: number): number {
-  const p = 10 ** Math.floor(Math.log10(n));
-  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) {
-    if (m * p >= n) {
-      return m * p;
-    }
-  }
-  return 10 * p;
 }

@@ -5,7 +5,7 @@ import { startModelServer, type ModelServer } from '../../tools/modelServer';
 import { startCodeServer, workbenchUrl, type CodeServer } from '../../tools/codeServer';
 import { readTraceQuestion } from '../../tools/recordedData';
 import {
-  notifications, openWorkbench, panelFrame, panelFrames, reasonOnFile, runCommand, screenshot, screenshotIfFailed, statusBarMeter, waitUntil,
+  meterLabelMatching, notifications, openWorkbench, panelFrame, panelFrames, reasonOnFile, runCommand, screenshot, screenshotIfFailed, statusBarMeter, waitUntil,
   type Workbench,
 } from '../../tools/workbench';
 
@@ -164,13 +164,15 @@ describe('e2e: answer panel and budget meter in code-server', function () {
     assert.match(await panel().locator('#status').innerText(), /converged|budget/i);
   });
 
-  it('the meter shows run spend with a tooltip, and its QuickPick changes the budget', async function () {
+  it('the idle meter shows today against the daily cap with the last run in its tooltip, and its QuickPick changes the budget', async function () {
     await ask('meter.md', easy.text);
     await finished();
     const meter = statusBarMeter(wb.page);
-    assert.match(await meter.innerText(), /\d+(\.\d)?k?\/\d+(\.\d)?k? tok/);
+    const label = await meterLabelMatching(wb.page, /; last run \d+ of \d+ tokens/);
+    assert.match(label, /^Budget Reasoner: \d+ tokens and \$0 spent today, 0% of the \$2\.00 daily cap; last run \d+ of \d+ tokens, \$0$/);
+    assert.match(await meter.innerText(), /\$0\/\$2\.00 today/);
     await meter.hover();
-    const hover = wb.page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'this run' }).first();
+    const hover = wb.page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'last run' }).first();
     await hover.waitFor({ timeout: 10_000 });
     const tooltip = await hover.innerText();
     for (const part of ['this session', 'today', 'this month', 'Caps', 'qwen2.5-math-replay']) {

@@ -6,7 +6,7 @@ import { startCodeServer, workbenchUrl, type CodeServer } from '../../tools/code
 import { readTraceQuestion } from '../../tools/recordedData';
 import { SYSTEM_PROMPTS } from '../../src/core/reasoning/answerKinds';
 import { repoRoot } from '../../tools/repoRoot';
-import { closeAfterSpec, openWorkbench, panelFrame, reasonOnFile, screenshot, statusBarMeter, type Workbench } from '../../tools/workbench';
+import { closeAfterSpec, meterLabelMatching, openWorkbench, panelFrame, reasonOnFile, screenshot, statusBarMeter, type Workbench } from '../../tools/workbench';
 import { extensionStorageDir, usageTotals } from './fixtures';
 import { exactTokens } from '../../src/core/view/runViewText';
 import { formatTokens } from '../../src/core/tokens/amountText';
@@ -63,11 +63,12 @@ describe('e2e: Reason with budget in code-server', function () {
     const reported = usageTotals(server);
     assert.ok(reported.calls >= 1, 'the server answered at least one call');
     const meter = statusBarMeter(page);
-    await meter.waitFor({ timeout: 10_000 });
-    const label = (await meter.getAttribute('aria-label')) ?? '';
-    const spent = Number(/(\d+) of \d+ tokens/.exec(label)?.[1]);
+    const label = await meterLabelMatching(page, /; last run \d+ of \d+ tokens/);
+    const spent = Number(/last run (\d+) of \d+ tokens/.exec(label)?.[1]);
     assert.equal(spent, reported.totalTokens, `meter "${label}" vs server usage ${JSON.stringify(reported)}`);
-    assert.match(await meter.innerText(), /tok/);
+    // Idle again, the meter shows today's spend (this run alone so far) against the daily cap.
+    assert.match(label, new RegExp(`^Budget Reasoner: ${reported.totalTokens} tokens and \\$0 spent today, 0% of the \\$2\\.00 daily cap;`));
+    assert.match(await meter.innerText(), /\$0\/\$2\.00 today/);
     await screenshot(page, 'reason-panel.png');
   });
 

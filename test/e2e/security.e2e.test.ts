@@ -97,7 +97,7 @@ describe('e2e: security in code-server (ledger, API key)', function () {
     assert.ok(records.length >= 1 && records.length === reported.calls, `${records.length} records for ${reported.calls} calls`);
     assert.equal(new Set(records.map((r) => r.runId)).size, 1, 'the new ledger holds this run alone');
     assert.equal(tokensOf(records), reported.totalTokens, 'the new ledger records what the server reported');
-    await meterLabelMatching(wb, new RegExp(`Budget Reasoner: last run ${tokensOf(records)} of \\d+ tokens`));
+    await meterLabelMatching(wb, new RegExp(`; last run ${tokensOf(records)} of \\d+ tokens`));
     assert.ok(fs.readFileSync(path.join(dir, aside[0])).equals(garbage), 'the moved-aside file is left alone');
     assert.equal(fs.readdirSync(dir).filter((f) => f.startsWith('spend.jsonl.corrupt-')).length, 1, 'the new ledger is not moved aside');
   });

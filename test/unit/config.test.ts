@@ -46,6 +46,16 @@ describe('settings validation', () => {
     assert.match(problems.join(' '), /"worse"/);
   });
 
+  it('takes the meter\'s warning threshold as a whole percent from 1 to 100', () => {
+    assert.equal(parseSettings({ warnAtPercent: 50 }).settings.warnAtPercent, 50);
+    assert.equal(parseSettings({ warnAtPercent: 100 }).settings.warnAtPercent, 100);
+    for (const bad of [0, 101, 79.5, '80', null]) {
+      const { settings, problems } = parseSettings({ warnAtPercent: bad });
+      assert.equal(settings.warnAtPercent, 80, JSON.stringify(bad));
+      assert.match(problems.join(' '), /warnAtPercent.*1 to 100/);
+    }
+  });
+
   it('rejects a model id with spaces or control characters', () => {
     assert.equal(parseSettings({ model: 'gpt 4' }).problems.length, 1);
     assert.equal(parseSettings({ model: 'meta-llama/Llama-3.1-8B-Instruct:free' }).problems.length, 0);

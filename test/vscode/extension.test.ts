@@ -56,20 +56,20 @@ suite('Budget Reasoner in the extension host', () => {
     assert.equal(runRecords.reduce((s, r) => s + r.promptTokens + r.completionTokens, 0), summary.tokens);
   });
 
-  test('the spend report opens as a read-only document that closes without asking to save', async () => {
-    // The command then waits on its "Export CSV" notification, so it is not awaited.
-    void vscode.commands.executeCommand('budgetReasoner.showSpendReport');
+  test('the spend report opens as a webview, once however often it is asked for, and no document to save', async () => {
+    const spendTabs = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs)
+      .filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.includes('budgetReasoner.spend'));
+    await vscode.commands.executeCommand('budgetReasoner.showSpendReport');
+    // The tab model follows the new panel a moment later.
     const deadline = Date.now() + 20_000;
-    while (vscode.window.activeTextEditor?.document.uri.scheme !== 'budget-reasoner-report' && Date.now() < deadline) {
+    while (spendTabs().length === 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const doc = vscode.window.activeTextEditor?.document;
-    assert.equal(doc?.uri.scheme, 'budget-reasoner-report', 'the report is open');
-    assert.equal(doc.isUntitled, false);
-    assert.equal(doc.isDirty, false);
-    assert.match(doc.getText(), /^# Budget Reasoner: spend report/);
-    assert.equal(doc.languageId, 'markdown');
-    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    await vscode.commands.executeCommand('budgetReasoner.showSpendReport');
+    assert.equal(spendTabs().length, 1, 'one spend view');
+    assert.ok(!vscode.workspace.textDocuments.some((d) => d.isUntitled || d.uri.scheme.startsWith('budget-reasoner')), 'no report document');
+    await vscode.window.tabGroups.close(spendTabs());
+    assert.equal(spendTabs().length, 0);
   });
 
   test('an empty question costs nothing and sends nothing', async () => {

@@ -3,6 +3,7 @@ import type { SpendTotals } from '../ledger/spendLedger';
 import { formatDollars, formatTokens } from '../tokens/amountText';
 
 export interface MeterState {
+  /** The run going on (`running`), else the last run of this window, which the tooltip still shows. */
   run?: { tokens: number; budget: number; dollars: number | null; running: boolean };
   session: SpendTotals;
   today: SpendTotals;
@@ -12,6 +13,8 @@ export interface MeterState {
   dailyTokenCap: number;
   requestCapUsd: number;
   requestBudget: 'auto' | number;
+  /** The warning colour from this percent of a cap (`budgetReasoner.warnAtPercent`). */
+  warnAtPercent: number;
   model: string;
   priceSource: string;
   billsInDollars: boolean;
@@ -38,54 +41,110 @@ export interface MeterView {
   level: MeterLevel;
 }
 
-/** Share of the tightest cap used today or by the running request (0..1+), for the warning colours. */
-export function capUse(state: MeterState): number {
-  const shares: number[] = [];
-  if (state.dailyCapUsd > 0) {
-    shares.push(state.today.dollars / state.dailyCapUsd);
-  }
-  if (state.dailyTokenCap > 0) {
-    shares.push(state.today.tokens / state.dailyTokenCap);
-  }
-  if (state.run && state.run.budget > 0) {
-    shares.push(state.run.tokens / state.run.budget);
-  }
-  if (state.run && state.requestCapUsd > 0 && state.run.dollars !== null) {
-    shares.push(state.run.dollars / state.requestCapUsd);
-  }
-  return shares.length ? Math.max(...shares) : 0;
+/** One cap the meter watches and how much of it is used. */
+export interface CapUse {
+  /** In words: "the daily dollar cap". */
+  cap: string;
+  /** Used / cap (0..1+). */
+  share: number;
 }
 
+/**
+ * The caps that colour the meter: idle, today's spend against the daily caps; during a run, also the
+ * run against its token budget and the per-request dollar cap. The tightest first.
+ */
+export function capUses(state: MeterState): CapUse[] {
+  const uses: CapUse[] = [];
+  if (state.dailyCapUsd > 0) {
+    uses.push({ cap: 'the daily dollar cap', share: state.today.dollars / state.dailyCapUsd });
+  }
+  if (state.dailyTokenCap > 0) {
+    uses.push({ cap: 'the daily token cap', share: state.today.tokens / state.dailyTokenCap });
+  }
+  const run = state.run?.running ? state.run : undefined;
+  if (run && run.budget > 0) {
+    uses.push({ cap: "this run's token budget", share: run.tokens / run.budget });
+  }
+  if (run && state.requestCapUsd > 0 && run.dollars !== null) {
+    uses.push({ cap: 'the per-request dollar cap', share: run.dollars / state.requestCapUsd });
+  }
+  return uses.sort((a, b) => b.share - a.share);
+}
+
+/** Error at or over a cap; warning from `warnAtPercent` of one. */
+export function levelOf(share: number, warnAtPercent: number): MeterLevel {
+  return share >= 1 ? 'error' : share * 100 >= warnAtPercent ? 'warning' : 'normal';
+}
+
+/** The meter's colour: the level of its tightest cap. */
+export function meterLevel(state: MeterState): MeterLevel {
+  return levelOf(capUses(state)[0]?.share ?? 0, state.warnAtPercent);
+}
+
+/** "21%", "<1%" for a little spend, floored so that a share shown below the threshold is below it. */
+export function percentText(share: number): string {
+  const p = Math.floor(share * 100);
+  return p === 0 && share > 0 ? '<1%' : `${p}%`;
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
+
 export function meterView(state: MeterState): MeterView {
-  const use = capUse(state);
-  const level: MeterLevel = use >= 1 ? 'error' : use >= 0.8 ? 'warning' : 'normal';
+  const level = meterLevel(state);
+  const run = state.run;
+  const running = run?.running ? run : undefined;
+  const lastRun = run && !run.running ? run : undefined;
+  const runDollars = (r: NonNullable<MeterState['run']>) => (state.billsInDollars ? `, ${formatDollars(r.dollars)}` : '');
+  const todayDollars = formatDollars(state.today.dollars, state.today.unpriced);
+  const dollarCap = state.dailyCapUsd > 0 && state.billsInDollars;
+
   let text: string;
   let ariaLabel: string;
-  if (state.run) {
-    const money = state.billsInDollars ? ` · ${formatDollars(state.run.dollars)}` : '';
-    text = `$(pulse) ${formatTokens(state.run.tokens)}/${formatTokens(state.run.budget)} tok${money}`;
-    ariaLabel = `Budget Reasoner: ${state.run.running ? 'running, ' : 'last run '}${state.run.tokens} of ${state.run.budget} tokens${state.billsInDollars ? `, ${formatDollars(state.run.dollars)}` : ''}`;
+  if (running) {
+    const money = state.billsInDollars ? ` · ${formatDollars(running.dollars)}` : '';
+    text = `$(sync~spin) ${formatTokens(running.tokens)}/${formatTokens(running.budget)} tok${money}`;
+    ariaLabel = `Budget Reasoner: running, ${running.tokens} of ${running.budget} tokens${runDollars(running)}`;
   } else {
-    const cap = state.dailyCapUsd > 0 ? `/${formatDollars(state.dailyCapUsd)}` : '';
-    text = `$(pulse) ${formatDollars(state.today.dollars, state.today.unpriced)}${cap} today`;
-    ariaLabel = `Budget Reasoner: ${state.today.tokens} tokens and ${formatDollars(state.today.dollars, state.today.unpriced)} spent today${state.dailyCapUsd > 0 ? ` of a ${formatDollars(state.dailyCapUsd)} daily cap` : ''}`;
+    const parts: string[] = [];
+    if (dollarCap) {
+      parts.push(`${todayDollars}/${formatDollars(state.dailyCapUsd)}`);
+    }
+    if (state.dailyTokenCap > 0) {
+      parts.push(`${formatTokens(state.today.tokens)}/${formatTokens(state.dailyTokenCap)} tok`);
+    }
+    const alone = state.billsInDollars ? todayDollars : `${formatTokens(state.today.tokens)} tok`;
+    text = parts.length ? `$(pulse) ${parts.join(' · ')} today` : `$(pulse) ${alone} today · no cap`;
+    ariaLabel = `Budget Reasoner: ${state.today.tokens} tokens and ${todayDollars} spent today, ${dailyCapsInWords(state, false).join(', ')}`;
   }
-  const row = (name: string, t: SpendTotals) => `| ${name} | ${t.tokens.toLocaleString('en-US')} | ${formatDollars(t.dollars, t.unpriced)} |`;
+  const top = capUses(state)[0];
+  if (level !== 'normal' && top) {
+    ariaLabel += level === 'error' ? `; at ${top.cap}` : `; warning: ${percentText(top.share)} of ${top.cap}`;
+  }
+  if (lastRun) {
+    ariaLabel += `; last run ${lastRun.tokens} of ${lastRun.budget} tokens${runDollars(lastRun)}`;
+  }
+
+  const row = (name: string, t: SpendTotals) => `| ${name} | ${count(t.tokens)} | ${formatDollars(t.dollars, t.unpriced)} |`;
   const lines = [
     '**Budget Reasoner**',
     '',
     '| | tokens | dollars |',
     '|---|---:|---:|',
   ];
-  if (state.run) {
-    lines.push(`| this run | ${state.run.tokens.toLocaleString('en-US')} of ${state.run.budget.toLocaleString('en-US')} | ${formatDollars(state.run.dollars)} |`);
+  if (run) {
+    lines.push(`| ${run.running ? 'this run' : 'last run'} | ${count(run.tokens)} of ${count(run.budget)} | ${formatDollars(run.dollars)} |`);
   }
   lines.push(row('this session', state.session), row('today', state.today), row('this month', state.month));
+  lines.push('', `Today: ${dailyCapsInWords(state, true).join(' · ')}`);
+  if (level !== 'normal' && top) {
+    lines.push('', level === 'error'
+      ? `$(error) At ${top.cap}: a call that does not fit is not sent.`
+      : `$(warning) ${percentText(top.share)} of ${top.cap}: the meter warns from ${state.warnAtPercent}% (\`budgetReasoner.warnAtPercent\`).`);
+  }
   lines.push('');
   const caps = [
-    `daily cap ${state.dailyCapUsd > 0 ? formatDollars(state.dailyCapUsd) : 'none'}`,
-    `daily tokens ${state.dailyTokenCap > 0 ? state.dailyTokenCap.toLocaleString('en-US') : 'no cap'}`,
-    `per request ${state.requestBudget === 'auto' ? 'auto budget' : `${state.requestBudget.toLocaleString('en-US')} tokens`}${state.requestCapUsd > 0 ? `, ${formatDollars(state.requestCapUsd)}` : ''}`,
+    `per request ${state.requestBudget === 'auto' ? 'auto budget' : `${count(state.requestBudget)} tokens`}${state.requestCapUsd > 0 ? `, ${formatDollars(state.requestCapUsd)}` : ''}`,
+    `warning at ${state.warnAtPercent}%`,
   ];
   if (state.preview) {
     lines.push(previewLine(state.preview, state.billsInDollars), '');
@@ -94,8 +153,24 @@ export function meterView(state: MeterState): MeterView {
   if (state.today.unpriced) {
     lines.push('', '_Some calls used a model with no known price: their dollars are not counted. Set `budgetReasoner.prices`._');
   }
-  lines.push('', 'Click for budget, caps, model and the spend report.');
+  lines.push('', 'Click for the budget, the caps, the warning threshold, the model and the spend view.');
   return { text, ariaLabel, tooltipMarkdown: lines.join('\n'), level };
+}
+
+/**
+ * Today against each daily cap, in words: "$0.42 of the $2.00 daily cap (21%)", or, after the amounts
+ * were said (`amounts: false`), "21% of the $2.00 daily cap"; "no daily cap" when none is set.
+ */
+function dailyCapsInWords(state: MeterState, amounts: boolean): string[] {
+  const words: string[] = [];
+  const say = (used: string, cap: string, share: number) => (amounts ? `${used} of the ${cap} daily cap (${percentText(share)})` : `${percentText(share)} of the ${cap} daily cap`);
+  if (state.dailyCapUsd > 0) {
+    words.push(say(formatDollars(state.today.dollars, state.today.unpriced), formatDollars(state.dailyCapUsd), state.today.dollars / state.dailyCapUsd));
+  }
+  if (state.dailyTokenCap > 0) {
+    words.push(say(`${count(state.today.tokens)} tokens`, `${count(state.dailyTokenCap)}-token`, state.today.tokens / state.dailyTokenCap));
+  }
+  return words.length ? words : ['no daily cap'];
 }
 
 /** "Selected question: ~N tokens · estimated $a–$b · worst case $c". */
