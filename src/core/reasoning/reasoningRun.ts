@@ -12,12 +12,13 @@ import { extractKindAnswer, FORCED_ANSWER_PROMPTS, SYSTEM_PROMPTS, withThinkingS
 import { normalizeAnswer } from './answers';
 import { AnswerClusters } from './clusters';
 import { codeDefects } from './codeChecks';
-import { CLUSTER_THRESHOLDS, similarityFor } from './similarity';
+import { chainKey, CLUSTER_THRESHOLDS, sameChain, similarityFor } from './similarity';
 import { selectionMessages, parseSelection, SELECT_MAX_TOKENS } from './universalSelection';
 import type { SelectorName } from '../config';
 import { runAnytimeIndex } from './anytimeIndex';
 import type { AnytimePoint } from './anytimeIndex';
-import { answerLogprob, createStrategy, chainReliability, ONE_UNCHECKED_ANSWER } from './strategies';
+import { answerLogprob, createStrategy, chainReliability, firstChainCheck, ONE_UNCHECKED_ANSWER } from './strategies';
+import type { FirstChainCheck } from './firstChainHistory';
 import type { ChainRecord, ReasoningStrategy, RunAction, RunProgress } from './strategies';
 import { budgetPromptLine, budgetTrackerBlock } from '../budget/budgetTracker';
 
@@ -70,6 +71,11 @@ export interface ReasoningRunOptions {
   budget: RunBudget;
   /** Whether the endpoint samples n > 1 choices per call, and how many at most. */
   parallel?: number;
+  /**
+   * Temperature of every chain after the first, so that they are independent samples; the first goes
+   * at the endpoint's default (its makers' choice for one good answer). Undefined: never sent.
+   */
+  temperature?: number;
   /** Put the TALE budget line in the prompt (default true). */
   budgetInPrompt?: boolean;
   /** Milliseconds clock, for the curve's time stamps (injectable for tests). */
@@ -91,6 +97,7 @@ export interface RunOutcome {
   answerKind: AnswerKind;
   confidence: number;
   tokensSpent: number;
+  /** Chains drawn, repeated ones included. */
   chains: number;
   anytimeIndex: number;
 }
@@ -108,6 +115,13 @@ export interface RunEngine {
   readonly totalBudget: number;
   /** Completion tokens of each clean chain that reached `answer`: what the local estimator learns from (none for a cascade). */
   agreeingChainTokens(answer: string): number[];
+  /** Whether later chains confirmed the first: what the model's first-chain history learns from (none for a cascade). */
+  firstChainCheck(): FirstChainCheck | undefined;
+}
+
+/** "2 and 3", "2, 3 and 4". */
+function attemptList(attempts: readonly number[]): string {
+  return attempts.length < 2 ? attempts.join('') : `${attempts.slice(0, -1).join(', ')} and ${attempts[attempts.length - 1]}`;
 }
 
 export class ReasoningRun implements RunEngine {
@@ -122,7 +136,19 @@ export class ReasoningRun implements RunEngine {
   private chosen?: number;
   private selectionNote?: string;
   private readonly clock: () => number;
+  /** The distinct chains: the votes. */
   private readonly chains: ChainRecord[] = [];
+  /** Each distinct chain's text as compared for copies (thinking and reply, as it came). */
+  private readonly chainKeys: Array<{ chain: ChainRecord; key: string }> = [];
+  /** Chains that came back the same as an earlier one: drawn and paid for, never votes. */
+  private duplicates = 0;
+  /** The latest copies in a row, with the chains they repeated. */
+  private repeats: Array<{ attempt: number; of: number }> = [];
+  /** How the endpoint showed it is not sampling, once it has. */
+  private notSampling?: string;
+  /** Choices per call at most; 1 once the endpoint answered a parallel call with one choice. */
+  private parallel: number;
+  private chainCalls = 0;
   private readonly points: AnswerCurvePoint[] = [];
   private runBudget: number;
   private tokensSpent = 0;
@@ -147,6 +173,7 @@ export class ReasoningRun implements RunEngine {
       throw new RangeError('The chain budget must be a positive number of tokens');
     }
     this.runBudget = Math.floor(options.budget.totalTokens ?? options.budget.chainTokens * 8 * 4);
+    this.parallel = Math.max(1, Math.floor(options.parallel ?? 1));
   }
 
   /** The confidence-vs-tokens curve so far (one point per answer event, after the origin). */
@@ -175,6 +202,11 @@ export class ReasoningRun implements RunEngine {
       .map((c) => c.completionTokens);
   }
 
+  firstChainCheck(): FirstChainCheck | undefined {
+    // The reliability score is fitted on values; code and prose agree by similarity, not by vote.
+    return this.kind === 'short' ? firstChainCheck(this.chains) : undefined;
+  }
+
   get state(): RunProgress {
     return {
       chainBudget: this.options.budget.chainTokens,
@@ -183,9 +215,11 @@ export class ReasoningRun implements RunEngine {
       chains: this.chains,
       pendingForced: this.pendingForced,
       extraChainsOwed: this.extraChainsOwed,
-      parallel: Math.max(1, Math.floor(this.options.parallel ?? 1)),
+      parallel: this.parallel,
       answerKind: this.kind,
       ...(this.clusters ? { clusters: this.clusters } : {}),
+      duplicates: this.duplicates,
+      ...(this.notSampling ? { notSampling: this.notSampling } : {}),
     };
   }
 
@@ -259,6 +293,8 @@ export class ReasoningRun implements RunEngine {
   private async perform(action: Exclude<RunAction, { kind: 'stop' }>, signal: AbortSignal): Promise<RunOutcome | undefined> {
     const purpose: CallPurpose = action.kind === 'chain' ? 'attempt' : 'forced-answer';
     const n = action.kind === 'chain' ? action.n : 1;
+    // Chains after the first are sampled; forced answers and the first chain go at the endpoint's default.
+    const sampled = action.kind === 'chain' && this.chainCalls++ > 0 && this.options.temperature !== undefined;
     const firstAttempt = this.attempts + 1;
     this.attempts += n;
     const messages = action.kind === 'chain' ? this.chainMessages(action.promptBudget) : await this.fittingForcedMessages(action.chain, action.maxTokens);
@@ -275,6 +311,7 @@ export class ReasoningRun implements RunEngine {
           messages,
           maxTokens: action.maxTokens,
           ...(n > 1 ? { n } : {}),
+          ...(sampled ? { temperature: this.options.temperature } : {}),
           ...(action.kind === 'chain' && action.logprobs ? { logprobs: true } : {}),
           // A model that shows its thinking is cut at its share of the chain, and its answer forced from the thinking so far.
           ...(action.kind === 'chain' ? { thinkingTokens: Math.max(1, Math.floor(action.maxTokens * THINKING_SHARE)) } : {}),
@@ -351,12 +388,28 @@ export class ReasoningRun implements RunEngine {
   private addChains(result: CallResult, firstAttempt: number, promptBudget: number): void {
     const totalChars = result.choices.reduce((s, c) => s + c.text.length, 0);
     result.choices.forEach((choice, i) => {
+      const attempt = firstAttempt + i;
+      if (i > 0 && !choice.text && !choice.thinking && choice.finishReason === 'unknown') {
+        // The endpoint ignored n and sent fewer choices: this attempt never came, and the run asks for one at a time.
+        this.parallel = 1;
+        this.emit({ type: 'attempt-finished', attempt, finishReason: 'not-returned', answer: undefined, completionTokens: 0 });
+        return;
+      }
       // Usage is per call; parallel choices share it in proportion to their text.
       const completionTokens = result.choices.length === 1 ? result.usage.completionTokens
         : Math.round(result.usage.completionTokens * (totalChars ? choice.text.length / totalChars : 1 / result.choices.length));
+      const text = withThinkingSection(choice.thinking, choice.text);
+      const key = chainKey(text);
+      const original = this.chainKeys.find((k) => sameChain(k.key, key))?.chain;
+      if (original) {
+        this.repeated(attempt, original, original.attempt >= firstAttempt);
+        this.emit({ type: 'attempt-finished', attempt, finishReason: choice.finishReason, answer: original.vote, completionTokens, text, duplicateOf: original.attempt });
+        return;
+      }
+      this.repeats = [];
       const found = extractKindAnswer(this.kind, choice.text);
       const chain: ChainRecord = {
-        attempt: firstAttempt + i,
+        attempt,
         text: choice.text,
         ...(choice.thinking ? { thinking: choice.thinking } : {}),
         finishReason: choice.finishReason,
@@ -371,12 +424,31 @@ export class ReasoningRun implements RunEngine {
         chain.answerLogprob = answerLogprob(choice.text, found.offset, found.raw.length, choice.logprobs);
       }
       this.chains.push(chain);
-      this.emit({ type: 'attempt-finished', attempt: chain.attempt, finishReason: choice.finishReason, answer: chain.vote, completionTokens, text: withThinkingSection(choice.thinking, choice.text) });
+      this.chainKeys.push({ chain, key });
+      this.emit({ type: 'attempt-finished', attempt: chain.attempt, finishReason: choice.finishReason, answer: chain.vote, completionTokens, text });
       if (chain.vote === undefined && choice.finishReason === 'length' && !this.pendingForced) {
         this.pendingForced = chain;
       }
     });
     this.extraChainsOwed = Math.max(0, this.extraChainsOwed - result.choices.length);
+  }
+
+  /**
+   * A chain that repeats an earlier one is no vote. Two in a row, or two choices of one call alike,
+   * mean the endpoint is not sampling (greedy decoding, a cache, a temperature it ignores).
+   */
+  private repeated(attempt: number, original: ChainRecord, sameCall: boolean): void {
+    this.duplicates++;
+    this.repeats.push({ attempt, of: original.attempt });
+    if (this.notSampling) {
+      return;
+    }
+    if (sameCall) {
+      this.notSampling = `choices ${original.attempt} and ${attempt} of one call came back the same`;
+    } else if (this.repeats.length >= 2) {
+      const originals = [...new Set(this.repeats.map((r) => r.of))].sort((a, b) => a - b);
+      this.notSampling = `chains ${attemptList(this.repeats.map((r) => r.attempt))} repeated chain${originals.length > 1 ? 's' : ''} ${attemptList(originals)}`;
+    }
   }
 
   private applyForcedAnswer(chain: ChainRecord, result: CallResult): void {
@@ -506,8 +578,14 @@ export class ReasoningRun implements RunEngine {
     this.emit({ type: 'spend', record });
   }
 
-  /** The vote leader, or the cluster USC chose. */
+  /** The vote leader, or the cluster USC chose; the rule's state says how many repeated chains it did not count. */
   private leading(): { vote?: string; confidence: number; ruleState: string } {
+    const a = this.leadingVote();
+    const repeated = this.duplicates ? `; ${this.duplicates} repeated chain${this.duplicates > 1 ? 's' : ''} not counted` : '';
+    return { ...a, ruleState: `${a.ruleState}${repeated}` };
+  }
+
+  private leadingVote(): { vote?: string; confidence: number; ruleState: string } {
     const a = this.strategy.assess(this.state);
     this.chosen = a.answerIndex;
     const chosenVote = a.answerIndex === undefined ? undefined : this.chains.find((c) => c.cluster === a.answerIndex)?.vote;
@@ -575,7 +653,7 @@ export class ReasoningRun implements RunEngine {
       answerKind: shown?.answerKind ?? this.kind,
       confidence: shown?.confidence ?? 0,
       tokensSpent: this.tokensSpent,
-      chains: this.chains.length,
+      chains: this.chains.length + this.duplicates,
       anytimeIndex: this.anytimeIndex,
     };
     this.emit({ type: 'stopped', reason, message });
