@@ -316,7 +316,8 @@ describe('answerLogprob', () => {
 });
 
 describe('sampling: repeated chains and endpoints that do not sample', () => {
-  const same = (answer: string): CallerReply => ({ text: `Work.\nSo the answer is $\\boxed{${answer}}$.`, tokens: 100 });
+  const copy = (answer: string) => `Work.\nSo the answer is $\\boxed{${answer}}$.`;
+  const same = (answer: string): CallerReply => ({ text: copy(answer), tokens: 100 });
 
   it('samples the chains after the first at the run\'s temperature, the first at the endpoint\'s default', async () => {
     const { run, caller } = makeRun([boxed('4'), boxed('5'), boxed('5')], { temperature: 0.7, strategy: new AnytimeSelfConsistency(new EscStoppingRule(2), ANYTIME_DEFAULTS, false) });
@@ -363,13 +364,30 @@ describe('sampling: repeated chains and endpoints that do not sample', () => {
     assert.strictEqual(run.firstChainCheck(), undefined, 'copies confirm nothing');
   });
 
-  it('the first two choices of a parallel call alike: not sampling', async () => {
-    const { run, caller } = makeRun([boxed('4'), { text: [same('4').text as string, same('4').text as string, 'Other work.\n$\\boxed{5}$'] }], { parallel: 3 });
+  it('the first two choices of a parallel call alike, and like chain 1: not sampling', async () => {
+    const { run, caller } = makeRun([same('4'), { text: [copy('4'), copy('4')] }], { parallel: 2 });
     const outcome = await run.start();
     assert.strictEqual(caller.calls.length, 2);
-    assert.strictEqual(caller.calls[1].spec.n, 3);
+    assert.strictEqual(caller.calls[1].spec.n, 2);
     assert.strictEqual(outcome.reason, 'not-sampling');
-    assert.match(outcome.message, /\(choices 2 and 3 of one call came back the same\)\.$/);
+    assert.match(outcome.message, /\(chains 2 and 3 repeated chain 1\)\.$/);
+  });
+
+  it('chain 1 apart (its prompt differs), then the samples all alike: not sampling after the third', async () => {
+    const { run, caller } = makeRun([boxed('4'), same('4'), same('4'), same('4')], { temperature: 0.7 });
+    const outcome = await run.start();
+    assert.strictEqual(caller.calls.length, 4);
+    assert.strictEqual(outcome.reason, 'not-sampling');
+    assert.match(outcome.message, /\(chains 2, 3 and 4 came back the same\)\.$/);
+  });
+
+  it('once samples have differed, a later run of copies is no vote but no stop either (a peaked model samples alike)', async () => {
+    const { run, of } = makeRun([boxed('19'), boxed('31'), same('19'), same('19'), same('19'), boxed('31'), boxed('19'), boxed('19')], { strategy: new AnytimeSelfConsistency(new BetaStoppingRule(0.8), ANYTIME_DEFAULTS, false) });
+    const outcome = await run.start();
+    assert.strictEqual(outcome.reason, 'converged');
+    assert.strictEqual(outcome.message, 'Stopped after 8 chains, the most this run draws.', 'copies count as drawn');
+    assert.deepStrictEqual(of('attempt-finished').map((e) => e.duplicateOf ?? null), [null, null, null, 3, 3, null, null, null]);
+    assert.strictEqual(run.state.chains.length, 6);
   });
 
   it('an endpoint that ignores n: the missing choices are "not-returned", and the run asks for one at a time', async () => {

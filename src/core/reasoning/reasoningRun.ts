@@ -142,8 +142,8 @@ export class ReasoningRun implements RunEngine {
   private readonly chainKeys: Array<{ chain: ChainRecord; key: string }> = [];
   /** Chains that came back the same as an earlier one: drawn and paid for, never votes. */
   private duplicates = 0;
-  /** The latest copies in a row, with the chains they repeated. */
-  private repeats: Array<{ attempt: number; of: number }> = [];
+  /** Every chain of the calls after the first (meant as independent samples), with the distinct chain it is (its own attempt, or the one it repeats). */
+  private readonly samples: Array<{ attempt: number; of: number }> = [];
   /** How the endpoint showed it is not sampling, once it has. */
   private notSampling?: string;
   /** Choices per call at most; 1 once the endpoint answered a parallel call with one choice. */
@@ -293,8 +293,9 @@ export class ReasoningRun implements RunEngine {
   private async perform(action: Exclude<RunAction, { kind: 'stop' }>, signal: AbortSignal): Promise<RunOutcome | undefined> {
     const purpose: CallPurpose = action.kind === 'chain' ? 'attempt' : 'forced-answer';
     const n = action.kind === 'chain' ? action.n : 1;
-    // Chains after the first are sampled; forced answers and the first chain go at the endpoint's default.
-    const sampled = action.kind === 'chain' && this.chainCalls++ > 0 && this.options.temperature !== undefined;
+    // Chains after the first are samples, sent at the run's temperature; forced answers and the first chain go at the endpoint's default.
+    const later = action.kind === 'chain' && this.chainCalls++ > 0;
+    const sampled = later && this.options.temperature !== undefined;
     const firstAttempt = this.attempts + 1;
     this.attempts += n;
     const messages = action.kind === 'chain' ? this.chainMessages(action.promptBudget) : await this.fittingForcedMessages(action.chain, action.maxTokens);
@@ -333,7 +334,7 @@ export class ReasoningRun implements RunEngine {
     if (action.kind === 'forced-answer') {
       this.applyForcedAnswer(action.chain, result);
     } else {
-      this.addChains(result, firstAttempt, action.promptBudget);
+      this.addChains(result, firstAttempt, action.promptBudget, later);
     }
     this.announce();
     return undefined;
@@ -385,7 +386,7 @@ export class ReasoningRun implements RunEngine {
     ];
   }
 
-  private addChains(result: CallResult, firstAttempt: number, promptBudget: number): void {
+  private addChains(result: CallResult, firstAttempt: number, promptBudget: number, later: boolean): void {
     const totalChars = result.choices.reduce((s, c) => s + c.text.length, 0);
     result.choices.forEach((choice, i) => {
       const attempt = firstAttempt + i;
@@ -401,12 +402,15 @@ export class ReasoningRun implements RunEngine {
       const text = withThinkingSection(choice.thinking, choice.text);
       const key = chainKey(text);
       const original = this.chainKeys.find((k) => sameChain(k.key, key))?.chain;
+      if (later) {
+        this.samples.push({ attempt, of: original?.attempt ?? attempt });
+      }
       if (original) {
-        this.repeated(attempt, original, original.attempt >= firstAttempt);
+        // A copy of an earlier chain is no vote.
+        this.duplicates++;
         this.emit({ type: 'attempt-finished', attempt, finishReason: choice.finishReason, answer: original.vote, completionTokens, text, duplicateOf: original.attempt });
         return;
       }
-      this.repeats = [];
       const found = extractKindAnswer(this.kind, choice.text);
       const chain: ChainRecord = {
         attempt,
@@ -431,24 +435,27 @@ export class ReasoningRun implements RunEngine {
       }
     });
     this.extraChainsOwed = Math.max(0, this.extraChainsOwed - result.choices.length);
+    this.checkSampling();
   }
 
   /**
-   * A chain that repeats an earlier one is no vote. Two in a row, or two choices of one call alike,
-   * mean the endpoint is not sampling (greedy decoding, a cache, a temperature it ignores).
+   * Every sample so far the same chain, three times over counting the first chain (chains 2 and 3
+   * copies of chain 1; or chain 1 and the two choices of a parallel call alike; or, when chain 1
+   * differs, chains 2, 3 and 4): the endpoint is not sampling (greedy decoding, a cache, a
+   * temperature it ignores). Once samples have differed the endpoint does sample, and a later copy is
+   * only no vote, as a peaked model's real samples sometimes are (see SAME_CHAIN_SIMILARITY).
    */
-  private repeated(attempt: number, original: ChainRecord, sameCall: boolean): void {
-    this.duplicates++;
-    this.repeats.push({ attempt, of: original.attempt });
-    if (this.notSampling) {
+  private checkSampling(): void {
+    const of = this.samples[0]?.of;
+    if (this.notSampling || of === undefined || this.samples.some((s) => s.of !== of)) {
       return;
     }
-    if (sameCall) {
-      this.notSampling = `choices ${original.attempt} and ${attempt} of one call came back the same`;
-    } else if (this.repeats.length >= 2) {
-      const originals = [...new Set(this.repeats.map((r) => r.of))].sort((a, b) => a - b);
-      this.notSampling = `chains ${attemptList(this.repeats.map((r) => r.attempt))} repeated chain${originals.length > 1 ? 's' : ''} ${attemptList(originals)}`;
+    const ofFirstChain = of !== this.samples[0].attempt;
+    if (this.samples.length + (ofFirstChain ? 1 : 0) < 3) {
+      return;
     }
+    const attempts = attemptList(this.samples.map((s) => s.attempt));
+    this.notSampling = ofFirstChain ? `chains ${attempts} repeated chain ${of}` : `chains ${attempts} came back the same`;
   }
 
   private applyForcedAnswer(chain: ChainRecord, result: CallResult): void {
