@@ -522,6 +522,7 @@ async function main(): Promise<void> {
     '- Anytime Index: correctness-based, METHODS.md formula on the best-so-far curve from (0 tokens, 0) through every answer event (quality 1 when the answer shown then is correct) to the run\'s end; for `majority`, the running majority after each recorded chain in rotation order. Mean over runs.',
     '  By the trapezoid rule a run whose only answer arrives at its end scores 0.5 when right, so single-call runs sit near 0.5 and many-chain runs higher.',
     '- Ties in a vote go to the answer seen first, so the majority vote too is averaged over rotations.',
+    '- First-chain history: each rotation is a user who starts with no history for the model and asks the 100 questions in order (the tune split first); after each run, whether its later chains confirmed its first chain is learned (firstChainHistory.ts), so a lone chain is trusted only on what earlier questions showed of first chains like it. Chains after the first are sent at the product\'s temperature (0.7); the recorded chains are real samples, and one that repeats an earlier one is not counted.',
     '',
     '## Tuning',
     '',
