@@ -21,6 +21,7 @@ import { ReasoningRun } from '../src/core/reasoning/reasoningRun';
 import { meteredCallers } from '../src/core/run/callers';
 import { AUTO_CHAINS, planRun } from '../src/core/run/plan';
 import { AnytimeSelfConsistency, ANYTIME_DEFAULTS, createStrategy, type AnytimeParams, type ReasoningStrategy } from '../src/core/reasoning/strategies';
+import { FirstChainHistory, type FirstChainEvidenceSource } from '../src/core/reasoning/firstChainHistory';
 import { BetaStoppingRule, EpsilonStoppingRule, EscStoppingRule, tallyVotes, type StoppingRule } from '../src/core/reasoning/stoppingRules';
 import type { RunEvent } from '../src/core/reasoning/runEvents';
 import { priceLookup } from '../src/core/tokens/prices';
@@ -41,25 +42,26 @@ type Split = 'tune' | 'heldout' | 'all';
 interface StrategyCase {
   name: string;
   description: string;
-  make(): ReasoningStrategy;
+  /** The strategy for one run, with what the model's first chains so far say. */
+  make(history: FirstChainEvidenceSource): ReasoningStrategy;
   /** Run without the product's run budget: no token cap, the engine's default budget of 32 chain budgets. */
   uncapped?: boolean;
 }
 
 // The classic rules run without trusting a lone first chain, as the anchors measured them.
 function strategyCases(params: AnytimeParams): StrategyCase[] {
-  const anytime = (rule?: StoppingRule) => new AnytimeSelfConsistency(rule, params, rule === undefined);
+  const anytime = (history: FirstChainEvidenceSource, rule?: StoppingRule) => new AnytimeSelfConsistency(rule, params, rule === undefined, history);
   return [
-    { name: 'default', description: "anytime-sc, tuned default (what the product runs with stopping rule 'auto')", make: () => anytime() },
-    { name: 'single', description: 'one chain (forced answer if cut off)', make: () => createStrategy('single', undefined, params) },
-    { name: 'beta-0.95', description: 'anytime-sc, Adaptive-Consistency Beta 0.95', make: () => anytime(new BetaStoppingRule(0.95)) },
-    { name: 'esc-2', description: 'anytime-sc, ESC window 2', make: () => anytime(new EscStoppingRule(2)) },
-    { name: 'esc-3', description: 'anytime-sc, ESC window 3', make: () => anytime(new EscStoppingRule(3)) },
-    { name: 'epsilon', description: 'anytime-sc, marginal gain < 5% over 2 votes', make: () => anytime(new EpsilonStoppingRule()) },
-    { name: 'value-guided', description: 'value-guided (reward-model logprobs, BAVT weighting)', make: () => createStrategy('value-guided', undefined, params) },
-    { name: 'default-nocap', description: '`default` without the run budget', make: () => anytime(), uncapped: true },
-    { name: 'beta-0.95-nocap', description: '`beta-0.95` without the run budget', make: () => anytime(new BetaStoppingRule(0.95)), uncapped: true },
-    { name: 'esc-2-nocap', description: '`esc-2` without the run budget', make: () => anytime(new EscStoppingRule(2)), uncapped: true },
+    { name: 'default', description: "anytime-sc, tuned default (what the product runs with stopping rule 'auto')", make: (h) => anytime(h) },
+    { name: 'single', description: 'one chain (forced answer if cut off)', make: (h) => createStrategy('single', undefined, params, h) },
+    { name: 'beta-0.95', description: 'anytime-sc, Adaptive-Consistency Beta 0.95', make: (h) => anytime(h, new BetaStoppingRule(0.95)) },
+    { name: 'esc-2', description: 'anytime-sc, ESC window 2', make: (h) => anytime(h, new EscStoppingRule(2)) },
+    { name: 'esc-3', description: 'anytime-sc, ESC window 3', make: (h) => anytime(h, new EscStoppingRule(3)) },
+    { name: 'epsilon', description: 'anytime-sc, marginal gain < 5% over 2 votes', make: (h) => anytime(h, new EpsilonStoppingRule()) },
+    { name: 'value-guided', description: 'value-guided (reward-model logprobs, BAVT weighting)', make: (h) => createStrategy('value-guided', undefined, params, h) },
+    { name: 'default-nocap', description: '`default` without the run budget', make: (h) => anytime(h), uncapped: true },
+    { name: 'beta-0.95-nocap', description: '`beta-0.95` without the run budget', make: (h) => anytime(h, new BetaStoppingRule(0.95)), uncapped: true },
+    { name: 'esc-2-nocap', description: '`esc-2` without the run budget', make: (h) => anytime(h, new EscStoppingRule(2)), uncapped: true },
   ];
 }
 
@@ -158,7 +160,7 @@ async function rotateChains(server: ModelServer, question: string, rotation: num
 }
 
 async function runQuestion(
-  server: ModelServer, provider: OpenAICompatibleProvider, tokens: TokenCounter, estimator: LocalBudgetEstimator,
+  server: ModelServer, provider: OpenAICompatibleProvider, tokens: TokenCounter, estimator: LocalBudgetEstimator, history: FirstChainHistory,
   row: MathRow, rotation: number, strategyCase: StrategyCase, runId: string,
 ): Promise<RunMeasure> {
   const ledger = new MemorySpendLedger();
@@ -188,10 +190,20 @@ async function runQuestion(
     }
   };
   const firstResponse = server.responses.length;
-  const run = new ReasoningRun(caller, { question: row.question, strategy: strategyCase.make(), budget: { chainTokens, ...(budgetTokens === undefined ? {} : { totalTokens: budgetTokens }), source: 'local' } }, onEvent);
+  const run = new ReasoningRun(caller, {
+    question: row.question,
+    strategy: strategyCase.make(history.of(MODEL)),
+    budget: { chainTokens, ...(budgetTokens === undefined ? {} : { totalTokens: budgetTokens }), source: 'local' },
+    temperature: planned.plan.temperature,
+  }, onEvent);
   const outcome = await run.start();
   if (outcome.reason === 'error') {
     throw new Error(`math:${row.idx} ${strategyCase.name}: ${outcome.message}`);
+  }
+  // As the product does when a run ends: its first chain, checked by later ones, teaches the model's history.
+  const check = run.firstChainCheck();
+  if (check) {
+    history.learn(MODEL, check);
   }
   const first = server.responses.slice(firstResponse).find((r) => r.kind === 'recorded');
   if (first?.chainIndexes?.[0] !== rotation % CHAINS_PER_QUESTION) {
@@ -445,11 +457,14 @@ async function main(): Promise<void> {
     for (const strategyCase of cases) {
       const t0 = performance.now();
       for (let rotation = 0; rotation < options.rotations; rotation++) {
+        // Each rotation is a user starting with no history for the model, who then asks the questions in order
+        // (the tune split first): what the history knows of a question's first chain comes from the questions before it.
+        const history = new FirstChainHistory();
         for (const row of rows) {
           // Fresh cursors per question: every strategy sees the same chains in the same order.
           server.reset();
           await rotateChains(server, row.question, rotation);
-          measures.push(await runQuestion(server, provider, tokens, estimator, row, rotation, strategyCase, `${strategyCase.name}-${rotation}-${row.idx}`));
+          measures.push(await runQuestion(server, provider, tokens, estimator, history, row, rotation, strategyCase, `${strategyCase.name}-${rotation}-${row.idx}`));
           calls += server.responses.length - (rotation > 0 ? 1 : 0);
         }
       }
@@ -507,6 +522,7 @@ async function main(): Promise<void> {
     '- Anytime Index: correctness-based, METHODS.md formula on the best-so-far curve from (0 tokens, 0) through every answer event (quality 1 when the answer shown then is correct) to the run\'s end; for `majority`, the running majority after each recorded chain in rotation order. Mean over runs.',
     '  By the trapezoid rule a run whose only answer arrives at its end scores 0.5 when right, so single-call runs sit near 0.5 and many-chain runs higher.',
     '- Ties in a vote go to the answer seen first, so the majority vote too is averaged over rotations.',
+    '- First-chain history: each rotation is a user who starts with no history for the model and asks the 100 questions in order (the tune split first); after each run, whether its later chains confirmed its first chain is learned (firstChainHistory.ts), so a lone chain is trusted only on what earlier questions showed of first chains like it. Chains after the first are sent at the product\'s temperature (0.7); the recorded chains are real samples, and one that repeats an earlier one is not counted.',
     '',
     '## Tuning',
     '',

@@ -105,8 +105,9 @@ export class CodeReplay {
    * The reply to a chat request: the next `n` samples of the problem its user messages ask, or, for a
    * follow-up asking for the final code (the previous message is the model's), the sample served last
    * again, as a model would repeat its own code. Undefined when no user message holds a recorded prompt.
+   * `greedy`: the sample the cursor is at, in every choice and on every call (the cursor stays).
    */
-  reply(messages: readonly PromptMessage[], n: number): CodeReplyTexts | undefined {
+  reply(messages: readonly PromptMessage[], n: number, greedy = false): CodeReplyTexts | undefined {
     const users = messages.filter((m) => m.role === 'user');
     const row = [...users].reverse().map((m) => this.match(messageText(m.content))).find((r) => r !== undefined);
     if (!row) {
@@ -120,8 +121,8 @@ export class CodeReplay {
       indexes = Array.from({ length: n }, () => this.lastServed.get(row.task_id)!);
     } else {
       const start = this.next.get(row.task_id) ?? 0;
-      this.next.set(row.task_id, start + n);
-      indexes = Array.from({ length: n }, (_, i) => (start + i) % count);
+      this.next.set(row.task_id, greedy ? start : start + n);
+      indexes = Array.from({ length: n }, (_, i) => (start + (greedy ? 0 : i)) % count);
       this.lastServed.set(row.task_id, indexes[indexes.length - 1]);
     }
     return {

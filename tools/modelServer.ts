@@ -61,6 +61,15 @@ export interface ModelServerOptions {
    * as the client counts); `foreign` bills ~1.45x o200k, as a server with another vocabulary would.
    */
   tokenizer?: ServerTokenizerName;
+  /**
+   * A server with greedy decoding: a question gets the same chain on every call and in every choice,
+   * whatever the temperature (recorded chains, code samples and prose paraphrases alike; scripts are as scripted).
+   */
+  greedy?: boolean;
+  /** A server that ignores `n` (as Ollama does): one choice per request, however many were asked for. */
+  ignoreN?: boolean;
+  /** Models that answer 400 to a temperature other than 1, as OpenAI's reasoning models do (theirs always do). */
+  rejectTemperature?: readonly string[];
 }
 
 /**
@@ -634,16 +643,16 @@ class LoopbackModelServer implements ModelServer {
     if (malformed >= 0) {
       throw new ApiError(400, `Invalid type for 'messages[${malformed}]': expected an object with a role.`, 'invalid_request_error', 'invalid_type', `messages[${malformed}]`);
     }
-    if (model.reasoningShare !== undefined) {
-      if (body.max_tokens !== undefined && body.max_tokens !== null) {
-        throw new ApiError(400, "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", 'invalid_request_error', 'unsupported_parameter', 'max_tokens');
-      }
-      if (body.temperature !== undefined && body.temperature !== null && body.temperature !== 1) {
-        throw new ApiError(400, `Unsupported value: 'temperature' does not support ${body.temperature} with this model. Only the default (1) value is supported.`, 'invalid_request_error', 'unsupported_value', 'temperature');
-      }
+    if (model.reasoningShare !== undefined && body.max_tokens !== undefined && body.max_tokens !== null) {
+      throw new ApiError(400, "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", 'invalid_request_error', 'unsupported_parameter', 'max_tokens');
     }
-    const n = positiveInt(body.n, 'n') ?? 1;
-    if (n > 128) {
+    const fixedTemperature = model.reasoningShare !== undefined || this.options.rejectTemperature?.includes(model.id);
+    if (fixedTemperature && body.temperature !== undefined && body.temperature !== null && body.temperature !== 1) {
+      throw new ApiError(400, `Unsupported value: 'temperature' does not support ${body.temperature} with this model. Only the default (1) value is supported.`, 'invalid_request_error', 'unsupported_value', 'temperature');
+    }
+    const asked = positiveInt(body.n, 'n') ?? 1;
+    const n = this.options.ignoreN ? 1 : asked;
+    if (asked > 128) {
       throw new ApiError(400, "Invalid 'n': integer above maximum value. Expected a value <= 128.", 'invalid_request_error', 'integer_above_max_value', 'n');
     }
     if (body.stream !== true && body.stream_options) {
@@ -720,12 +729,12 @@ class LoopbackModelServer implements ModelServer {
       return fixed('estimate', `Budget: [[${budget ?? unmatchedEstimate}]]`, source ? question?.key : undefined);
     }
     if (model.id === CODE_REPLAY_MODEL) {
-      return this.code.reply(messages, n) ?? fixed('unmatched', unmatchedReply);
+      return this.code.reply(messages, n, this.options.greedy) ?? fixed('unmatched', unmatchedReply);
     }
     if (!question || !source) {
       return this.unmatchedTexts(messages, n, fixed);
     }
-    const draws = this.cursor.draw(model.id, question, source, n);
+    const draws = this.options.greedy ? Array(n).fill(this.cursor.first(question, source)) : this.cursor.draw(model.id, question, source, n);
     return {
       kind: 'recorded' as ReplyKind,
       questionKey: question.key,
@@ -746,9 +755,10 @@ class LoopbackModelServer implements ModelServer {
       // Keyed by the question's start: the budget lines after it change from call to call.
       const key = user.split('\n')[0].slice(0, 200);
       const first = this.paraphrases.get(key) ?? 0;
-      this.paraphrases.set(key, first + n);
+      const greedy = this.options.greedy === true;
+      this.paraphrases.set(key, greedy ? first : first + n);
       const texts = fixed('unmatched', '');
-      return { ...texts, choices: texts.choices.map((c, i) => ({ ...c, text: proseReply(user, first + i) })) };
+      return { ...texts, choices: texts.choices.map((c, i) => ({ ...c, text: proseReply(user, greedy ? first : first + i) })) };
     }
     return fixed('unmatched', unmatchedReply);
   }

@@ -232,6 +232,13 @@ export class ChainCursor {
     });
   }
 
+  /** The chain a question starts at (its seeded offset), without moving the cursor: what greedy decoding gives every time. */
+  first(question: RecordedQuestion, source: ChainSource): { chain: RecordedChain; chainIndex: number } {
+    const chains = question.chains[source] ?? [];
+    const chainIndex = (this.seed === undefined ? 0 : seededOffset(this.seed, question.key)) % Math.max(1, chains.length);
+    return { chain: chains[chainIndex], chainIndex };
+  }
+
   reset(seed?: number): void {
     this.next.clear();
     if (seed !== undefined) {

@@ -80,6 +80,8 @@ export interface Settings {
   budgetLevers: LeverSetting;
   /** Write each call's messages, parameters and usage to the log (keys never). */
   logRequests: boolean;
+  /** Sampling temperature of the chains after the first, so that they are independent samples. */
+  temperature: number;
 }
 
 export const defaultSettings: Settings = {
@@ -103,6 +105,7 @@ export const defaultSettings: Settings = {
   selector: 'medoid',
   budgetLevers: 'auto',
   logRequests: false,
+  temperature: 0.7,
 };
 
 /** The most surrounding lines a selection's context may carry. */
@@ -114,6 +117,9 @@ const MODEL_ID = /^[\w.:/@+-]{1,200}$/;
 export function isModelId(text: string): boolean {
   return MODEL_ID.test(text.trim());
 }
+
+/** The temperatures `budgetReasoner.temperature` accepts (OpenAI's range). */
+export const MAX_TEMPERATURE = 2;
 
 export const MIN_REQUEST_BUDGET = 10;
 export const MAX_REQUEST_BUDGET = 999_999;
@@ -211,6 +217,14 @@ export function parseSettings(raw: Partial<Record<keyof Settings, unknown>>): Pa
       s.logRequests = raw.logRequests;
     } else {
       problems.push(`"budgetReasoner.logRequests" must be true or false (got ${describe(raw.logRequests)}).`);
+    }
+  }
+  if (raw.temperature !== undefined) {
+    const t = raw.temperature;
+    if (typeof t === 'number' && Number.isFinite(t) && t >= 0 && t <= MAX_TEMPERATURE) {
+      s.temperature = t;
+    } else {
+      problems.push(`"budgetReasoner.temperature" must be a number from 0 to ${MAX_TEMPERATURE} (got ${describe(t)}); using ${defaultSettings.temperature}.`);
     }
   }
   if (raw.contextLines !== undefined) {

@@ -29,7 +29,7 @@ export async function endpointProvider(services: Services, baseUrl: string, opti
   if (!apiKey && !isLocalEndpoint(baseUrl)) {
     return undefined;
   }
-  return new OpenAICompatibleProvider({ baseURL: baseUrl, apiKey, ...options });
+  return new OpenAICompatibleProvider({ baseURL: baseUrl, apiKey, noTemperature: services.noTemperature, ...options });
 }
 
 function resolved(id: string, baseUrl: string | undefined, provider: ChatProvider | undefined, prices: PriceLookup, missing: Pick<PlanModel, 'keyMissing' | 'unavailable'> = {}): ResolvedModel {

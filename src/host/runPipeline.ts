@@ -144,9 +144,10 @@ export class RunPipeline {
           services.log.warn('run', `${runId.slice(0, 8)}: ${event.message}`);
         }
       };
-      const engine = createRunEngine(plan, (m) => callers(callable(m), plan.caps), onEvent);
+      const history = await services.firstChainHistory();
+      const engine = createRunEngine(plan, (m) => callers(callable(m), plan.caps), onEvent, { history: (m) => history.of(m.id) });
       active = {
-        runId, question: plan.question, source: options.source ?? {}, surface, abort, caps: plan.caps, engine, learns: plan.learns,
+        runId, question: plan.question, model: plan.models[0].id, source: options.source ?? {}, surface, abort, caps: plan.caps, engine, learns: plan.learns,
         ...(plan.context ? { context: plan.context } : {}),
         ...(args.action ? { action: args.action } : {}),
       };

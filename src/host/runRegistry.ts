@@ -36,6 +36,8 @@ export interface RunSummary {
 export interface ActiveRun {
   runId: string;
   question: string;
+  /** The model the run's chains go to (its first-chain history is kept under this id). */
+  model: string;
   source: QuestionSource;
   /** What Re-run asks again with the question: the code it is about and the action chosen on it. */
   context?: QuestionContext;
@@ -47,6 +49,8 @@ export interface ActiveRun {
   engine: RunEngine;
   /** Whether a converged answer teaches the local estimator (the plan decides). */
   learns: boolean;
+  /** Set once the run taught the model's first-chain history, so a continued run does not teach it twice. */
+  checkedFirstChain?: boolean;
 }
 
 /** What a Re-run asks: the run's question, code and action, with the strategy (and answer kind) picked in the panel. */
@@ -134,6 +138,7 @@ export class RunRegistry {
     }
     // The token ratios learned from every call's usage, whatever the outcome.
     await services.saveLearned().catch((e) => services.log.warn('estimator', `could not save: ${String(e)}`));
+    await this.checkFirstChain(active);
     if (outcome.reason === 'cap-reached') {
       await notificationPresenter(services.log).present(capRefusal(outcome.message));
     } else if (outcome.reason === 'error') {
@@ -174,6 +179,18 @@ export class RunRegistry {
       return;
     }
     (await this.services.localEstimator()).learn(active.question, Math.min(...agreeing));
+  }
+
+  /** Teaches the model's history whether later chains confirmed the run's first chain, once per run. */
+  private async checkFirstChain(active: ActiveRun): Promise<void> {
+    const check = active.checkedFirstChain ? undefined : active.engine.firstChainCheck();
+    if (!check) {
+      return;
+    }
+    active.checkedFirstChain = true;
+    const history = await this.services.firstChainHistory();
+    history.learn(active.model, check);
+    await this.services.saveFirstChainHistory(history).catch((e) => this.services.log.warn('history', `could not save: ${String(e)}`));
   }
 
   /** Insert or Replace, with what happened said in the panel. */

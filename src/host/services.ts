@@ -7,6 +7,7 @@ import type { Settings } from '../core/config';
 import { isLocalEndpoint } from '../core/config';
 import { LocalBudgetEstimator, type LocalEstimatorState } from '../core/budget/localEstimator';
 import { TokenRatios, type TokenRatioState } from '../core/budget/tokenRatio';
+import { FirstChainHistory } from '../core/reasoning/firstChainHistory';
 import { FileSpendLedger, skippedLines, type LedgerStatus } from '../core/ledger/fileSpendLedger';
 import { SharedReservations } from '../core/ledger/sharedReservations';
 import type { LedgerTotals } from '../core/ledger/spendLedger';
@@ -24,6 +25,8 @@ const ESTIMATOR_FILE = 'local-estimator.json';
 
 /** The learned file; files written before token ratios were learned have none. */
 type LearnedState = LocalEstimatorState & { tokenRatios?: TokenRatioState };
+/** Per model: how often later chains confirmed its first chains (firstChainHistory.ts). */
+const FIRST_CHAIN_FILE = 'first-chain-history.json';
 /** How many skipped ledger lines the user has been told of (globalState). */
 const LEDGER_SKIPS_TOLD = 'budgetReasoner.ledgerSkippedLinesTold';
 
@@ -49,6 +52,9 @@ export class Services extends Disposable {
   private learnedPromise: Promise<LearnedState | undefined> | undefined;
   private estimatorPromise: Promise<LocalBudgetEstimator> | undefined;
   private ratiosPromise: Promise<TokenRatios> | undefined;
+  private historyPromise: Promise<FirstChainHistory> | undefined;
+  /** Models this session found to refuse a temperature: their chains go without one from then on. */
+  readonly noTemperature = new Set<string>();
   private liveRun: LiveRun | undefined;
   private sessionResetAt: Date | undefined;
   private readonly spendChanged = this._register(new vscode.EventEmitter<void>());
@@ -138,9 +144,31 @@ export class Services extends Disposable {
   /** Writes what was learned (budgets and token ratios, one file) after a run or a calibration. */
   async saveLearned(): Promise<void> {
     const [estimator, ratios] = await Promise.all([this.localEstimator(), this.tokenRatios()]);
-    await fs.mkdir(this.storageDir, { recursive: true });
-    const file = path.join(this.storageDir, ESTIMATOR_FILE);
     const state: LearnedState = { ...estimator.toJSON(), tokenRatios: ratios.toJSON() };
+    await this.writeState(ESTIMATOR_FILE, state);
+  }
+  /** What each model's earlier first chains say; unreadable saved data starts it afresh (and says so in the log). */
+  firstChainHistory(): Promise<FirstChainHistory> {
+    this.historyPromise ??= (async () => {
+      try {
+        return new FirstChainHistory(JSON.parse(await fs.readFile(path.join(this.storageDir, FIRST_CHAIN_FILE), 'utf8')));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+          this.log.warn('history', `could not read the first-chain history, starting without one: ${String(e)}`);
+        }
+        return new FirstChainHistory();
+      }
+    })();
+    return this.historyPromise;
+  }
+
+  async saveFirstChainHistory(history: FirstChainHistory): Promise<void> {
+    await this.writeState(FIRST_CHAIN_FILE, history.toJSON());
+  }
+
+  private async writeState(name: string, state: unknown): Promise<void> {
+    await fs.mkdir(this.storageDir, { recursive: true });
+    const file = path.join(this.storageDir, name);
     // Write then rename, so a crash never leaves half a file.
     await fs.writeFile(`${file}.tmp`, JSON.stringify(state));
     await fs.rename(`${file}.tmp`, file);

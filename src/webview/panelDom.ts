@@ -735,7 +735,7 @@ export class PanelDom {
   }
 
   private attemptRow(a: AttemptView, line: string): HTMLLIElement {
-    const cls = `attempt attempt-${a.finishReason === null ? 'open' : 'done'}`;
+    const cls = `attempt attempt-${a.finishReason === null ? 'open' : 'done'}${a.duplicateOf !== undefined ? ' attempt-duplicate' : ''}`;
     const text = h('span', { class: 'attempt-text' }, line);
     if (a.text === undefined || a.finishReason === null) {
       return h('li', { class: cls, 'data-attempt': a.attempt }, text, this.badge(a.model));

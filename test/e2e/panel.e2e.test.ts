@@ -54,7 +54,7 @@ describe('e2e: answer panel and budget meter in code-server', function () {
 
   /** The newest panel (each run opens its own, in the same editor group, so it is the visible one). */
   const panel = () => panelFrame(wb.page);
-  const finished = () => panel().locator('#status').filter({ hasText: /converged|budget|stopped|cap|error/i }).waitFor({ timeout: 90_000 });
+  const finished = () => panel().locator('#status').filter({ hasText: /converged|budget|not sampling|stopped|cap|error/i }).waitFor({ timeout: 90_000 });
 
   before(async function () {
     server = await startModelServer({ tokensPerSecond: 600 });
@@ -187,7 +187,8 @@ describe('e2e: answer panel and budget meter in code-server', function () {
     await setBudgetFromMeter('Custom', '10');
     const sent = server.requests.length;
     await ask('cap.md', easy.text);
-    await wb.page.locator('.notifications-toasts').filter({ hasText: /token budget/i }).waitFor({ timeout: 30_000 });
+    // This refusal's own toast: an earlier run may have left another cap's toast up.
+    await wb.page.locator('.notifications-toasts').filter({ hasText: /token budget \(10 tokens\)/ }).waitFor({ timeout: 30_000 });
     assert.match(await notifications(wb.page), /Not sent: this request's token budget \(10 tokens\) leaves no room/);
     // The toast and the panel's status come from the same refusal but render apart: wait for the panel too.
     await panel().locator('#status').filter({ hasText: /cap/i }).waitFor({ timeout: 30_000 }).catch(() => undefined);
@@ -198,14 +199,15 @@ describe('e2e: answer panel and budget meter in code-server', function () {
   });
 
   it('renders hostile model output inert: nothing executes, the text shows escaped', async function () {
-    const payload = [
-      'Attempt: <script>window.__pwned=1</script> <img src=x onerror="window.__pwned=2">',
+    const payload = (take: number) => [
+      `Attempt ${take}: <script>window.__pwned=1</script> <img src=x onerror="window.__pwned=2">`,
       '[click me](javascript:window.__pwned=3) <a href="data:text/html,<script>parent.__pwned=4</script>">data</a>',
       '<svg><script>window.__pwned=5</script></svg> <style>@import url(http://127.0.0.1:1/x)</style>',
       '<meta http-equiv="Content-Security-Policy" content="script-src *"><iframe srcdoc="<script>parent.__pwned=6</script>"></iframe>',
       'So the answer is \\boxed{<img src=y onerror="window.__pwned=7">}',
     ].join('\n\n');
-    server.script({ content: payload, times: 20 });
+    // Distinct chains with one answer, as a sampling model writes them: copies of one reply would not be counted.
+    server.script(...Array.from({ length: 20 }, (_, i) => ({ content: payload(i + 1) })));
     await ask('xss.md', 'What does this hostile model say?');
     await finished();
     await panel().locator('#answer-chain summary').click().catch(() => undefined);

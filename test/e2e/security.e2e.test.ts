@@ -27,7 +27,7 @@ async function meterLabelMatching(wb: Workbench, re: RegExp): Promise<string> {
   return label;
 }
 
-const finished = (wb: Workbench) => panelFrame(wb.page).locator('#status').filter({ hasText: /converged|budget|stopped|cap|error/i }).waitFor({ timeout: 90_000 });
+const finished = (wb: Workbench) => panelFrame(wb.page).locator('#status').filter({ hasText: /converged|budget|not sampling|stopped|cap|error/i }).waitFor({ timeout: 90_000 });
 
 // A corrupt spend ledger and the API key, in one code-server: the ledger is damaged before it starts,
 // the key is set later through VS Code's own input box.

@@ -5,6 +5,7 @@ import { ACTION_QUESTIONS, SYSTEM_PROMPTS } from '../../src/core/reasoning/answe
 import { startCodeServer, waitForLog, workbenchUrl, type CodeServer } from '../../tools/codeServer';
 import { startModelServer, type ModelServer } from '../../tools/modelServer';
 import { closeAfterSpec, notifications, openFile, openWorkbench, panelFrame, runCommand, screenshot, waitUntil, type Workbench } from '../../tools/workbench';
+import { workOf } from '../support/scripted';
 
 // Asking about selected code in a real VS Code: the action pick, the code and its place sent with the
 // question, and Replace selection as a diff that changes the file only once applied.
@@ -69,7 +70,8 @@ describe('e2e: ask about the selected code, then apply the fix through a diff', 
     const file = path.join(cs.workspace, 'src', 'sum.ts');
     wb = await openWorkbench(workbenchUrl(cs.port, cs.workspace));
     const { page } = wb;
-    server.script({ content: REPLY, times: 40 });
+    // Distinct chains with one fix, as a sampling model writes them: copies of one reply would not be counted.
+    server.script(...Array.from({ length: 40 }, (_, i) => ({ content: `${workOf(i + 1)} ${REPLY}` })));
     await openFile(page, 'src/sum.ts');
 
     const pick = await askAboutFunction(page);
@@ -79,7 +81,7 @@ describe('e2e: ask about the selected code, then apply the fix through a diff', 
     await pick.locator('.monaco-list-row', { hasText: 'Find the bug' }).first().click();
 
     const panel = panelFrame(page);
-    await panel.locator('#status').filter({ hasText: /converged|budget|stopped|cap|error/i }).waitFor({ timeout: 120_000 });
+    await panel.locator('#status').filter({ hasText: /converged|budget|not sampling|stopped|cap|error/i }).waitFor({ timeout: 120_000 });
     assert.match(await panel.locator('#status').innerText(), /converged|budget/i);
     // The run's answer is the corrected function (the host's copy; the panel's rendering of code is the webview's).
     await waitForLog(cs, /converged: export function sumTo[^\n]*\n[\s\S]*i <= n/);

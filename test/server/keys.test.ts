@@ -91,7 +91,9 @@ describe('API keys never leak, and go only to their own base URL', function () {
     assert.ok(server.requests.filter((r) => r.authorization === `Bearer ${KEY}`).length >= 6);
 
     const records = await new FileSpendLedger(file, { durable: false }).records();
-    assert.equal(records.length, 6, 'every call of the six runs was recorded');
+    // The clean run draws as many chains as it needs; the last request is the bare provider's, outside the ledger.
+    assert.equal(records.length, server.requests.length - 1, 'every call of the six runs was recorded');
+    assert.ok(records.length >= 6);
     assertNoKey(await fs.readFile(file, 'utf8'), 'the ledger file');
     assertNoKey(JSON.stringify(records), 'the spend records');
     assertNoKey(await ledger.toCsv(), 'the CSV export');

@@ -44,6 +44,19 @@ export function spendRecord(over: Partial<SpendRecord> = {}): SpendRecord {
 /** The fields of the records the scripted doubles write (no session, a fixed time and run). */
 export const SCRIPTED_RECORD = { time: '2025-01-01T00:00:00.000Z', runId: 'r', sessionId: undefined, providerId: 'scripted' } as const;
 
+const WAYS = [
+  'First, multiply it out.', 'Work it through step by step.', 'Check the factors one by one.', 'Start from the definition.',
+  'Count it up carefully.', 'Split it into parts.', 'Try small cases first.', 'Reduce it to a known result.',
+];
+
+/**
+ * Reasoning that differs from call to call, as a sampling model's chains do: scripted chains that
+ * reach one answer this way are distinct votes, where copies of one text would not be counted.
+ */
+export function workOf(call: number): string {
+  return `${WAYS[(call - 1) % WAYS.length]} (take ${call})`;
+}
+
 /** One reply of a ScriptedCaller. */
 export type CallerReply =
   /** Text (one per choice with an array); `length` spends the whole max_tokens. Tokens default to 100. */

@@ -7,7 +7,7 @@ import { SingleChainStrategy } from '../../src/core/reasoning/strategies';
 import { betaMajorityPosterior } from '../../src/core/reasoning/stoppingRules';
 import type { TokenPrice } from '../../src/core/tokens/prices';
 import { costOf } from '../../src/core/tokens/prices';
-import { ScriptedCaller, type CallerStep } from '../support/scripted';
+import { ScriptedCaller, workOf, type CallerStep } from '../support/scripted';
 
 type Reply = { answer: string; tokens?: number } | { cap: true } | { fail: string } | { hang: true };
 
@@ -19,10 +19,11 @@ const STRONG: TokenPrice = { input: 1.75, cachedInput: 1.75, output: 1.75 };
  * server does (a longer chain is cut off), unpriced, with the prompt tokens the cascade bounds.
  */
 function scriptedModel(model: string, replies: Reply[]): ScriptedCaller {
-  const step = (reply: Reply): CallerStep => ('answer' in reply ? (spec, purpose) => {
+  const step = (reply: Reply): CallerStep => ('answer' in reply ? (spec, purpose, call) => {
     const wanted = reply.tokens ?? 100;
     const cut = wanted > spec.maxTokens;
-    const text = purpose === 'forced-answer' ? `\\boxed{${reply.answer}}` : cut ? 'Work that ran out of room' : `Work.\nA: ${reply.answer}`;
+    // Each call's reasoning is worded anew, as a sampling model's is: copies would not be counted.
+    const text = purpose === 'forced-answer' ? `\\boxed{${reply.answer}}` : cut ? `${workOf(call)} Work that ran out of room` : `${workOf(call)}\nA: ${reply.answer}`;
     return { text, tokens: wanted, finishReason: cut ? 'length' : 'stop' };
   } : reply);
   return new ScriptedCaller({

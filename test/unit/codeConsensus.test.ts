@@ -6,7 +6,7 @@ import { ReasoningRun } from '../../src/core/reasoning/reasoningRun';
 import type { RunEvent } from '../../src/core/reasoning/runEvents';
 import { AnytimeSelfConsistency, type ChainRecord, type RunProgress } from '../../src/core/reasoning/strategies';
 import { strategyOf } from '../../src/core/run/engine';
-import { ScriptedCaller, type CallerReply } from '../support/scripted';
+import { ScriptedCaller, workOf, type CallerStep } from '../support/scripted';
 
 // ---- stop decisions on hand-made runs: answers named by letters, similarities given per pair ----
 
@@ -67,14 +67,15 @@ describe('CodeConsensus stop decisions', () => {
 
 const prompt = 'def count_primes(n):\n    """Return how many primes are below n."""';
 const question = `Complete this function.\n\n\`\`\`python\n${prompt}\n\`\`\``;
-const reply = (body: string, tokens = 80): CallerReply => ({ text: `Here it is:\n\n\`\`\`python\n${prompt}\n${body}\n\`\`\``, tokens });
+/** A reply with `body`, introduced anew on each call (copies of one text would not be counted). */
+const reply = (body: string, tokens = 80): CallerStep => (_spec, _purpose, call) => ({ text: `${workOf(call)} Here it is:\n\n\`\`\`python\n${prompt}\n${body}\n\`\`\``, tokens });
 const usesHelper = reply('    return sum(1 for k in range(n) if is_prime(k))');
 const trial = reply('    count = 0\n    for k in range(2, n):\n        if all(k % d for d in range(2, k)):\n            count += 1\n    return count');
 const trialRenamed = reply('    total = 0\n    for m in range(2, n):\n        if all(m % q for q in range(2, m)):\n            total += 1\n    return total');
 const sieve = reply('    flags = [True] * n\n    for k in range(2, n):\n        for j in range(k * k, n, k):\n            flags[j] = False\n    return sum(flags[2:])');
 const ranOn = reply(`    count = 0\n    ${'#'.repeat(200)}`);
 
-function codeRun(replies: CallerReply[]) {
+function codeRun(replies: CallerStep[]) {
   const caller = new ScriptedCaller({ replies });
   const events: RunEvent[] = [];
   const run = new ReasoningRun(caller, { question, answerKind: 'code', strategy: new CodeConsensus(), budget: { chainTokens: 300, totalTokens: 20_000, source: 'local' } }, (e) => events.push(e));

@@ -31,6 +31,17 @@ describe('settings validation', () => {
     assert.equal(problems.length, 3);
   });
 
+  it('samples at temperature 0.7 by default and takes 0 to 2', () => {
+    assert.equal(parseSettings({}).settings.temperature, 0.7);
+    assert.equal(parseSettings({ temperature: 0 }).settings.temperature, 0);
+    assert.equal(parseSettings({ temperature: 1.3 }).settings.temperature, 1.3);
+    for (const bad of [-0.1, 2.5, '0.7', null]) {
+      const parsed = parseSettings({ temperature: bad });
+      assert.equal(parsed.settings.temperature, 0.7);
+      assert.match(parsed.problems.join('\n'), /"budgetReasoner\.temperature" must be a number from 0 to 2/);
+    }
+  });
+
   it('rejects unknown enum values', () => {
     const { settings, problems } = parseSettings({ strategy: 'debate', estimator: 'magic' });
     assert.equal(settings.strategy, 'anytime-sc');

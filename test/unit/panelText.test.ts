@@ -11,6 +11,10 @@ describe('panel text for code and prose runs', function () {
     assert.equal(attemptLine({ ...attempt, finishReason: null, answer: null, completionTokens: null }, true), '#2 chain · streaming · up to 1.6k');
   });
 
+  it('a chain that repeated an earlier one says so and that it was not counted', function () {
+    assert.equal(attemptLine({ ...attempt, answer: '42', duplicateOf: 1 }, false), '#2 chain · stop · 1.2k output tokens · → 42 · same as #1, not counted');
+  });
+
   it('previews an answer by its first line: code as written, prose without markdown marks', function () {
     assert.equal(previewLine('def f(x):\n    return x', 'code'), 'def f(x): …');
     assert.equal(previewLine('x = 1', 'code'), 'x = 1');

@@ -3,14 +3,16 @@ import type { RunEvent } from '../../src/core/reasoning/runEvents';
 import { FORCED_ANSWER_PROMPT, FORCED_ANSWER_RESERVE_TOKENS, FORCED_ANSWER_TAIL_CHARS, ReasoningRun, reasoningTail } from '../../src/core/reasoning/reasoningRun';
 import type { ReasoningRunOptions } from '../../src/core/reasoning/reasoningRun';
 import {
-  ANYTIME_DEFAULTS, AnytimeSelfConsistency, SingleChainStrategy, ValueGuidedStrategy, answerLogprob,
+  ANYTIME_DEFAULTS, AnytimeSelfConsistency, SingleChainStrategy, ValueGuidedStrategy, answerLogprob, chainReliability,
 } from '../../src/core/reasoning/strategies';
+import { FIRST_CHAIN_PRIOR, FirstChainHistory } from '../../src/core/reasoning/firstChainHistory';
 import { BetaStoppingRule, EscStoppingRule } from '../../src/core/reasoning/stoppingRules';
-import { SCRIPTED_RECORD, ScriptedCaller, spendRecord, type CallerReply } from '../support/scripted';
+import { SCRIPTED_RECORD, ScriptedCaller, spendRecord, workOf, type CallerReply, type CallerStep } from '../support/scripted';
 
-const boxed = (answer: string, tokens = 100): CallerReply => ({ text: `Work.\nSo the answer is $\\boxed{${answer}}$.`, tokens });
+/** A chain that reaches `answer`, its reasoning worded anew on each call. */
+const boxed = (answer: string, tokens = 100): CallerStep => (_spec, _purpose, call) => ({ text: `${workOf(call)}\nSo the answer is $\\boxed{${answer}}$.`, tokens });
 
-function makeRun(replies: CallerReply[], options: Partial<ReasoningRunOptions> = {}) {
+function makeRun(replies: CallerStep[], options: Partial<ReasoningRunOptions> = {}) {
   const caller = new ScriptedCaller({ replies });
   const events: RunEvent[] = [];
   const run = new ReasoningRun(caller, {
@@ -51,12 +53,53 @@ describe('ReasoningRun', () => {
     assert.strictEqual(outcome.answer, '7');
   });
 
-  it('trusts a first chain that finished well inside its budget (default strategy)', async () => {
-    const { run, caller, of } = makeRun([boxed('42', 120)], { strategy: new AnytimeSelfConsistency() });
+  it('with no history for the model, takes a second chain after a clean first one and shows the lone chain below certainty (default strategy)', async () => {
+    const { run, caller, of } = makeRun([boxed('42', 120), boxed('42', 110)], { strategy: new AnytimeSelfConsistency() });
+    const outcome = await run.start();
+    assert.strictEqual(caller.calls.length, 2);
+    const first = of('answer')[0];
+    assert.ok(first.confidence <= FIRST_CHAIN_PRIOR.mean, `a lone chain is at most the prior: ${first.confidence}`);
+    assert.strictEqual(first.ruleState, 'one chain; no history for this model yet');
+    assert.strictEqual(outcome.reason, 'converged');
+    assert.match(outcome.message, /^2 of 2 agree, P\(majority\) 0\.88\.$/);
+    assert.deepStrictEqual(run.firstChainCheck(), { score: chainReliability(run.state.chains[0]), confirmed: true });
+  });
+
+  it('trusts a lone first chain once the model\'s first chains like it were confirmed, and says so (default strategy)', async () => {
+    const history = new FirstChainHistory();
+    const { run: probe } = makeRun([boxed('42', 120)], { strategy: new SingleChainStrategy() });
+    await probe.start();
+    const score = chainReliability(probe.state.chains[0]);
+    for (let i = 0; i < 10; i++) {
+      history.learn('scripted-model', { score, confirmed: i !== 3 });
+    }
+    const { run, caller, of } = makeRun([boxed('42', 120)], { strategy: new AnytimeSelfConsistency(undefined, ANYTIME_DEFAULTS, true, history.of('scripted-model')) });
     const outcome = await run.start();
     assert.strictEqual(caller.calls.length, 1);
     assert.strictEqual(outcome.reason, 'converged');
-    assert.match(of('answer')[0].ruleState, /first chain trusted/);
+    assert.strictEqual(outcome.message, 'One chain, trusted because its earlier first chains like it were confirmed 9 of 10 times.');
+    assert.ok(of('answer')[0].confidence < 1 && of('answer')[0].confidence >= ANYTIME_DEFAULTS.trustFirstChain);
+    assert.strictEqual(run.firstChainCheck(), undefined, 'no later chain checked it');
+  });
+
+  it('a lone chain rises with confirming history and falls with contradicting history, never to 100%', async () => {
+    const loneConfidence = async (history: FirstChainHistory) => {
+      const { run, of } = makeRun([boxed('42', 120)], { strategy: new SingleChainStrategy(ANYTIME_DEFAULTS, history.of('scripted-model')) });
+      await run.start();
+      return { confidence: of('answer')[0].confidence, ruleState: of('answer')[0].ruleState, score: chainReliability(run.state.chains[0]) };
+    };
+    const none = await loneConfidence(new FirstChainHistory());
+    const confirming = new FirstChainHistory();
+    const contradicting = new FirstChainHistory();
+    for (let i = 0; i < 500; i++) {
+      confirming.learn('scripted-model', { score: none.score, confirmed: true });
+      contradicting.learn('scripted-model', { score: none.score, confirmed: i % 2 === 0 });
+    }
+    const up = await loneConfidence(confirming);
+    const down = await loneConfidence(contradicting);
+    assert.ok(none.confidence < up.confidence && up.confidence < 1, `${none.confidence} < ${up.confidence} < 1`);
+    assert.ok(down.confidence < none.confidence, `${down.confidence} < ${none.confidence}`);
+    assert.strictEqual(up.ruleState, 'one chain; its earlier first chains like it were confirmed 100 of 100 times', 'single never trusts, it just reports');
   });
 
   it('samples more when the first chain ran long past its budget (default strategy)', async () => {
@@ -187,7 +230,7 @@ describe('ReasoningRun', () => {
   });
 
   it('never grants more than the run budget, even when every call uses all it is given', async () => {
-    const replies: CallerReply[] = Array.from({ length: 40 }, () => ({ text: 'cut', finishReason: 'length' as const }));
+    const replies: CallerReply[] = Array.from({ length: 40 }, (_, i) => ({ text: `cut ${i}`, finishReason: 'length' as const }));
     const { run, caller } = makeRun(replies, { budget: { chainTokens: 300, totalTokens: 5000, source: 'fixed' } });
     const outcome = await run.start();
     const granted = caller.calls.reduce((s, c) => s + c.spec.maxTokens, 0);
@@ -216,14 +259,23 @@ describe('ReasoningRun', () => {
     assert.strictEqual(outcome.tokensSpent, 420);
   });
 
-  it('value-guided requests logprobs and stops on a clearly good chain', async () => {
-    const text = 'So \\boxed{42}';
+  it('value-guided requests logprobs; a clearly good lone chain stops the run only when the model\'s history trusts it', async () => {
     const logprobs = [{ token: 'So \\boxed{', logprob: -0.5 }, { token: '42', logprob: -0.01 }, { token: '}', logprob: -0.2 }];
-    const { run, caller } = makeRun([{ text, tokens: 50, logprobs }], { strategy: new ValueGuidedStrategy() });
-    const outcome = await run.start();
-    assert.strictEqual(caller.calls[0].spec.logprobs, true);
-    assert.strictEqual(caller.calls.length, 1);
-    assert.ok(outcome.confidence > 0.9);
+    const good: CallerStep = (_s, _p, call) => ({ text: `${workOf(call)} So \\boxed{42}`, tokens: 50, logprobs: [{ token: `${workOf(call)} `, logprob: -0.1 }, ...logprobs] });
+    const fresh = makeRun([good, good], { strategy: new ValueGuidedStrategy() });
+    await fresh.run.start();
+    assert.strictEqual(fresh.caller.calls[0].spec.logprobs, true);
+    assert.strictEqual(fresh.caller.calls.length, 2, 'no history: a token probability alone does not end the run');
+    assert.ok(fresh.of('answer')[0].confidence <= FIRST_CHAIN_PRIOR.mean);
+    assert.match(fresh.of('answer')[0].ruleState, /^one chain; no history for this model yet; a chain is 99% sure of its answer$/);
+    const history = new FirstChainHistory();
+    for (let i = 0; i < 10; i++) {
+      history.learn('scripted-model', fresh.run.firstChainCheck()!);
+    }
+    const trusted = makeRun([good], { strategy: new ValueGuidedStrategy(undefined, ANYTIME_DEFAULTS, 0.9, history.of('scripted-model')) });
+    const outcome = await trusted.run.start();
+    assert.strictEqual(trusted.caller.calls.length, 1);
+    assert.ok(outcome.confidence > 0.85 && outcome.confidence < 1);
   });
 
   it('value-guided without logprobs falls back to votes', async () => {
@@ -260,5 +312,91 @@ describe('answerLogprob', () => {
     const lp = [{ token: 'x \\boxed{', logprob: -1 }, { token: '1', logprob: -0.2 }, { token: '2', logprob: -0.4 }, { token: '}', logprob: -3 }];
     assert.ok(Math.abs(answerLogprob(text, text.indexOf('12'), 2, lp)! + 0.3) < 1e-12);
     assert.strictEqual(answerLogprob(text, 0, 1, undefined), undefined);
+  });
+});
+
+describe('sampling: repeated chains and endpoints that do not sample', () => {
+  const copy = (answer: string) => `Work.\nSo the answer is $\\boxed{${answer}}$.`;
+  const same = (answer: string): CallerReply => ({ text: copy(answer), tokens: 100 });
+
+  it('samples the chains after the first at the run\'s temperature, the first at the endpoint\'s default', async () => {
+    const { run, caller } = makeRun([boxed('4'), boxed('5'), boxed('5')], { temperature: 0.7, strategy: new AnytimeSelfConsistency(new EscStoppingRule(2), ANYTIME_DEFAULTS, false) });
+    await run.start();
+    assert.deepStrictEqual(caller.calls.map((c) => c.spec.temperature), [undefined, 0.7, 0.7]);
+    const none = makeRun([boxed('4'), boxed('4')], { strategy: new AnytimeSelfConsistency(new EscStoppingRule(2), ANYTIME_DEFAULTS, false) });
+    await none.run.start();
+    assert.ok(none.caller.calls.every((c) => c.spec.temperature === undefined), 'no temperature given, none sent');
+  });
+
+  it('a chain identical to an earlier one is no vote: shown as a copy in its row and in the rule\'s state', async () => {
+    const { run, of } = makeRun([same('4'), same('4'), boxed('4'), boxed('4')], { strategy: new AnytimeSelfConsistency(new BetaStoppingRule(0.8), ANYTIME_DEFAULTS, false) });
+    const outcome = await run.start();
+    const finished = of('attempt-finished');
+    assert.deepStrictEqual(finished.map((e) => e.duplicateOf), [undefined, 1, undefined]);
+    assert.strictEqual(finished[1].answer, '4', 'the copy says what it said');
+    assert.strictEqual(run.state.chains.length, 2, 'two votes from three chains');
+    assert.strictEqual(outcome.chains, 3);
+    assert.strictEqual(outcome.reason, 'converged');
+    assert.match(outcome.message, /^2 of 2 agree/);
+    assert.match(of('answer').at(-1)!.ruleState, /; 1 repeated chain not counted$/);
+    assert.ok(of('answer').at(-1)!.confidence < 0.9);
+  });
+
+  it('a near copy of a long chain (whitespace and a word apart) is a copy; a long chain worded differently is not', async () => {
+    const steps = Array.from({ length: 60 }, (_, i) => `Step ${i}: add ${i} to the running total and carry on.`).join('\n');
+    const long = { text: `${steps}\nSo the answer is $\\boxed{1770}$.`, tokens: 900 };
+    const near = { text: `${steps.replace('Step 7:', 'Step  7 :').replace(/\n/g, '\n\n')}\nThus the answer is $\\boxed{1770}$.`, tokens: 900 };
+    const other = { text: `Pair the numbers from both ends: 0 + 59, 1 + 58, and so on, 30 pairs of 59.\nSo the answer is $\\boxed{1770}$.`, tokens: 60 };
+    const { run, of } = makeRun([long, near, other, boxed('1770')], { strategy: new AnytimeSelfConsistency(new BetaStoppingRule(0.8), ANYTIME_DEFAULTS, false) });
+    await run.start();
+    assert.deepStrictEqual(of('attempt-finished').map((e) => e.duplicateOf), [undefined, 1, undefined]);
+  });
+
+  it('the second and third chains both copies: stops, spending nothing more, and says the endpoint is not sampling', async () => {
+    const { run, caller, of } = makeRun([same('4'), same('4'), same('4')], { strategy: new AnytimeSelfConsistency() });
+    const outcome = await run.start();
+    assert.strictEqual(caller.calls.length, 3);
+    assert.strictEqual(outcome.reason, 'not-sampling');
+    assert.strictEqual(outcome.message, 'This endpoint is not sampling: extra chains add nothing (chains 2 and 3 repeated chain 1).');
+    assert.strictEqual(of('stopped')[0].reason, 'not-sampling');
+    assert.strictEqual(outcome.answer, '4');
+    assert.ok(outcome.confidence <= FIRST_CHAIN_PRIOR.mean, 'one chain\'s worth of evidence');
+    assert.strictEqual(run.firstChainCheck(), undefined, 'copies confirm nothing');
+  });
+
+  it('the first two choices of a parallel call alike, and like chain 1: not sampling', async () => {
+    const { run, caller } = makeRun([same('4'), { text: [copy('4'), copy('4')] }], { parallel: 2 });
+    const outcome = await run.start();
+    assert.strictEqual(caller.calls.length, 2);
+    assert.strictEqual(caller.calls[1].spec.n, 2);
+    assert.strictEqual(outcome.reason, 'not-sampling');
+    assert.match(outcome.message, /\(chains 2 and 3 repeated chain 1\)\.$/);
+  });
+
+  it('chain 1 apart (its prompt differs), then the samples all alike: not sampling after the third', async () => {
+    const { run, caller } = makeRun([boxed('4'), same('4'), same('4'), same('4')], { temperature: 0.7 });
+    const outcome = await run.start();
+    assert.strictEqual(caller.calls.length, 4);
+    assert.strictEqual(outcome.reason, 'not-sampling');
+    assert.match(outcome.message, /\(chains 2, 3 and 4 came back the same\)\.$/);
+  });
+
+  it('once samples have differed, a later run of copies is no vote but no stop either (a peaked model samples alike)', async () => {
+    const { run, of } = makeRun([boxed('19'), boxed('31'), same('19'), same('19'), same('19'), boxed('31'), boxed('19'), boxed('19')], { strategy: new AnytimeSelfConsistency(new BetaStoppingRule(0.8), ANYTIME_DEFAULTS, false) });
+    const outcome = await run.start();
+    assert.strictEqual(outcome.reason, 'converged');
+    assert.strictEqual(outcome.message, 'Stopped after 8 chains, the most this run draws.', 'copies count as drawn');
+    assert.deepStrictEqual(of('attempt-finished').map((e) => e.duplicateOf ?? null), [null, null, null, 3, 3, null, null, null]);
+    assert.strictEqual(run.state.chains.length, 6);
+  });
+
+  it('an endpoint that ignores n: the missing choices are "not-returned", and the run asks for one at a time', async () => {
+    const { run, caller, of } = makeRun([boxed('4'), { text: [`${workOf(9)} $\\boxed{4}$`, '', ''], finishReason: 'unknown' }, boxed('4'), boxed('4')], {
+      parallel: 3, strategy: new AnytimeSelfConsistency(new BetaStoppingRule(0.9), ANYTIME_DEFAULTS, false),
+    });
+    await run.start();
+    assert.deepStrictEqual(of('attempt-finished').slice(1, 4).map((e) => e.finishReason), ['unknown', 'not-returned', 'not-returned']);
+    assert.ok(caller.calls.slice(2).every((c) => c.spec.n === undefined), 'later calls ask for one choice');
+    assert.strictEqual(run.state.parallel, 1);
   });
 });

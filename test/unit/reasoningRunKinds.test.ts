@@ -4,10 +4,11 @@ import { ReasoningRun, type ReasoningRunOptions } from '../../src/core/reasoning
 import { ANYTIME_DEFAULTS, AnytimeSelfConsistency, SingleChainStrategy } from '../../src/core/reasoning/strategies';
 import { BetaStoppingRule, EpsilonStoppingRule, EscStoppingRule } from '../../src/core/reasoning/stoppingRules';
 import { SYSTEM_PROMPTS, FORCED_ANSWER_PROMPTS } from '../../src/core/reasoning/answerKinds';
-import { ScriptedCaller, type CallerStep } from '../support/scripted';
+import { ScriptedCaller, workOf, type CallerStep } from '../support/scripted';
 import { initialRunView, reduceRunView } from '../../src/core/view/runView';
 
-const code = (body: string) => ({ text: `The loop starts at 1, so the first element is skipped.\n\n\`\`\`ts\n${body}\n\`\`\``, tokens: 120 });
+/** A code reply with `body`, explained anew on each call. */
+const code = (body: string): CallerStep => (_spec, _purpose, call) => ({ text: `${workOf(call)} The loop starts at 1, so the first element is skipped.\n\n\`\`\`ts\n${body}\n\`\`\``, tokens: 120 });
 const fixA = 'function sum(xs: number[]) {\n  let s = 0;\n  for (let i = 0; i < xs.length; i++) s += xs[i];\n  return s;\n}';
 const fixB = 'function sum(values: number[]) {\n  let total = 0; // from the start\n  for (let k = 0; k < values.length; k++) total += values[k];\n  return total;\n}';
 const other = 'function sum(xs: number[]) {\n  return xs.reduce((a, b) => a + b, 0);\n}';

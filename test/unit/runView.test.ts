@@ -259,6 +259,20 @@ describe('parseRunView (stored state is untrusted)', () => {
     assert.deepEqual(parseRunView(JSON.parse(JSON.stringify(full))), full);
   });
 
+  it('keeps a repeated chain\'s row as a copy, and a not-sampling stop, through JSON', () => {
+    const repeated = fold([
+      { type: 'attempt-started', attempt: 1, purpose: 'attempt', maxTokens: 900 },
+      { type: 'attempt-finished', attempt: 1, finishReason: 'stop', answer: '4', completionTokens: 30, text: 'Work. \\boxed{4}' },
+      { type: 'attempt-started', attempt: 2, purpose: 'attempt', maxTokens: 900 },
+      { type: 'attempt-finished', attempt: 2, finishReason: 'stop', answer: '4', completionTokens: 30, text: 'Work. \\boxed{4}', duplicateOf: 1 },
+      { type: 'stopped', reason: 'not-sampling', message: 'This endpoint is not sampling: extra chains add nothing (chains 2 and 3 repeated chain 1).' },
+    ]);
+    assert.deepEqual(repeated.attempts.map((a) => a.duplicateOf), [undefined, 1]);
+    const back = parseRunView(JSON.parse(JSON.stringify(repeated)))!;
+    assert.deepEqual(back, repeated);
+    assert.equal(back.status.reason, 'not-sampling');
+  });
+
   it('rejects what is not a view', () => {
     for (const bad of [undefined, null, 42, 'x', [], {}, { version: 99, header: full.header }, { version: 1, header: { ...full.header, strategy: 'evil' } }]) {
       assert.equal(parseRunView(bad), undefined, JSON.stringify(bad));

@@ -10,7 +10,7 @@ import type {
 } from './chatProvider';
 import { ProviderError } from './chatProvider';
 import { ThinkTagSplitter, type ThinkSegment } from './thinkTags';
-import { leverFamily, type LeverFamily, type LeverSetting } from './budgetLevers';
+import { isReasoningModel, leverFamily, type LeverFamily, type LeverSetting } from './budgetLevers';
 
 export interface OpenAICompatibleOptions {
   baseURL: string;
@@ -24,9 +24,26 @@ export interface OpenAICompatibleOptions {
   timeoutMs?: number;
   /** Milliseconds without a streamed chunk before the call is abandoned as timed out. */
   idleTimeoutMs?: number;
+  /**
+   * Models this session found to refuse a temperature ("<provider id> <model>"), shared by the
+   * session's providers; a request to one goes without it. Default: this provider's own memory.
+   */
+  noTemperature?: Set<string>;
 }
 
-export { isReasoningModel } from './budgetLevers';
+/** A 400 that refuses the temperature parameter ("Unsupported value: 'temperature' does not support 0.7 ..."). */
+export function refusesTemperature(error: unknown): boolean {
+  const e = (error ?? {}) as { status?: number; message?: string; error?: { message?: string } };
+  const text = `${e.error?.message ?? ''} ${e.message ?? ''}`;
+  return e.status === 400 && /temperature/i.test(text) && /unsupported|not supported|does not support|only the default/i.test(text);
+}
+
+export { isReasoningModel };
+
+/** The temperature a run's sampled chains are sent with: none for reasoning models, which accept only their default. */
+export function samplingTemperature(model: string, temperature: number): number | undefined {
+  return isReasoningModel(model) ? undefined : temperature;
+}
 
 /** OpenRouter's unified thinking budget, a field the openai SDK passes through as sent. */
 type WithReasoningBudget = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming & { reasoning?: { max_tokens: number } };
@@ -69,9 +86,11 @@ export class OpenAICompatibleProvider implements ChatProvider {
   readonly billsInDollars = true;
   private client: Promise<OpenAI> | undefined;
   private sdk: SdkErrors | undefined;
+  private readonly noTemperature: Set<string>;
 
   constructor(private readonly options: OpenAICompatibleOptions) {
     this.id = `openai:${options.baseURL.replace(/\/+$/, '')}`;
+    this.noTemperature = options.noTemperature ?? new Set();
   }
 
   async *stream(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatStreamEvent> {
@@ -95,11 +114,12 @@ export class OpenAICompatibleProvider implements ChatProvider {
     };
     const finishReasons: FinishReason[] = [];
     const splitters: ThinkTagSplitter[] = [];
+    /** Choices that sent anything: a server that ignores n sends fewer than were asked for. */
+    const seen = new Set<number>();
     let usage: Usage | undefined;
     try {
       armIdle();
-      const params = toCompletionParams(request, leverFamily(request.model, this.options.baseURL, this.options.levers));
-      const stream = await client.chat.completions.create(params, { signal: controller.signal });
+      const stream = await this.create(client, request, controller.signal);
       // Each next() is raced against the abort: once a response is fully buffered, aborting can leave
       // the SDK's next() pending forever. Not with Promise.race on one long-lived abort promise: every
       // race adds a reaction to it that keeps that chunk reachable until the stream ends.
@@ -123,6 +143,7 @@ export class OpenAICompatibleProvider implements ChatProvider {
         const chunk = next.value;
         armIdle();
         for (const choice of chunk.choices ?? []) {
+          seen.add(choice.index);
           const delta = (choice.delta ?? {}) as ThinkingDelta;
           // DeepSeek, vLLM, SGLang and LM Studio send thinking as reasoning_content; OpenRouter and Ollama as reasoning.
           const thought = typeof delta.reasoning_content === 'string' ? delta.reasoning_content : typeof delta.reasoning === 'string' ? delta.reasoning : '';
@@ -151,13 +172,36 @@ export class OpenAICompatibleProvider implements ChatProvider {
       // The SDK may end the iteration quietly on abort instead of throwing.
       throw toProviderError(new Error('aborted'), { userAborted: signal.aborted, timedOut, model: request.model, baseURL: this.options.baseURL });
     }
-    const n = Math.max(request.n ?? 1, finishReasons.length);
+    // A server that ignores n (Ollama, some proxies) sends choices 0..k-1 in full and no others.
+    const n = seen.size > 0 && seen.size < (request.n ?? 1) && Math.max(...seen) === seen.size - 1 ? seen.size : Math.max(request.n ?? 1, finishReasons.length);
     if (finishReasons.filter(Boolean).length < n) {
       // The SDK ends quietly when the connection closes early; a choice without a finish reason is a cut stream.
       throw new ProviderError('network', `The connection to ${this.options.baseURL} closed before the answer was complete. Try again.`);
     }
     const reasons = Array.from({ length: n }, (_, i) => finishReasons[i] ?? 'unknown');
     yield { kind: 'done', finishReasons: reasons, usage };
+  }
+
+  /**
+   * Opens the stream. A model that refuses a temperature (a reasoning model behind another name,
+   * an endpoint that fixes it) is asked again at once without one, and this session remembers it.
+   */
+  private async create(client: OpenAI, request: ChatRequest, signal: AbortSignal) {
+    const params = toCompletionParams(request, leverFamily(request.model, this.options.baseURL, this.options.levers));
+    const key = `${this.id} ${request.model}`;
+    if (this.noTemperature.has(key)) {
+      delete params.temperature;
+    }
+    try {
+      return await client.chat.completions.create(params, { signal });
+    } catch (error) {
+      if (params.temperature === undefined || !refusesTemperature(error)) {
+        throw error;
+      }
+      this.noTemperature.add(key);
+      delete params.temperature;
+      return client.chat.completions.create(params, { signal });
+    }
   }
 
   async listModels(signal: AbortSignal): Promise<string[]> {

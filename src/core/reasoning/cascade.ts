@@ -31,6 +31,8 @@ export interface CascadeTier {
   price: TokenPrice;
   /** How this tier samples; default: anytime-sc until the Beta posterior reaches the cascade's threshold. */
   strategy?: () => ReasoningStrategy;
+  /** Temperature of the tier's chains after its first (ReasoningRunOptions.temperature). */
+  temperature?: number;
 }
 
 export interface CascadeBudget {
@@ -338,6 +340,9 @@ export class CascadeRun {
           if (result.reason === 'converged') {
             return this.finish('converged', `The strongest model, ${tierRun.tier.name}, has finished; P(majority) ${verdict.confidence.toFixed(2)}.`);
           }
+          if (result.reason === 'not-sampling') {
+            return this.finish('not-sampling', `${tierRun.tier.name}: ${result.message}`);
+          }
           return this.finish('budget-exhausted', `The cascade's budget is spent: ${this.tokensSpent.toLocaleString('en-US')} of ${this.totalTokens.toLocaleString('en-US')} tokens, ${preciseDollars(this.dollarsSpent)} of ${preciseDollars(this.totalDollars)}.`);
         }
         if (this.userStopped || signal?.aborted) {
@@ -408,6 +413,7 @@ export class CascadeRun {
       ...(this.options.systemPrompt !== undefined ? { systemPrompt: this.options.systemPrompt } : {}),
       ...(this.options.budgetInPrompt !== undefined ? { budgetInPrompt: this.options.budgetInPrompt } : {}),
       ...(this.options.parallel !== undefined ? { parallel: this.options.parallel } : {}),
+      ...(tier.temperature !== undefined ? { temperature: tier.temperature } : {}),
       strategy,
       budget: { chainTokens: this.options.budget.chainTokens, totalTokens: tokenShare, source: this.options.budget.source },
       clock: this.clock,

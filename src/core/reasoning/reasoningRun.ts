@@ -12,12 +12,13 @@ import { extractKindAnswer, FORCED_ANSWER_PROMPTS, SYSTEM_PROMPTS, withThinkingS
 import { normalizeAnswer } from './answers';
 import { AnswerClusters } from './clusters';
 import { codeDefects } from './codeChecks';
-import { CLUSTER_THRESHOLDS, similarityFor } from './similarity';
+import { chainKey, CLUSTER_THRESHOLDS, sameChain, similarityFor } from './similarity';
 import { selectionMessages, parseSelection, SELECT_MAX_TOKENS } from './universalSelection';
 import type { SelectorName } from '../config';
 import { runAnytimeIndex } from './anytimeIndex';
 import type { AnytimePoint } from './anytimeIndex';
-import { answerLogprob, createStrategy, chainReliability, ONE_UNCHECKED_ANSWER } from './strategies';
+import { answerLogprob, createStrategy, chainReliability, firstChainCheck, ONE_UNCHECKED_ANSWER } from './strategies';
+import type { FirstChainCheck } from './firstChainHistory';
 import type { ChainRecord, ReasoningStrategy, RunAction, RunProgress } from './strategies';
 import { budgetPromptLine, budgetTrackerBlock } from '../budget/budgetTracker';
 
@@ -70,6 +71,11 @@ export interface ReasoningRunOptions {
   budget: RunBudget;
   /** Whether the endpoint samples n > 1 choices per call, and how many at most. */
   parallel?: number;
+  /**
+   * Temperature of every chain after the first, so that they are independent samples; the first goes
+   * at the endpoint's default (its makers' choice for one good answer). Undefined: never sent.
+   */
+  temperature?: number;
   /** Put the TALE budget line in the prompt (default true). */
   budgetInPrompt?: boolean;
   /** Milliseconds clock, for the curve's time stamps (injectable for tests). */
@@ -91,6 +97,7 @@ export interface RunOutcome {
   answerKind: AnswerKind;
   confidence: number;
   tokensSpent: number;
+  /** Chains drawn, repeated ones included. */
   chains: number;
   anytimeIndex: number;
 }
@@ -108,6 +115,13 @@ export interface RunEngine {
   readonly totalBudget: number;
   /** Completion tokens of each clean chain that reached `answer`: what the local estimator learns from (none for a cascade). */
   agreeingChainTokens(answer: string): number[];
+  /** Whether later chains confirmed the first: what the model's first-chain history learns from (none for a cascade). */
+  firstChainCheck(): FirstChainCheck | undefined;
+}
+
+/** "2 and 3", "2, 3 and 4". */
+function attemptList(attempts: readonly number[]): string {
+  return attempts.length < 2 ? attempts.join('') : `${attempts.slice(0, -1).join(', ')} and ${attempts[attempts.length - 1]}`;
 }
 
 export class ReasoningRun implements RunEngine {
@@ -122,7 +136,19 @@ export class ReasoningRun implements RunEngine {
   private chosen?: number;
   private selectionNote?: string;
   private readonly clock: () => number;
+  /** The distinct chains: the votes. */
   private readonly chains: ChainRecord[] = [];
+  /** Each distinct chain's text as compared for copies (thinking and reply, as it came). */
+  private readonly chainKeys: Array<{ chain: ChainRecord; key: string }> = [];
+  /** Chains that came back the same as an earlier one: drawn and paid for, never votes. */
+  private duplicates = 0;
+  /** Every chain of the calls after the first (meant as independent samples), with the distinct chain it is (its own attempt, or the one it repeats). */
+  private readonly samples: Array<{ attempt: number; of: number }> = [];
+  /** How the endpoint showed it is not sampling, once it has. */
+  private notSampling?: string;
+  /** Choices per call at most; 1 once the endpoint answered a parallel call with one choice. */
+  private parallel: number;
+  private chainCalls = 0;
   private readonly points: AnswerCurvePoint[] = [];
   private runBudget: number;
   private tokensSpent = 0;
@@ -149,6 +175,7 @@ export class ReasoningRun implements RunEngine {
       throw new RangeError('The chain budget must be a positive number of tokens');
     }
     this.runBudget = Math.floor(options.budget.totalTokens ?? options.budget.chainTokens * 8 * 4);
+    this.parallel = Math.max(1, Math.floor(options.parallel ?? 1));
   }
 
   /** The confidence-vs-tokens curve so far (one point per answer event, after the origin). */
@@ -177,6 +204,11 @@ export class ReasoningRun implements RunEngine {
       .map((c) => c.completionTokens);
   }
 
+  firstChainCheck(): FirstChainCheck | undefined {
+    // The reliability score is fitted on values; code and prose agree by similarity, not by vote.
+    return this.kind === 'short' ? firstChainCheck(this.chains) : undefined;
+  }
+
   get state(): RunProgress {
     return {
       chainBudget: this.options.budget.chainTokens,
@@ -186,9 +218,11 @@ export class ReasoningRun implements RunEngine {
       chains: this.chains,
       pendingForced: this.pendingForced,
       extraChainsOwed: this.extraChainsOwed,
-      parallel: Math.max(1, Math.floor(this.options.parallel ?? 1)),
+      parallel: this.parallel,
       answerKind: this.kind,
       ...(this.clusters ? { clusters: this.clusters } : {}),
+      duplicates: this.duplicates,
+      ...(this.notSampling ? { notSampling: this.notSampling } : {}),
     };
   }
 
@@ -262,6 +296,9 @@ export class ReasoningRun implements RunEngine {
   private async perform(action: Exclude<RunAction, { kind: 'stop' }>, signal: AbortSignal): Promise<RunOutcome | undefined> {
     const purpose: CallPurpose = action.kind === 'chain' ? 'attempt' : 'forced-answer';
     const n = action.kind === 'chain' ? action.n : 1;
+    // Chains after the first are samples, sent at the run's temperature; forced answers and the first chain go at the endpoint's default.
+    const later = action.kind === 'chain' && this.chainCalls++ > 0;
+    const sampled = later && this.options.temperature !== undefined;
     const firstAttempt = this.attempts + 1;
     this.attempts += n;
     const messages = action.kind === 'chain' ? this.chainMessages(action.promptBudget) : await this.fittingForcedMessages(action.chain, action.maxTokens);
@@ -278,6 +315,7 @@ export class ReasoningRun implements RunEngine {
           messages,
           maxTokens: action.maxTokens,
           ...(n > 1 ? { n } : {}),
+          ...(sampled ? { temperature: this.options.temperature } : {}),
           ...(action.kind === 'chain' && action.logprobs ? { logprobs: true } : {}),
           // A model that shows its thinking is cut at its share of the chain, and its answer forced from the thinking so far.
           ...(action.kind === 'chain' ? { thinkingTokens: Math.max(1, Math.floor(action.maxTokens * THINKING_SHARE)), budgetTokens: action.promptBudget } : {}),
@@ -302,7 +340,7 @@ export class ReasoningRun implements RunEngine {
     if (action.kind === 'forced-answer') {
       this.applyForcedAnswer(action.chain, result);
     } else {
-      this.addChains(result, firstAttempt, action.promptBudget);
+      this.addChains(result, firstAttempt, action.promptBudget, later);
     }
     this.announce();
     return undefined;
@@ -354,15 +392,34 @@ export class ReasoningRun implements RunEngine {
     ];
   }
 
-  private addChains(result: CallResult, firstAttempt: number, promptBudget: number): void {
+  private addChains(result: CallResult, firstAttempt: number, promptBudget: number, later: boolean): void {
     const totalChars = result.choices.reduce((s, c) => s + c.text.length, 0);
     result.choices.forEach((choice, i) => {
+      const attempt = firstAttempt + i;
+      if (i > 0 && !choice.text && !choice.thinking && choice.finishReason === 'unknown') {
+        // The endpoint ignored n and sent fewer choices: this attempt never came, and the run asks for one at a time.
+        this.parallel = 1;
+        this.emit({ type: 'attempt-finished', attempt, finishReason: 'not-returned', answer: undefined, completionTokens: 0 });
+        return;
+      }
       // Usage is per call; parallel choices share it in proportion to their text.
       const completionTokens = result.choices.length === 1 ? result.usage.completionTokens
         : Math.round(result.usage.completionTokens * (totalChars ? choice.text.length / totalChars : 1 / result.choices.length));
+      const text = withThinkingSection(choice.thinking, choice.text);
+      const key = chainKey(text);
+      const original = this.chainKeys.find((k) => sameChain(k.key, key))?.chain;
+      if (later) {
+        this.samples.push({ attempt, of: original?.attempt ?? attempt });
+      }
+      if (original) {
+        // A copy of an earlier chain is no vote.
+        this.duplicates++;
+        this.emit({ type: 'attempt-finished', attempt, finishReason: choice.finishReason, answer: original.vote, completionTokens, text, duplicateOf: original.attempt });
+        return;
+      }
       const found = extractKindAnswer(this.kind, choice.text);
       const chain: ChainRecord = {
-        attempt: firstAttempt + i,
+        attempt,
         text: choice.text,
         ...(choice.thinking ? { thinking: choice.thinking } : {}),
         finishReason: choice.finishReason,
@@ -377,12 +434,34 @@ export class ReasoningRun implements RunEngine {
         chain.answerLogprob = answerLogprob(choice.text, found.offset, found.raw.length, choice.logprobs);
       }
       this.chains.push(chain);
-      this.emit({ type: 'attempt-finished', attempt: chain.attempt, finishReason: choice.finishReason, answer: chain.vote, completionTokens, text: withThinkingSection(choice.thinking, choice.text) });
+      this.chainKeys.push({ chain, key });
+      this.emit({ type: 'attempt-finished', attempt: chain.attempt, finishReason: choice.finishReason, answer: chain.vote, completionTokens, text });
       if (chain.vote === undefined && choice.finishReason === 'length' && !this.pendingForced) {
         this.pendingForced = chain;
       }
     });
     this.extraChainsOwed = Math.max(0, this.extraChainsOwed - result.choices.length);
+    this.checkSampling();
+  }
+
+  /**
+   * Every sample so far the same chain, three times over counting the first chain (chains 2 and 3
+   * copies of chain 1; or chain 1 and the two choices of a parallel call alike; or, when chain 1
+   * differs, chains 2, 3 and 4): the endpoint is not sampling (greedy decoding, a cache, a
+   * temperature it ignores). Once samples have differed the endpoint does sample, and a later copy is
+   * only no vote, as a peaked model's real samples sometimes are (see SAME_CHAIN_SIMILARITY).
+   */
+  private checkSampling(): void {
+    const of = this.samples[0]?.of;
+    if (this.notSampling || of === undefined || this.samples.some((s) => s.of !== of)) {
+      return;
+    }
+    const ofFirstChain = of !== this.samples[0].attempt;
+    if (this.samples.length + (ofFirstChain ? 1 : 0) < 3) {
+      return;
+    }
+    const attempts = attemptList(this.samples.map((s) => s.attempt));
+    this.notSampling = ofFirstChain ? `chains ${attempts} repeated chain ${of}` : `chains ${attempts} came back the same`;
   }
 
   private applyForcedAnswer(chain: ChainRecord, result: CallResult): void {
@@ -513,8 +592,14 @@ export class ReasoningRun implements RunEngine {
     this.emit({ type: 'spend', record });
   }
 
-  /** The vote leader, or the cluster USC chose. */
+  /** The vote leader, or the cluster USC chose; the rule's state says how many repeated chains it did not count. */
   private leading(): { vote?: string; confidence: number; ruleState: string } {
+    const a = this.leadingVote();
+    const repeated = this.duplicates ? `; ${this.duplicates} repeated chain${this.duplicates > 1 ? 's' : ''} not counted` : '';
+    return { ...a, ruleState: `${a.ruleState}${repeated}` };
+  }
+
+  private leadingVote(): { vote?: string; confidence: number; ruleState: string } {
     const a = this.strategy.assess(this.state);
     this.chosen = a.answerIndex;
     const chosenVote = a.answerIndex === undefined ? undefined : this.chains.find((c) => c.cluster === a.answerIndex)?.vote;
@@ -582,7 +667,7 @@ export class ReasoningRun implements RunEngine {
       answerKind: shown?.answerKind ?? this.kind,
       confidence: shown?.confidence ?? 0,
       tokensSpent: this.tokensSpent,
-      chains: this.chains.length,
+      chains: this.chains.length + this.duplicates,
       anytimeIndex: this.anytimeIndex,
     };
     this.emit({ type: 'stopped', reason, message });

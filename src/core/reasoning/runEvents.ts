@@ -6,10 +6,11 @@ export { BUDGET_SOURCES, type BudgetSource };
 
 /**
  * Why a run ended: `converged` (the stopping rule is satisfied), `budget-exhausted` (the run's token
- * budget is spent), `cap-reached` (a per-request or daily cap leaves no room for another call),
- * `stopped` (the user pressed Stop), `error` (a provider error ended the run).
+ * budget is spent), `not-sampling` (the endpoint keeps returning the same chain, so another adds
+ * nothing), `cap-reached` (a per-request or daily cap leaves no room for another call), `stopped`
+ * (the user pressed Stop), `error` (a provider error ended the run).
  */
-export const STOP_REASONS = ['converged', 'budget-exhausted', 'cap-reached', 'stopped', 'error'] as const;
+export const STOP_REASONS = ['converged', 'budget-exhausted', 'not-sampling', 'cap-reached', 'stopped', 'error'] as const;
 export type StopReason = typeof STOP_REASONS[number];
 
 /** Everything a ReasoningRun tells the outside world, in order. */
@@ -42,6 +43,8 @@ export type RunEvent =
       completionTokens: number;
       /** The attempt's whole text, to read after the run. */
       text?: string;
+      /** The earlier attempt this chain repeats (the same text, or nearly): no new vote, not counted. */
+      duplicateOf?: number;
     }
   | {
       type: 'answer';

@@ -7,6 +7,7 @@ import type { FinishReason, TokenLogprob } from '../providers/chatProvider';
 import { FORCED_ANSWER_TOKENS, type AnswerKind, type KindAnswerForm } from './answerKinds';
 import type { CodeDefect } from './codeChecks';
 import type { AnswerClusters } from './clusters';
+import { NO_FIRST_CHAIN_HISTORY, type FirstChainCheck, type FirstChainEvidenceSource } from './firstChainHistory';
 import type { StopReason } from './runEvents';
 import { tallyVotes, BetaStoppingRule } from './stoppingRules';
 import type { StoppingRule } from './stoppingRules';
@@ -61,12 +62,19 @@ export interface RunProgress {
   answerKind?: AnswerKind;
   /** The clusters of code and prose answers (the votes are their keys). */
   clusters?: AnswerClusters;
+  /** Chains that came back the same as an earlier one: drawn and paid for, but no votes. */
+  duplicates?: number;
+  /** Set when the endpoint keeps returning the same chain, saying how it showed ("chains 2 and 3 repeated chain 1"). */
+  notSampling?: string;
 }
 
 export type RunAction =
   | { kind: 'chain'; maxTokens: number; n: number; promptBudget: number; logprobs: boolean }
   | { kind: 'forced-answer'; chain: ChainRecord; maxTokens: number }
-  | { kind: 'stop'; reason: Extract<StopReason, 'converged' | 'budget-exhausted'>; message: string };
+  | { kind: 'stop'; reason: Extract<StopReason, 'converged' | 'budget-exhausted' | 'not-sampling'>; message: string };
+
+/** Why a run that keeps getting the same chain stops: nothing more it draws can be a new vote. */
+export const NOT_SAMPLING_MESSAGE = 'This endpoint is not sampling: extra chains add nothing';
 
 export interface Assessment {
   leader?: string;
@@ -91,8 +99,13 @@ export interface ReasoningStrategy {
 export const ANYTIME_DEFAULTS = {
   /** Logistic model of P(chain correct) from how far inside its budget it finished and the budget itself. */
   reliability: { bias: 2.516, logLengthOverBudget: -1.221, logBudget: -2.352, budgetScale: 300, logprobWeight: 1 },
-  /** Stop after the first chain when its reliability reaches this. */
+  /**
+   * Stop after the first chain when this model's earlier first chains like it (firstChainHistory.ts)
+   * were confirmed by later chains at least this often (the posterior), over at least
+   * firstChainMinChecked of them: a model with no history takes a second chain.
+   */
   trustFirstChain: 0.85,
+  firstChainMinChecked: 5,
   /** Beta posterior threshold once there are two or more votes. */
   betaThreshold: 0.8,
   maxChains: 8,
@@ -127,6 +140,39 @@ export function chainReliability(chain: ChainRecord, params: AnytimeParams['reli
     logit -= 1; // an answer that was forced or not boxed did not finish as asked
   }
   return 1 / (1 + Math.exp(-logit));
+}
+
+/**
+ * A lone chain's confidence and, when the strategy would stop on it (`trusting`), whether it may be
+ * trusted alone, from this model's history with first chains of its score; said as what the
+ * evidence is ("one chain, trusted because its earlier first chains like it were confirmed 9 of 10 times").
+ */
+export function loneChain(chain: ChainRecord, history: FirstChainEvidenceSource, params: AnytimeParams = ANYTIME_DEFAULTS, trusting = true): { confidence: number; trusted: boolean; state: string } {
+  const evidence = history.evidence(chainReliability(chain, params.reliability));
+  const trusted = trusting && evidence.checked >= params.firstChainMinChecked && evidence.confidence >= params.trustFirstChain;
+  const record = evidence.checked > 0
+    ? `its earlier first chains like it were confirmed ${evidence.confirmed} of ${evidence.checked} times`
+    : 'no history for this model yet';
+  return { confidence: evidence.confidence, trusted, state: trusted ? `one chain, trusted because ${record}` : `one chain; ${record}` };
+}
+
+/**
+ * What a finished run says about its first chain, for the model's history: whether the later
+ * chains' leading answer (a tie included) was the first chain's. Undefined without a later answer.
+ */
+export function firstChainCheck(chains: readonly ChainRecord[], params: AnytimeParams = ANYTIME_DEFAULTS): FirstChainCheck | undefined {
+  const [first, ...later] = chains;
+  const counts = tallyVotes(later.map((c) => c.vote));
+  if (first?.vote === undefined || counts.length === 0) {
+    return undefined;
+  }
+  const own = counts.find((c) => c.answer === first.vote)?.count ?? 0;
+  return { score: chainReliability(first, params.reliability), confirmed: own === counts[0].count };
+}
+
+/** Chains drawn so far, copies of earlier ones included: what maxChains bounds. */
+export function drawnChains(state: RunProgress): number {
+  return state.chains.length + (state.duplicates ?? 0);
 }
 
 function votesOf(state: RunProgress): (string | undefined)[] {
@@ -167,6 +213,9 @@ export function commonAction(state: RunProgress, params: AnytimeParams): RunActi
     }
     return { kind: 'stop', reason: 'budget-exhausted', message: 'The budget ran out before a truncated chain could be asked for its answer.' };
   }
+  if (state.notSampling) {
+    return { kind: 'stop', reason: 'not-sampling', message: `${NOT_SAMPLING_MESSAGE} (${state.notSampling}).` };
+  }
   if (remaining(state) < params.minUsefulChainTokens) {
     return { kind: 'stop', reason: 'budget-exhausted', message: `The run's budget of ${state.totalBudget} tokens is spent.` };
   }
@@ -176,7 +225,7 @@ export function commonAction(state: RunProgress, params: AnytimeParams): RunActi
 /** One chain with the budget in the prompt, then a forced answer if it was cut off. */
 export class SingleChainStrategy implements ReasoningStrategy {
   readonly name = 'single';
-  constructor(private readonly params: AnytimeParams = ANYTIME_DEFAULTS) {}
+  constructor(private readonly params: AnytimeParams = ANYTIME_DEFAULTS, private readonly history: FirstChainEvidenceSource = NO_FIRST_CHAIN_HISTORY) {}
 
   assess(state: RunProgress): Assessment {
     const chain = state.chains[0];
@@ -184,8 +233,11 @@ export class SingleChainStrategy implements ReasoningStrategy {
       return { confidence: 0, ruleState: chain ? 'no answer' : 'no answers yet', settled: false };
     }
     // The reliability model is fitted on values; one code or prose answer has nothing to agree with.
-    const confidence = (state.answerKind ?? 'short') === 'short' ? chainReliability(chain, this.params.reliability) : ONE_UNCHECKED_ANSWER;
-    return { leader: chain.vote, confidence, ruleState: 'one chain', settled: true };
+    if ((state.answerKind ?? 'short') !== 'short') {
+      return { leader: chain.vote, confidence: ONE_UNCHECKED_ANSWER, ruleState: 'one chain', settled: true };
+    }
+    const lone = loneChain(chain, this.history, this.params, false);
+    return { leader: chain.vote, confidence: lone.confidence, ruleState: lone.state, settled: true };
   }
 
   next(state: RunProgress): RunAction {
@@ -193,7 +245,7 @@ export class SingleChainStrategy implements ReasoningStrategy {
     if (common) {
       return common;
     }
-    if (state.chains.length > 0 && state.extraChainsOwed === 0) {
+    if (drawnChains(state) > 0 && state.extraChainsOwed === 0) {
       return { kind: 'stop', reason: 'converged', message: 'The single chain has finished.' };
     }
     return { kind: 'chain', maxTokens: nextChainMaxTokens(state, this.params), n: 1, promptBudget: state.chainBudget, logprobs: false };
@@ -201,15 +253,20 @@ export class SingleChainStrategy implements ReasoningStrategy {
 }
 
 /**
- * Anytime self-consistency: the first chain gives an answer fast; it is trusted alone when it
- * finished well inside its budget with a boxed answer; otherwise chains are added until the
- * stopping rule is satisfied or the budget is spent. The answer is the vote leader.
+ * Anytime self-consistency: the first chain gives an answer fast; it is trusted alone when this
+ * model's earlier first chains like it were usually confirmed by later chains; otherwise chains are
+ * added until the stopping rule is satisfied or the budget is spent. The answer is the vote leader.
  */
 export class AnytimeSelfConsistency implements ReasoningStrategy {
   readonly name = 'anytime-sc';
   private readonly rule: StoppingRule;
 
-  constructor(rule?: StoppingRule, private readonly params: AnytimeParams = ANYTIME_DEFAULTS, private readonly trustFirstChain = true) {
+  constructor(
+    rule?: StoppingRule,
+    private readonly params: AnytimeParams = ANYTIME_DEFAULTS,
+    private readonly trustFirstChain = true,
+    private readonly history: FirstChainEvidenceSource = NO_FIRST_CHAIN_HISTORY,
+  ) {
     this.rule = rule ?? new BetaStoppingRule(params.betaThreshold);
   }
 
@@ -220,15 +277,10 @@ export class AnytimeSelfConsistency implements ReasoningStrategy {
       return { confidence: 0, ruleState: votes.length ? `${votes.length} chains, no answer yet` : 'no answers yet', settled: false };
     }
     const decision = this.rule.evaluate(votes, { tokensSpent: state.tokensSpent, tokenBudget: state.totalBudget });
-    if (this.trustFirstChain && state.chains.length === 1 && (state.answerKind ?? 'short') === 'short') {
-      const reliability = chainReliability(state.chains[0], this.params.reliability);
-      const trusted = reliability >= this.params.trustFirstChain;
-      return {
-        leader: counts[0].answer,
-        confidence: reliability,
-        ruleState: trusted ? `first chain trusted (${(reliability * 100).toFixed(0)}% reliable)` : decision.state,
-        settled: trusted || decision.stop,
-      };
+    if (state.chains.length === 1 && (state.answerKind ?? 'short') === 'short') {
+      // One chain is one vote: its confidence is what this model's history says of chains like it.
+      const lone = loneChain(state.chains[0], this.history, this.params, this.trustFirstChain);
+      return { leader: counts[0].answer, confidence: lone.confidence, ruleState: lone.state, settled: lone.trusted || decision.stop };
     }
     return { leader: counts[0].answer, confidence: decision.confidence, ruleState: decision.state, settled: decision.stop };
   }
@@ -238,12 +290,12 @@ export class AnytimeSelfConsistency implements ReasoningStrategy {
     if (common) {
       return common;
     }
-    const done = convergedStop(state, this.params, () => this.assess(state).settled, 'The answers agree well enough to stop.');
+    const done = convergedStop(state, this.params, () => this.assess(state));
     if (done) {
       return done;
     }
     // The first call is a single chain so the first answer comes fast; later calls may go parallel.
-    const wanted = state.chains.length === 0 ? 1 : Math.max(1, Math.min(state.parallel, this.params.maxChains - state.chains.length, state.extraChainsOwed || Infinity));
+    const wanted = drawnChains(state) === 0 ? 1 : Math.max(1, Math.min(state.parallel, this.params.maxChains - drawnChains(state), state.extraChainsOwed || Infinity));
     const maxTokens = nextChainMaxTokens(state, this.params);
     const n = Math.max(1, Math.min(wanted, Math.floor(remaining(state) / Math.max(1, maxTokens))));
     return { kind: 'chain', maxTokens, n, promptBudget: state.chainBudget, logprobs: false };
@@ -261,8 +313,9 @@ export class ValueGuidedStrategy implements ReasoningStrategy {
   constructor(
     private readonly rule: StoppingRule = new BetaStoppingRule(ANYTIME_DEFAULTS.betaThreshold),
     private readonly params: AnytimeParams = ANYTIME_DEFAULTS,
-    /** A single chain whose answer tokens are at least this probable ends the run. */
+    /** A chain whose answer tokens are at least this probable ends the run (alone: only when the model's history trusts it too). */
     private readonly clearlyGood = 0.9,
+    private readonly history: FirstChainEvidenceSource = NO_FIRST_CHAIN_HISTORY,
   ) {}
 
   assess(state: RunProgress): Assessment {
@@ -289,10 +342,16 @@ export class ValueGuidedStrategy implements ReasoningStrategy {
     const share = total > 0 ? weight / total : 0;
     const decision = this.rule.evaluate(votes, { tokensSpent: state.tokensSpent, tokenBudget: state.totalBudget });
     const clearlyGood = best >= this.clearlyGood;
+    const sure = `a chain is ${(best * 100).toFixed(0)}% sure of its answer`;
+    if (state.chains.length === 1 && (state.answerKind ?? 'short') === 'short') {
+      // A token probability is no record of being right: alone, the chain gets the model's history's confidence.
+      const lone = loneChain(state.chains[0], this.history, this.params, clearlyGood);
+      return { leader, confidence: lone.confidence, ruleState: clearlyGood ? `${lone.state}; ${sure}` : lone.state, settled: lone.trusted || decision.stop };
+    }
     return {
       leader,
       confidence: clearlyGood ? best : Math.min(share, decision.confidence || share),
-      ruleState: clearlyGood ? `a chain is ${(best * 100).toFixed(0)}% sure of its answer` : `${decision.state}; weighted share ${(share * 100).toFixed(0)}%`,
+      ruleState: clearlyGood ? sure : `${decision.state}; weighted share ${(share * 100).toFixed(0)}%`,
       settled: clearlyGood || decision.stop,
     };
   }
@@ -302,7 +361,7 @@ export class ValueGuidedStrategy implements ReasoningStrategy {
     if (common) {
       return common;
     }
-    const done = convergedStop(state, this.params, () => this.assess(state).settled, 'A chain is clearly good, or the weighted votes agree.');
+    const done = convergedStop(state, this.params, () => this.assess(state));
     if (done) {
       return done;
     }
@@ -341,27 +400,32 @@ export function answerLogprob(text: string, offset: number, length: number, logp
   return inSpan.reduce((s, x) => s + x, 0) / inSpan.length;
 }
 
-/** Once no chain is owed: stop when the votes settle, or when the run has drawn its most chains. */
-function convergedStop(state: RunProgress, params: AnytimeParams, settled: () => boolean, message: string): RunAction | undefined {
+/**
+ * Once no chain is owed: stop when the votes settle, saying what settled them ("3 of 4 agree", "one
+ * chain, trusted because ..."), or when the run has drawn its most chains.
+ */
+function convergedStop(state: RunProgress, params: AnytimeParams, assess: () => Assessment): RunAction | undefined {
   if (state.extraChainsOwed !== 0 || state.chains.length === 0) {
     return undefined;
   }
-  if (settled()) {
-    return { kind: 'stop', reason: 'converged', message };
+  const a = assess();
+  if (a.settled) {
+    return { kind: 'stop', reason: 'converged', message: `${a.ruleState.charAt(0).toUpperCase()}${a.ruleState.slice(1)}.` };
   }
-  if (state.chains.length >= params.maxChains) {
-    return { kind: 'stop', reason: 'converged', message: `Stopped after ${state.chains.length} chains, the most this run draws.` };
+  if (drawnChains(state) >= params.maxChains) {
+    return { kind: 'stop', reason: 'converged', message: `Stopped after ${drawnChains(state)} chains, the most this run draws.` };
   }
   return undefined;
 }
 
-export function createStrategy(name: ChainStrategyName, rule?: StoppingRule, params: AnytimeParams = ANYTIME_DEFAULTS): ReasoningStrategy {
+/** A strategy by name; `history` is what this model's earlier first chains say (default: none). */
+export function createStrategy(name: ChainStrategyName, rule?: StoppingRule, params: AnytimeParams = ANYTIME_DEFAULTS, history: FirstChainEvidenceSource = NO_FIRST_CHAIN_HISTORY): ReasoningStrategy {
   switch (name) {
     case 'single':
-      return new SingleChainStrategy(params);
+      return new SingleChainStrategy(params, history);
     case 'value-guided':
-      return new ValueGuidedStrategy(rule, params);
+      return new ValueGuidedStrategy(rule, params, undefined, history);
     case 'anytime-sc':
-      return new AnytimeSelfConsistency(rule, params);
+      return new AnytimeSelfConsistency(rule, params, true, history);
   }
 }

@@ -5,6 +5,8 @@
 import type { BudgetEstimate } from '../budget/localEstimator';
 import { CascadeRun, type CascadeTier } from '../reasoning/cascade';
 import type { ModelCaller } from '../budget/modelCaller';
+import { samplingTemperature } from '../providers/openaiProvider';
+import { NO_FIRST_CHAIN_HISTORY, type FirstChainEvidenceSource } from '../reasoning/firstChainHistory';
 import { ReasoningRun, type RunEngine, type RunListener, type RunOutcome } from '../reasoning/reasoningRun';
 import { createStoppingRule } from '../reasoning/stoppingRules';
 import { AnytimeSelfConsistency, createStrategy, type ReasoningStrategy } from '../reasoning/strategies';
@@ -15,13 +17,21 @@ export type { RunEngine };
 
 /**
  * The strategy of a chains plan: the tuned anytime-sc by default (for code answers its code form,
- * which sets broken-looking answers aside), else the named strategy with the named rule.
+ * which sets broken-looking answers aside), else the named strategy with the named rule; `history`
+ * is what the model's earlier first chains say, for the confidence of a lone chain.
  */
-export function strategyOf(spec: Extract<EngineSpec, { kind: 'chains' }>): ReasoningStrategy {
+export function strategyOf(spec: Extract<EngineSpec, { kind: 'chains' }>, history: FirstChainEvidenceSource = NO_FIRST_CHAIN_HISTORY): ReasoningStrategy {
   if (spec.strategy === 'anytime-sc' && spec.stoppingRule === 'auto') {
-    return spec.answerKind === 'code' ? new CodeConsensus() : new AnytimeSelfConsistency();
+    return spec.answerKind === 'code' ? new CodeConsensus() : new AnytimeSelfConsistency(undefined, undefined, true, history);
   }
-  return createStrategy(spec.strategy, spec.stoppingRule === 'auto' ? undefined : createStoppingRule(spec.stoppingRule, { threshold: spec.confidenceThreshold }));
+  return createStrategy(spec.strategy, spec.stoppingRule === 'auto' ? undefined : createStoppingRule(spec.stoppingRule, { threshold: spec.confidenceThreshold }), undefined, history);
+}
+
+export interface EngineOptions {
+  /** Replaces a chains plan's own strategy (benchmarks compare strategies on the same plan). */
+  strategy?: ReasoningStrategy;
+  /** What each model's earlier first chains say (default: no history). */
+  history?: (model: PlanModel) => FirstChainEvidenceSource;
 }
 
 /** The run's budget as the engines take it. */
@@ -29,24 +39,28 @@ function runBudget(estimate: BudgetEstimate, chainTokens: number) {
   return { chainTokens, source: estimate.source, ...(estimate.note ? { note: estimate.note } : {}), ...(estimate.records ? { records: estimate.records } : {}) };
 }
 
-/**
- * The engine of a plan; `callerOf` gives each model's metered caller (under the plan's caps).
- * `strategy` replaces a chains plan's own (benchmarks compare strategies on the same plan).
- */
-export function createRunEngine(plan: RunPlan, callerOf: (model: PlanModel) => ModelCaller, listener: RunListener, options: { strategy?: ReasoningStrategy } = {}): RunEngine {
+/** The engine of a plan; `callerOf` gives each model's metered caller (under the plan's caps). */
+export function createRunEngine(plan: RunPlan, callerOf: (model: PlanModel) => ModelCaller, listener: RunListener, options: EngineOptions = {}): RunEngine {
   const budget = runBudget(plan.estimate, plan.chainTokens);
   const spec = plan.engine;
+  // Left out for models that take only their default (an endpoint that rejects it anyway is retried without it).
+  const temperatureOf = (m: PlanModel) => {
+    const t = samplingTemperature(m.id, plan.temperature);
+    return t === undefined ? {} : { temperature: t };
+  };
   if (spec.kind === 'chains') {
-    return new ReasoningRun(callerOf(plan.models[0]), {
+    const model = plan.models[0];
+    return new ReasoningRun(callerOf(model), {
       question: plan.prompt,
       systemPrompt: plan.systemPrompt,
       answerKind: spec.answerKind,
       selector: spec.selector,
-      strategy: options.strategy ?? strategyOf(spec),
+      strategy: options.strategy ?? strategyOf(spec, options.history?.(model)),
       budget: { ...budget, totalTokens: plan.budgetTokens },
+      ...temperatureOf(model),
     }, listener);
   }
-  const tiers: CascadeTier[] = plan.models.map((m) => ({ caller: callerOf(m), name: m.id, price: m.price! }));
+  const tiers: CascadeTier[] = plan.models.map((m) => ({ caller: callerOf(m), name: m.id, price: m.price!, ...temperatureOf(m) }));
   const cascade = new CascadeRun(tiers, {
     question: plan.prompt,
     systemPrompt: plan.systemPrompt,
@@ -83,5 +97,10 @@ class CascadeEngine implements RunEngine {
 
   agreeingChainTokens(): number[] {
     return [];
+  }
+
+  /** A cascade's tiers stop on their weighted votes, not on a lone chain: no first-chain evidence to learn. */
+  firstChainCheck(): undefined {
+    return undefined;
   }
 }

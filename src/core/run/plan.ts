@@ -151,6 +151,8 @@ export interface RunPlan {
   /** Whether the user is asked before the run (its worst case is above confirmAboveUsd). */
   confirm: boolean;
   engine: EngineSpec;
+  /** Temperature of the chains after the first (the setting); the engine leaves it out for models that reject it. */
+  temperature: number;
   /** Whether a converged answer teaches the local estimator (not a cascade's: its models' needs differ). */
   learns: boolean;
   /** What the panel's header shows before the first event. */
@@ -275,6 +277,7 @@ export function planRun(request: PlanRequest): PlanResult {
       engine: strategy === 'cascade'
         ? cascadeSpec(strongest, budgetTokens, settings.requestCapUsd)
         : { kind: 'chains', strategy, answerKind, selector: settings.selector, stoppingRule: settings.stoppingRule, confidenceThreshold: settings.confidenceThreshold },
+      temperature: settings.temperature,
       learns: strategy !== 'cascade',
       header: {
         question,

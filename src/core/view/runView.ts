@@ -139,6 +139,8 @@ export interface AttemptView {
   completionTokens: number | null;
   /** The model the attempt went to, when the run names one (a cascade). */
   model?: string;
+  /** The earlier attempt this chain repeated: shown as a copy, never counted as a vote. */
+  duplicateOf?: number;
 }
 
 /** One point of the panel's best-so-far curve (no answer, no time: see AnswerCurvePoint for the run's own). */
@@ -306,7 +308,11 @@ export function reduceRunView(view: RunView, event: RunEvent): RunView {
       const streamingChars = { ...view.streamingChars };
       delete streamingChars[String(event.attempt)];
       const attempts = view.attempts.map((a) => a.attempt === event.attempt
-        ? { ...a, finishReason: event.finishReason, answer: event.answer ?? null, completionTokens: event.completionTokens, ...(event.text !== undefined ? { text: event.text.slice(0, ATTEMPT_TEXT_LIMIT_CHARS) } : {}) }
+        ? {
+          ...a, finishReason: event.finishReason, answer: event.answer ?? null, completionTokens: event.completionTokens,
+          ...(event.text !== undefined ? { text: event.text.slice(0, ATTEMPT_TEXT_LIMIT_CHARS) } : {}),
+          ...(event.duplicateOf !== undefined ? { duplicateOf: event.duplicateOf } : {}),
+        }
         : a);
       return { ...view, attempts, streamingChars, budget: { ...view.budget, inFlightTokens: inFlight(streamingChars) } };
     }
@@ -635,6 +641,7 @@ export function parseRunView(raw: unknown): RunView | undefined {
         ...(isStr(a.text) ? { text: a.text.slice(0, ATTEMPT_TEXT_LIMIT_CHARS) } : {}),
         completionTokens: isNum(a.completionTokens) ? a.completionTokens : null,
         ...modelOf(a),
+        ...(isNum(a.duplicateOf) ? { duplicateOf: a.duplicateOf } : {}),
       }]
       : [];
   });

@@ -21,6 +21,7 @@ export const STRATEGY_LABELS: Record<StrategyName, string> = {
 export const REASON_LABELS: Record<StopReason, string> = {
   converged: 'Converged',
   'budget-exhausted': 'Budget exhausted',
+  'not-sampling': 'Repeated chains',
   'cap-reached': 'Cap reached',
   stopped: 'Stopped',
   error: 'Error',
