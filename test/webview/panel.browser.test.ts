@@ -153,6 +153,25 @@ describe('answer panel webview (chromium)', function () {
     await page.context().close();
   });
 
+  it('draws every best answer, even when the messages of the whole run arrive between two frames', async function () {
+    const p = await openPanel(browser, server.origin);
+    // Which answer #answer showed, change by change: each record keeps the value it replaced.
+    await p.page.evaluate(`(() => {
+      window.__replacedIndices = [];
+      new MutationObserver((records) => {
+        for (const r of records) window.__replacedIndices.push(r.oldValue);
+      }).observe(document.getElementById('answer'), { attributes: true, attributeFilter: ['data-index'], attributeOldValue: true });
+    })()`);
+    await p.deliver(recorded.messages); // one task: no animation frame between the messages
+    await p.settle();
+    const replaced = await p.page.evaluate('window.__replacedIndices') as Array<string | null>;
+    const shown = [...new Set([...replaced, await p.page.getAttribute('#answer', 'data-index')])].filter((i) => i !== null);
+    const answers = run.events.filter((e) => e.type === 'answer').length;
+    assert.ok(answers >= 3, `the recorded run has ${answers} answers`);
+    assert.deepEqual(shown, Array.from({ length: answers }, (_, i) => String(i)), 'each answer drawn in turn');
+    await p.page.context().close();
+  });
+
   it('asks for a snapshot when an update is missing, and recovers from it', async function () {
     const p = await openPanel(browser, server.origin);
     const [snapshot, ...updates] = recorded.messages;
