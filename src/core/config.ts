@@ -70,6 +70,8 @@ export interface Settings {
   selector: SelectorName;
   /** Write each call's messages, parameters and usage to the log (keys never). */
   logRequests: boolean;
+  /** Open a new answer panel for each run, instead of showing the next run in the panel of the last one. */
+  panelPerRun: boolean;
 }
 
 export const defaultSettings: Settings = {
@@ -91,6 +93,7 @@ export const defaultSettings: Settings = {
   contextLines: 3,
   selector: 'medoid',
   logRequests: false,
+  panelPerRun: false,
 };
 
 /** The most surrounding lines a selection's context may carry. */
@@ -185,13 +188,8 @@ export function parseSettings(raw: Partial<Record<keyof Settings, unknown>>): Pa
   s.chatModel = oneOf(raw.chatModel, CHAT_MODEL_CHOICES, 'chatModel', problems) ?? defaultSettings.chatModel;
   s.answerKind = oneOf(raw.answerKind, ANSWER_KIND_SETTINGS, 'answerKind', problems) ?? defaultSettings.answerKind;
   s.selector = oneOf(raw.selector, SELECTOR_NAMES, 'selector', problems) ?? defaultSettings.selector;
-  if (raw.logRequests !== undefined) {
-    if (typeof raw.logRequests === 'boolean') {
-      s.logRequests = raw.logRequests;
-    } else {
-      problems.push(`"budgetReasoner.logRequests" must be true or false (got ${describe(raw.logRequests)}).`);
-    }
-  }
+  s.logRequests = flag(raw.logRequests, 'logRequests', problems) ?? defaultSettings.logRequests;
+  s.panelPerRun = flag(raw.panelPerRun, 'panelPerRun', problems) ?? defaultSettings.panelPerRun;
   if (raw.contextLines !== undefined) {
     const n = raw.contextLines;
     if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= MAX_CONTEXT_LINES) {
@@ -298,6 +296,14 @@ function oneOf<T extends string>(v: unknown, allowed: readonly T[], key: string,
     return v as T;
   }
   problems.push(`"budgetReasoner.${key}" must be one of ${allowed.join(', ')} (got ${describe(v)}).`);
+  return undefined;
+}
+
+function flag(v: unknown, key: string, problems: string[]): boolean | undefined {
+  if (v === undefined || typeof v === 'boolean') {
+    return v;
+  }
+  problems.push(`"budgetReasoner.${key}" must be true or false (got ${describe(v)}).`);
   return undefined;
 }
 
