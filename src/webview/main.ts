@@ -4,6 +4,7 @@
  * and stores it with setState so that a reloaded window can restore the panel. It never trusts
  * what it renders: see sanitize.ts.
  */
+import { parseRunList } from '../core/view/panelRuns';
 import { appendBounded, applyRunViewUpdate, parseRunView, type RunView } from '../core/view/runView';
 import type { FromWebviewMessage, ToWebviewMessage } from '../protocol';
 import { highlightStats } from './highlight';
@@ -145,6 +146,13 @@ function onMessage(message: ToWebviewMessage): void {
     case 'notice':
       dom.notice(message.level, String(message.text));
       return;
+    case 'runs': {
+      const list = parseRunList(message);
+      if (list) {
+        dom.renderRuns(list);
+      }
+      return;
+    }
   }
 }
 
