@@ -153,8 +153,10 @@ export class AnswerPanel extends Disposable {
   private shown!: PanelRun;
   private readonly disposeEmitter = this._register(new vscode.EventEmitter<void>());
   private closed = false;
-  /** Whether the page listens (said `ready`, or was shown again); posts made before are lost. */
+  /** Whether the page may listen (it said `ready`, or was shown again); posts made before are lost. */
   private listening = false;
+  /** Whether the page said `ready` since it was last hidden: only then does a waiting run start. */
+  private pageReady = false;
   private readonly readyWaiters = new Set<(ready: boolean) => void>();
   /** The run list as last posted, to post it only when it reads differently. */
   private listed = '';
@@ -197,10 +199,12 @@ export class AnswerPanel extends Disposable {
     this._register(panel.onDidChangeViewState(() => {
       if (!panel.visible) {
         this.listening = false;
+        this.pageReady = false;
         this.shown.detach();
       } else {
         // Normally the reloaded page's `ready` brings the snapshot; this covers a page that was kept.
-        this.pageListens();
+        // It does not start a waiting run: a new panel turns visible before its page has loaded.
+        this.attachShown();
       }
     }));
     this._register(panel.onDidDispose(() => this.dispose()));
@@ -251,8 +255,8 @@ export class AnswerPanel extends Disposable {
    * closed. A run waits for this before its first event, so the page shows every state of it.
    */
   whenReady(timeoutMs = PANEL_READY_WAIT_MS): Promise<boolean> {
-    if (this.listening || this.closed) {
-      return Promise.resolve(this.listening);
+    if (this.pageReady || this.closed) {
+      return Promise.resolve(this.pageReady);
     }
     return new Promise((resolve) => {
       const done = (ready: boolean) => {
@@ -298,14 +302,20 @@ export class AnswerPanel extends Disposable {
     return run;
   }
 
+  /** The page said `ready` (or asked for a snapshot): it listens. */
   private pageListens(): void {
+    this.pageReady = true;
+    this.attachShown();
+    for (const done of [...this.readyWaiters]) {
+      done(true);
+    }
+  }
+
+  private attachShown(): void {
     this.listening = true;
     this.listed = '';
     this.shown.attach();
     this.postRunList();
-    for (const done of [...this.readyWaiters]) {
-      done(true);
-    }
   }
 
   /** The runs the header lists, posted when they read differently from the last post. */
