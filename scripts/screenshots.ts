@@ -1,5 +1,5 @@
-// `npm run screenshots`: a finished run in the answer panel, in VS Code's dark and light themes,
-// for the README (media/screenshots/). Real code-server, real extension, recorded traces.
+// `npm run screenshots`: a run in the answer panel mid-run and finished, in VS Code's dark and light
+// themes, for the README (media/screenshots/). Real code-server, real extension, recorded traces.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -19,7 +19,8 @@ async function main(): Promise<void> {
   // The extension installed from its VSIX, as users get it (a development host ignores the theme setting).
   execFileSync('npm', ['run', '--silent', 'package'], { cwd: repoRoot, stdio: 'inherit' });
   for (const [name, theme] of Object.entries(THEMES)) {
-    const server = await startModelServer({ tokensPerSecond: 800 });
+    // Slow at first, so the run is caught with some answers in and a chain streaming.
+    const server = await startModelServer({ tokensPerSecond: 60 });
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'br-shots-'));
     const entry = require.resolve('code-server/out/node/entry.js', { paths: [repoRoot] });
     execFileSync(process.execPath, [entry, '--extensions-dir', path.join(runDir, 'ext'), '--user-data-dir', path.join(runDir, 'ud'),
@@ -41,13 +42,21 @@ async function main(): Promise<void> {
       await selectAllInEditor(wb.page);
       await runCommand(wb.page, 'Reason with budget');
       const panel = panelFrame(wb.page);
+      const shoot = async (file: string) => {
+        await wb.page.mouse.move(5, 500);
+        await wb.page.waitForTimeout(800);
+        await wb.page.screenshot({ path: path.join(outDir, file) });
+        console.log(`wrote media/screenshots/${file}`);
+      };
+      // Mid-run: two answers in, the third chain streaming into the live reasoning.
+      await panel.locator('#answers .answer-item').nth(1).waitFor({ timeout: 120_000 });
+      await panel.locator('#reasoning').filter({ hasText: /\w{3,}\s+\w{3,}/ }).waitFor({ timeout: 60_000 });
+      await panel.locator('#status').filter({ hasText: /running/i }).waitFor({ timeout: 5_000 });
+      await shoot(`panel-midrun-${name}.png`);
+      server.setTokensPerSecond(800);
       await panel.locator('#status').filter({ hasText: /converged|budget/i }).waitFor({ timeout: 120_000 });
       await panel.locator('#answer-chain summary').click();
-      await wb.page.mouse.move(5, 500);
-      await wb.page.waitForTimeout(800);
-      const file = path.join(outDir, `panel-${name}.png`);
-      await wb.page.screenshot({ path: file });
-      console.log(`wrote ${path.relative(repoRoot, file)}`);
+      await shoot(`panel-${name}.png`);
       await wb.close();
     } finally {
       await cs.stop();
