@@ -8,7 +8,7 @@ import { startModelServer } from '../tools/modelServer';
 import { startCodeServer } from '../tools/codeServer';
 import { repoRoot } from '../tools/repoRoot';
 import { readTraceQuestion } from '../tools/recordedData';
-import { openFile, openWorkbench, panelFrame, runCommand, selectAllInEditor } from '../tools/workbench';
+import { openFile, openWorkbench, panelFrame, panelFrames, runCommand, selectAllInEditor } from '../tools/workbench';
 
 const THEMES = { dark: 'Default Dark Modern', light: 'Default Light Modern' } as const;
 
@@ -44,6 +44,10 @@ async function main(): Promise<void> {
       const panel = panelFrame(wb.page);
       const shoot = async (file: string) => {
         await wb.page.mouse.move(5, 500);
+        // KaTeX's fonts load when math first shows: a shot taken before shows blanks where the math goes.
+        for (const frame of await panelFrames(wb.page)) {
+          await frame.evaluate('document.fonts.ready.then(() => undefined)');
+        }
         await wb.page.waitForTimeout(800);
         await wb.page.screenshot({ path: path.join(outDir, file) });
         console.log(`wrote media/screenshots/${file}`);
