@@ -166,11 +166,11 @@ function loadRows(tokens: TokenCounter, estimator: LocalBudgetEstimator): Row[] 
   });
 }
 
-function cascadeMeasure(row: Row, policy: string, outcome: CascadeOutcome, billedTokens: number, calls: number, dollars = outcome.dollarsSpent): Measure {
+function cascadeMeasure(row: Row, policy: string, outcome: CascadeOutcome, totals: { tokens: number; completionTokens: number }, calls: number, dollars = outcome.dollarsSpent): Measure {
   return {
     index: row.index, split: row.split, policy,
     correct: answersEqual(outcome.answer, row.gold), answered: outcome.answer !== undefined,
-    dollars, outputTokens: outcome.tokensSpent, billedTokens, calls,
+    dollars, outputTokens: totals.completionTokens, billedTokens: totals.tokens, calls,
     usedStrong: outcome.tiers.some((t) => t.model.startsWith('175b') && t.chains > 0),
     ...(outcome.model ? { answeredBy: outcome.model } : {}),
     budgetDollars: row.budgetDollars,
@@ -327,7 +327,7 @@ async function main(): Promise<void> {
         measures.push({
           index: row.index, split: row.split, policy: `always ${k}`,
           correct: answersEqual(outcome.answer, row.gold), answered: outcome.answer !== undefined,
-          dollars: totals.dollars, outputTokens: outcome.tokensSpent, billedTokens: totals.tokens, calls: log.length,
+          dollars: totals.dollars, outputTokens: totals.completionTokens, billedTokens: totals.tokens, calls: log.length,
           usedStrong: k.startsWith('175b'), answeredBy: k, budgetDollars: row.budgetDollars,
         });
       }
@@ -395,7 +395,7 @@ async function main(): Promise<void> {
       const totals = await ledger.totalsForRun(runId);
       const made = server.responses.length;
       calls += made;
-      measures.push(cascadeMeasure(row, policy, outcome, totals.tokens, made, totals.dollars));
+      measures.push(cascadeMeasure(row, policy, outcome, totals, made, totals.dollars));
       if (row.split === 'tune') {
         const replayed = await replayCascade(row, chosen);
         replayAgreed += replayed.answer === outcome.answer && Math.abs(replayed.dollarsSpent - totals.dollars) < 1e-12 ? 1 : 0;

@@ -212,7 +212,8 @@ async function runProblem(bench: Bench, row: HumanEvalRow, rotation: number, str
     throw new Error(`${row.task_id}: planned as ${runPlan.answerKind}`);
   }
   const prices = priceLookup({ baseUrl: server.url });
-  const caller = meteredCallers({ runId, ledger: new MemorySpendLedger(), tokens })({ id: MODEL, provider, prices }, runPlan.caps);
+  const ledger = new MemorySpendLedger();
+  const caller = meteredCallers({ runId, ledger, tokens })({ id: MODEL, provider, prices }, runPlan.caps);
   const chainAttempts: number[] = [];
   const answers: Array<{ attempt?: number; tokens: number; answer: string }> = [];
   const listener = (event: RunEvent) => {
@@ -254,7 +255,7 @@ async function runProblem(bench: Bench, row: HumanEvalRow, rotation: number, str
     rotation,
     strategy: strategyCase.name,
     passed: outcome.answer !== undefined && passedAt(final?.attempt),
-    outputTokens: outcome.tokensSpent,
+    outputTokens: (await ledger.totalsForRun(runId)).completionTokens,
     chains: outcome.chains,
     anytimeIndex: runAnytimeIndex(points, outcome.tokensSpent),
     flagged: served.filter((i) => codeDefects(sampleCode(row, i), 'python', runPlan.prompt).length > 0).length,

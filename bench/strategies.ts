@@ -204,7 +204,7 @@ async function runQuestion(
     rotation,
     strategy: strategyCase.name,
     correct: answersEqual(outcome.answer, row.gt),
-    outputTokens: outcome.tokensSpent,
+    outputTokens: totals.completionTokens,
     billedTokens: totals.tokens,
     anytimeIndex: correctnessIndex(points, outcome.tokensSpent),
     chains: outcome.chains,

@@ -7,7 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { countPromptTokens, countTokens, messageText, tokenize, tokenizeRecorded, type PromptMessage } from './modelServerTokens';
+import { countTokens, messageText, serverTokenizer, type PromptMessage, type ServerTokenizer, type ServerTokenizerName } from './modelServerTokens';
 import { FORCED_ANSWER_PROMPTS } from '../src/core/reasoning/answerKinds';
 import { codeReply, proseReply, requestedKind } from './proseReplay';
 import { ChainCursor, loadTraceLibrary, type ChainSource, type TraceDataset, type TraceLibrary } from './recordedData';
@@ -56,6 +56,11 @@ export interface ModelServerOptions {
   thinking?: ThinkingFormat;
   /** What `codegen16b-replay` serves, and its cursors (default: the HumanEval tune file in bench/data). */
   codeReplay?: CodeReplay;
+  /**
+   * The tokenizer usage is counted in, max_tokens enforced in and replies streamed in (default o200k,
+   * as the client counts); `foreign` bills ~1.45x o200k, as a server with another vocabulary would.
+   */
+  tokenizer?: ServerTokenizerName;
 }
 
 /**
@@ -89,6 +94,8 @@ export interface ScriptedReply {
   malformedChunk?: boolean | number;
   /** Wait this long before sending the response headers. */
   firstByteDelayMs?: number;
+  /** `/v1/models` answers an empty list, as some local servers do. */
+  emptyModelList?: boolean;
   /** Never send usage, even when stream_options.include_usage asks for it. */
   noUsage?: boolean;
   /** Keep generating past max_tokens, cycling the reply, up to this many tokens (true = 100,000) or until the client leaves. */
@@ -141,7 +148,7 @@ export interface SentResponse {
   choices: Array<{ text: string; finishReason: string; thinking?: string }>;
   /** Usage as reported to the client; undefined when none was sent. */
   usage?: CompletionUsage;
-  /** Usage the server generated, reported or not. */
+  /** Usage the server generated, reported or not: for a stream that ended early (the client left, a fault), what it sent. */
   countedUsage?: CompletionUsage;
   /** Date.now() when the response ended or the client went away. */
   endedAt?: number;
@@ -165,6 +172,8 @@ export interface ModelServer {
   /** Restarts every question at its first recorded chain. */
   resetCursors(): void;
   setTokensPerSecond(tokensPerSecond: number): void;
+  /** Later replies show their thinking in this format (undefined: none), as the `thinking` option does. */
+  setThinking(format: ThinkingFormat | undefined): void;
   close(): Promise<void>;
 }
 
@@ -347,6 +356,16 @@ function logprobEntries(choice: PlannedChoice, from: number, to: number): Array<
   return entries;
 }
 
+function completionUsage(promptTokens: number, visible: number, hidden: number): CompletionUsage {
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: visible + hidden,
+    total_tokens: promptTokens + visible + hidden,
+    prompt_tokens_details: { cached_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: hidden },
+  };
+}
+
 function positiveInt(value: unknown, param: string): number | undefined {
   if (value === undefined || value === null) {
     return undefined;
@@ -366,18 +385,22 @@ class LoopbackModelServer implements ModelServer {
   port = 0;
   private queue: ScriptedReply[] = [];
   private tokensPerSecond: number;
+  private thinking: ThinkingFormat | undefined;
   private readonly cursor: ChainCursor;
   private readonly library: TraceLibrary;
   private readonly code: CodeReplay;
   private readonly server: http.Server;
   /** Paraphrases served so far per prose question, so each call says it another way. */
   private readonly paraphrases = new Map<string, number>();
+  private readonly tokenizer: ServerTokenizer;
 
   constructor(private readonly options: ModelServerOptions) {
     this.tokensPerSecond = options.tokensPerSecond ?? 0;
+    this.thinking = options.thinking;
     this.cursor = new ChainCursor(options.seed);
     this.library = loadTraceLibrary(options.dataDir);
     this.code = options.codeReplay ?? new CodeReplay();
+    this.tokenizer = serverTokenizer(options.tokenizer);
     // Builds the o200k encoder now (~0.5 s once per process) rather than inside a test's first request.
     countTokens('');
     this.server = http.createServer((req, res) => {
@@ -429,6 +452,10 @@ class LoopbackModelServer implements ModelServer {
     this.tokensPerSecond = tokensPerSecond;
   }
 
+  setThinking(format: ThinkingFormat | undefined): void {
+    this.thinking = format;
+  }
+
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -458,7 +485,7 @@ class LoopbackModelServer implements ModelServer {
       }
       const models = replayModels.map((m) => ({ id: m.id, object: 'model', created: createdAt, owned_by: 'budget-reasoner-replay' }));
       if (path === '/v1/models') {
-        return sendJson(res, 200, { object: 'list', data: models });
+        return sendJson(res, 200, { object: 'list', data: fault?.emptyModelList ? [] : models });
       }
       const id = decodeURIComponent(path.slice('/v1/models/'.length));
       const model = models.find((m) => m.id === id);
@@ -550,14 +577,7 @@ class LoopbackModelServer implements ModelServer {
       const { model, messages, n, limit, includeUsage, promptTokens } = this.validate(body);
       const plan = this.plan(model, messages, n, limit, fault);
       const hidden = plan.choices.reduce((sum, c) => sum + c.hidden, 0);
-      const completion = plan.choices.reduce((sum, c) => sum + c.count + c.hidden, 0);
-      const usage: CompletionUsage = {
-        prompt_tokens: promptTokens,
-        completion_tokens: completion,
-        total_tokens: promptTokens + completion,
-        prompt_tokens_details: { cached_tokens: 0 },
-        completion_tokens_details: { reasoning_tokens: hidden },
-      };
+      const usage = completionUsage(promptTokens, plan.choices.reduce((sum, c) => sum + c.count, 0), hidden);
       Object.assign(sent, { model: model.id, kind: plan.kind, questionKey: plan.questionKey, chainIndexes: plan.chainIndexes, countedUsage: usage });
       const reply: ReplyContext = {
         res,
@@ -630,7 +650,7 @@ class LoopbackModelServer implements ModelServer {
       throw new ApiError(400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'invalid_request_error', null, 'stream_options');
     }
     const limit = positiveInt(body.max_completion_tokens, 'max_completion_tokens') ?? positiveInt(body.max_tokens, 'max_tokens');
-    const promptTokens = countPromptTokens(messages);
+    const promptTokens = this.tokenizer.countPromptTokens(messages);
     const window = this.options.contextWindows?.[model.id] ?? model.contextWindow;
     if (promptTokens + (limit ?? 0) > window) {
       throw new ApiError(
@@ -649,17 +669,17 @@ class LoopbackModelServer implements ModelServer {
   private plan(model: ReplayModel, messages: PromptMessage[], n: number, limit: number, fault: ScriptedReply | undefined): PlannedReply {
     const texts = this.replyTexts(model, messages, n, fault);
     const cyclic = fault?.hugeResponse ? (fault.hugeResponse === true ? 250_000 : fault.hugeResponse) : fault?.ignoreMaxTokens ? (fault.ignoreMaxTokens === true ? 100_000 : fault.ignoreMaxTokens) : 0;
-    const format = fault?.thinkingFormat ?? this.options.thinking ?? (fault?.thinking !== undefined ? 'reasoning_content' : undefined);
+    const format = fault?.thinkingFormat ?? this.thinking ?? (fault?.thinking !== undefined ? 'reasoning_content' : undefined);
     const choices = texts.choices.map(({ text: whole, logprob, recorded }): PlannedChoice => {
       const split = thinkingSplit(whole, format, fault, texts.kind);
       const field = format === 'think-tags' || !split.thinking ? undefined : format;
       const text = split.thinking && format === 'think-tags' ? `<think>\n${split.thinking}\n</think>\n\n${split.reply}` : split.reply;
-      const tokenizeText = (t: string) => (recorded ? tokenizeRecorded(t) : tokenize(t)).tokens;
+      const tokenizeText = (t: string) => (recorded ? this.tokenizer.tokenizeRecorded(t) : this.tokenizer.tokenize(t)).tokens;
       const thinkingTokens = field ? tokenizeText(split.thinking) : [];
       const thinking = { thinkingCount: thinkingTokens.length, ...(field ? { thinkingField: field } : {}) };
       if (cyclic) {
         // Runaway generation: the reply over and over, as a server ignoring max_tokens would send it.
-        return { tokens: [...thinkingTokens, ...tokenize(`${text}\n\n`).tokens], count: cyclic, hidden: 0, logprob, finishReason: fault?.finishReason ?? 'length', ...thinking };
+        return { tokens: [...thinkingTokens, ...this.tokenizer.tokenize(`${text}\n\n`).tokens], count: cyclic, hidden: 0, logprob, finishReason: fault?.finishReason ?? 'length', ...thinking };
       }
       const tokens = [...thinkingTokens, ...tokenizeText(text)];
       const wantedHidden = model.reasoningShare ? Math.ceil(tokens.length * model.reasoningShare) : 0;
@@ -758,6 +778,11 @@ class LoopbackModelServer implements ModelServer {
     let total = 0;
     const record = () => {
       r.sent.choices = plan.choices.map((c, i) => ({ text: texts[i], finishReason: c.finishReason, ...(thinkingTexts[i] ? { thinking: thinkingTexts[i] } : {}) }));
+      const planned = r.sent.countedUsage;
+      if (planned && total < planned.completion_tokens - planned.completion_tokens_details.reasoning_tokens) {
+        // Ended before its plan: the server generated (and would bill) what it sent, the hidden reasoning before it.
+        r.sent.countedUsage = completionUsage(planned.prompt_tokens, total, planned.completion_tokens_details.reasoning_tokens);
+      }
     };
     // Faults fire at an exact token count; returns true when the response is over.
     const fire = (): boolean => {

@@ -26,6 +26,13 @@ export type AnswerKindSetting = typeof ANSWER_KIND_SETTINGS[number];
 export const SELECTOR_NAMES = ['medoid', 'usc'] as const;
 export type SelectorName = typeof SELECTOR_NAMES[number];
 
+/**
+ * `budgetReasoner.budgetLevers`: which family's parameters bound a model's thinking
+ * (core/providers/budgetLevers.ts); `auto` tells it from the model id and the endpoint.
+ */
+export const LEVER_SETTINGS = ['auto', 'openai-reasoning', 'openrouter', 'client-thinking'] as const;
+export type LeverSetting = typeof LEVER_SETTINGS[number];
+
 /** `budgetReasoner.chatModel`: which model @budget in VS Code Chat uses. */
 export const CHAT_MODEL_CHOICES = ['auto', 'configured', 'picked'] as const;
 export type ChatModelChoice = typeof CHAT_MODEL_CHOICES[number];
@@ -68,6 +75,7 @@ export interface Settings {
   /** Lines shown above and below a selection asked about, for orientation. */
   contextLines: number;
   selector: SelectorName;
+  budgetLevers: LeverSetting;
   /** Write each call's messages, parameters and usage to the log (keys never). */
   logRequests: boolean;
   /** Open a new answer panel for each run, instead of showing the next run in the panel of the last one. */
@@ -92,6 +100,7 @@ export const defaultSettings: Settings = {
   answerKind: 'auto',
   contextLines: 3,
   selector: 'medoid',
+  budgetLevers: 'auto',
   logRequests: false,
   panelPerRun: false,
 };
@@ -188,6 +197,7 @@ export function parseSettings(raw: Partial<Record<keyof Settings, unknown>>): Pa
   s.chatModel = oneOf(raw.chatModel, CHAT_MODEL_CHOICES, 'chatModel', problems) ?? defaultSettings.chatModel;
   s.answerKind = oneOf(raw.answerKind, ANSWER_KIND_SETTINGS, 'answerKind', problems) ?? defaultSettings.answerKind;
   s.selector = oneOf(raw.selector, SELECTOR_NAMES, 'selector', problems) ?? defaultSettings.selector;
+  s.budgetLevers = oneOf(raw.budgetLevers, LEVER_SETTINGS, 'budgetLevers', problems) ?? defaultSettings.budgetLevers;
   s.logRequests = flag(raw.logRequests, 'logRequests', problems) ?? defaultSettings.logRequests;
   s.panelPerRun = flag(raw.panelPerRun, 'panelPerRun', problems) ?? defaultSettings.panelPerRun;
   if (raw.contextLines !== undefined) {

@@ -34,7 +34,7 @@ export async function calibrate(services: Services): Promise<void> {
   }
   const totalTokenCap = Number(capText);
   const { settings } = readSettings();
-  const provider = await endpointProvider(services, settings.baseUrl);
+  const provider = await endpointProvider(services, settings.baseUrl, { levers: settings.budgetLevers });
   if (!provider) {
     await showError(services.log, `No API key is set for ${settings.baseUrl}. Run "Budget Reasoner: Set API Key" first.`);
     return;
@@ -45,6 +45,7 @@ export async function calibrate(services: Services): Promise<void> {
     ledger: await services.ledger(),
     sharedReservations: await services.sharedReservations(),
     tokens: services.tokens,
+    ratios: await services.tokenRatios(),
   });
   const caller = callers({ id: settings.model, provider, prices: services.prices(settings) }, capsFromSettings(settings, totalTokenCap));
   const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Budget Reasoner: calibrating budgets', cancellable: true }, async (progress, token) => {
@@ -66,7 +67,7 @@ export async function calibrate(services: Services): Promise<void> {
       learned++;
     }
   }
-  await services.saveEstimator(estimator);
+  await services.saveLearned();
   void services.refreshMeter();
   void vscode.window.showInformationMessage(`Budget Reasoner: calibrated ${learned} of ${examples.length} examples with ${report.tokensSpent.toLocaleString('en-US')} tokens${report.stoppedEarly ? ` (stopped early: ${report.message ?? report.stoppedEarly})` : ''}. The local estimator learned from them.`);
 }

@@ -68,7 +68,7 @@ export async function configuredModel(services: Services, settings: Settings): P
     const lm = await LanguageModelProvider.find(settings.model.slice(VSCODE_LM_PREFIX.length));
     return resolved(settings.model, undefined, lm, prices, lm ? {} : { unavailable: true });
   }
-  const provider = await endpointProvider(services, settings.baseUrl);
+  const provider = await endpointProvider(services, settings.baseUrl, { levers: settings.budgetLevers });
   return resolved(settings.model, settings.baseUrl, provider, prices, provider ? {} : { keyMissing: true });
 }
 
@@ -78,7 +78,7 @@ export async function runModels(services: Services, settings: Settings, strategy
     return [chosen ? chosenModel(services, settings, chosen) : await configuredModel(services, settings)];
   }
   return Promise.all(settings.cascade.map(async (tier) => {
-    const provider = await endpointProvider(services, tier.baseUrl);
+    const provider = await endpointProvider(services, tier.baseUrl, { levers: settings.budgetLevers });
     return resolved(tier.model, tier.baseUrl, provider, tierPriceLookup(tier, settings.prices), provider ? {} : { keyMissing: true });
   }));
 }

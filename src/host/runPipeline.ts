@@ -74,8 +74,7 @@ export class RunPipeline {
     };
     const strategy = args.strategy ?? settings.strategy;
     const models = await runModels(services, settings, strategy, options.model);
-    const estimator = await services.localEstimator();
-    const ledger = await services.ledger();
+    const [estimator, ratios, ledger] = await Promise.all([services.localEstimator(), services.tokenRatios(), services.ledger()]);
     const request: PlanRequest = {
       question,
       settings,
@@ -86,6 +85,7 @@ export class RunPipeline {
       ...(args.answerKind ? { answerKind: args.answerKind } : {}),
       models: models.map((m) => m.plan),
       tokens: services.tokens,
+      ratios,
       estimate: (q) => estimator.estimate(q),
       learnedRuns: estimator.learnedRuns,
     };
@@ -103,7 +103,7 @@ export class RunPipeline {
 
     const runId = randomUUID();
     const callers = meteredCallers({
-      runId, sessionId: services.sessionId, ledger, sharedReservations: await services.sharedReservations(), tokens: services.tokens,
+      runId, sessionId: services.sessionId, ledger, sharedReservations: await services.sharedReservations(), tokens: services.tokens, ratios,
       ...(settings.logRequests ? { trace: (call) => services.log.info('request', formatTracedCall(call)) } : {}),
     });
     const abort = new AbortController();

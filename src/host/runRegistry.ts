@@ -148,6 +148,8 @@ export class RunRegistry {
     if (outcome.reason === 'converged' && outcome.answer !== undefined && active.learns) {
       await this.learn(active, outcome.answer);
     }
+    // The token ratios learned from every call's usage, whatever the outcome.
+    await services.saveLearned().catch((e) => services.log.warn('estimator', `could not save: ${String(e)}`));
     if (outcome.reason === 'cap-reached') {
       await notificationPresenter(services.log).present(capRefusal(outcome.message));
     } else if (outcome.reason === 'error') {
@@ -197,15 +199,13 @@ export class RunRegistry {
     }
   }
 
-  /** Teaches the local estimator what a converged answer needed: the shortest chain that reached it. */
+  /** Teaches the local estimator what a converged answer needed: the shortest chain that reached it (saved with the token ratios). */
   private async learn(active: ActiveRun, answer: string): Promise<void> {
     const agreeing = active.engine.agreeingChainTokens(answer);
     if (!agreeing.length) {
       return;
     }
-    const estimator = await this.services.localEstimator();
-    estimator.learn(active.question, Math.min(...agreeing));
-    await this.services.saveEstimator(estimator).catch((e) => this.services.log.warn('estimator', `could not save: ${String(e)}`));
+    (await this.services.localEstimator()).learn(active.question, Math.min(...agreeing));
   }
 
   /** Insert or Replace, with what happened said in the panel. */

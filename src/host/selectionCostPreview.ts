@@ -25,7 +25,7 @@ const PREVIEW_DEBOUNCE_MS = 300;
  * undefined when the question itself is refused (empty, binary).
  */
 export async function previewCost(services: Services, settings: Settings, question: string, budgetTokens?: number, chosenId?: string, context?: QuestionContext): Promise<{ preview: CostPreview; model: string } | undefined> {
-  const estimator = await services.localEstimator();
+  const [estimator, ratios] = await Promise.all([services.localEstimator(), services.tokenRatios()]);
   const models = previewModels(services, settings, chosenId);
   const result = planRun({
     question,
@@ -34,6 +34,7 @@ export async function previewCost(services: Services, settings: Settings, questi
     ...(context ? { context } : {}),
     models,
     tokens: services.tokens,
+    ratios,
     estimate: (q) => estimator.estimate(q),
     learnedRuns: estimator.learnedRuns,
   });

@@ -6,6 +6,7 @@ import type { MeterState } from '../core/view/meterView';
 import type { Settings } from '../core/config';
 import { isLocalEndpoint } from '../core/config';
 import { LocalBudgetEstimator, type LocalEstimatorState } from '../core/budget/localEstimator';
+import { TokenRatios, type TokenRatioState } from '../core/budget/tokenRatio';
 import { FileSpendLedger, skippedLines, type LedgerStatus } from '../core/ledger/fileSpendLedger';
 import { SharedReservations } from '../core/ledger/sharedReservations';
 import type { LedgerTotals } from '../core/ledger/spendLedger';
@@ -18,7 +19,11 @@ import { readSettings } from './settings';
 import { StatusBarMeter } from './statusBarMeter';
 
 const LEDGER_FILE = 'spend.jsonl';
+/** What the extension learns from the user's own calls: the local estimator's runs and the models' token ratios. */
 const ESTIMATOR_FILE = 'local-estimator.json';
+
+/** The learned file; files written before token ratios were learned have none. */
+type LearnedState = LocalEstimatorState & { tokenRatios?: TokenRatioState };
 /** How many skipped ledger lines the user has been told of (globalState). */
 const LEDGER_SKIPS_TOLD = 'budgetReasoner.ledgerSkippedLinesTold';
 
@@ -41,7 +46,9 @@ export class Services extends Disposable {
   readonly tokens = new TokenCounter();
   private ledgerPromise: Promise<FileSpendLedger> | undefined;
   private reservations: SharedReservations | undefined;
+  private learnedPromise: Promise<LearnedState | undefined> | undefined;
   private estimatorPromise: Promise<LocalBudgetEstimator> | undefined;
+  private ratiosPromise: Promise<TokenRatios> | undefined;
   private liveRun: LiveRun | undefined;
   private sessionResetAt: Date | undefined;
 
@@ -90,16 +97,24 @@ export class Services extends Disposable {
     }
   }
 
-  localEstimator(): Promise<LocalBudgetEstimator> {
-    this.estimatorPromise ??= (async () => {
-      let state: LocalEstimatorState | undefined;
+  /** The learned file, read once on first use; undefined when there is none or it cannot be read. */
+  private learned(): Promise<LearnedState | undefined> {
+    this.learnedPromise ??= (async () => {
       try {
-        state = JSON.parse(await fs.readFile(path.join(this.storageDir, ESTIMATOR_FILE), 'utf8')) as LocalEstimatorState;
+        return JSON.parse(await fs.readFile(path.join(this.storageDir, ESTIMATOR_FILE), 'utf8')) as LearnedState;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-          this.log.warn('estimator', `could not read the learned budgets, starting from the prior: ${String(e)}`);
+          this.log.warn('estimator', `could not read the learned budgets and token ratios, starting from the priors: ${String(e)}`);
         }
+        return undefined;
       }
+    })();
+    return this.learnedPromise;
+  }
+
+  localEstimator(): Promise<LocalBudgetEstimator> {
+    this.estimatorPromise ??= (async () => {
+      const state = await this.learned();
       const countTokens = (text: string) => this.tokens.countText(text, 'gpt-4o').tokens;
       try {
         return new LocalBudgetEstimator({ countTokens, state });
@@ -111,11 +126,20 @@ export class Services extends Disposable {
     return this.estimatorPromise;
   }
 
-  async saveEstimator(estimator: LocalBudgetEstimator): Promise<void> {
+  /** Billed tokens per local token of each model called, learned from the usage calls report (see core/budget/tokenRatio.ts). */
+  tokenRatios(): Promise<TokenRatios> {
+    this.ratiosPromise ??= this.learned().then((state) => new TokenRatios(state?.tokenRatios));
+    return this.ratiosPromise;
+  }
+
+  /** Writes what was learned (budgets and token ratios, one file) after a run or a calibration. */
+  async saveLearned(): Promise<void> {
+    const [estimator, ratios] = await Promise.all([this.localEstimator(), this.tokenRatios()]);
     await fs.mkdir(this.storageDir, { recursive: true });
     const file = path.join(this.storageDir, ESTIMATOR_FILE);
+    const state: LearnedState = { ...estimator.toJSON(), tokenRatios: ratios.toJSON() };
     // Write then rename, so a crash never leaves half a file.
-    await fs.writeFile(`${file}.tmp`, JSON.stringify(estimator.toJSON()));
+    await fs.writeFile(`${file}.tmp`, JSON.stringify(state));
     await fs.rename(`${file}.tmp`, file);
   }
 

@@ -9,10 +9,10 @@ import { purposeLabel, type AttemptView } from '../core/view/runView';
 /** Longest one-line preview of a code or prose answer in the list of progressive answers. */
 export const PREVIEW_CHARS = 160;
 
-/** "#2 chain · stop · 1.2k tokens · → answer A" (a value for short answers: "→ 42"). */
+/** "#2 chain · stop · 1.2k output tokens · → answer A" (a value for short answers: "→ 42"): a chain's length is its output. */
 export function attemptLine(a: AttemptView, clusters: boolean): string {
   const outcome = a.finishReason === null ? 'streaming' : a.finishReason;
-  const tokens = a.completionTokens !== null ? ` · ${formatTokens(a.completionTokens)} tokens` : ` · up to ${formatTokens(a.maxTokens)}`;
+  const tokens = a.completionTokens !== null ? ` · ${formatTokens(a.completionTokens)} output tokens` : ` · up to ${formatTokens(a.maxTokens)}`;
   const answer = a.answer !== null ? ` · → ${clusters ? `answer ${a.answer}` : a.answer}` : '';
   return `#${a.attempt} ${purposeLabel(a.purpose)} · ${outcome}${tokens}${answer}`;
 }

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { startModelServer, type ModelServer } from '../../tools/modelServer';
 import { startCodeServer, waitForLog, workbenchUrl, type CodeServer } from '../../tools/codeServer';
 import {
-  closeAfterSpec, openFile, openWorkbench, runCommand, screenshot, selectAllInEditor, statusBarMeter, type Workbench,
+  closeAfterSpec, openFile, openWorkbench, runCommand, screenshot, selectAllInEditor, statusBarMeter, waitUntil, type Workbench,
 } from '../../tools/workbench';
 import { readTraceQuestion } from '../../tools/recordedData';
 
@@ -62,5 +62,31 @@ describe('e2e: cost preview and confirmation in code-server', function () {
     }
     assert.match(tooltip, /Selected question: ~[\d,]+ tokens · estimated \$[\d.]+–\$[\d.]+ · worst case \$0\.25/);
     await screenshot(page, 'preview-tooltip.png');
+  });
+
+  it('Select Model, with an endpoint that lists no models, says so, takes a typed id and offers it again as used before', async function () {
+    const { page } = wb ?? (wb = await openWorkbench(workbenchUrl(cs.port, cs.workspace)));
+    const modelSetting = () => (JSON.parse(fs.readFileSync(cs.userSettingsPath, 'utf8')) as Record<string, unknown>)['budgetReasoner.model'];
+    const configured = modelSetting();
+    server.script({ endpoint: 'models', emptyModelList: true, times: 2 });
+    const widget = page.locator('.quick-input-widget');
+    const input = widget.locator('.quick-input-box input');
+    await runCommand(page, 'Budget Reasoner: Select Model');
+    await widget.locator('.monaco-list-row', { hasText: 'The endpoint lists no models' }).waitFor({ timeout: 30_000 });
+    await input.fill('my-local-model:7b');
+    const typed = widget.locator('.monaco-list-row', { hasText: 'Use "my-local-model:7b"' });
+    await typed.waitFor({ timeout: 10_000 });
+    assert.match(await typed.innerText(), /the endpoint lists no models; this id is sent as typed/);
+    await screenshot(page, 'select-model-typed.png');
+    await input.press('Enter');
+    await waitUntil(() => modelSetting() === 'my-local-model:7b', 'the typed id saved as budgetReasoner.model');
+
+    await runCommand(page, 'Budget Reasoner: Select Model');
+    await widget.locator('.monaco-list-row', { hasText: 'my-local-model:7b' }).filter({ hasText: 'used before' }).waitFor({ timeout: 30_000 });
+    // Back to the configured model, typed again.
+    await input.fill(String(configured));
+    await widget.locator('.monaco-list-row', { hasText: `Use "${String(configured)}"` }).waitFor({ timeout: 10_000 });
+    await input.press('Enter');
+    await waitUntil(() => modelSetting() === configured, 'the configured model restored');
   });
 });

@@ -7,7 +7,17 @@ import { readTraceQuestion } from '../../tools/recordedData';
 import { SYSTEM_PROMPTS } from '../../src/core/reasoning/answerKinds';
 import { repoRoot } from '../../tools/repoRoot';
 import { closeAfterSpec, meterLabelMatching, openWorkbench, panelFrame, reasonOnFile, screenshot, statusBarMeter, type Workbench } from '../../tools/workbench';
-import { usageTotals } from './fixtures';
+import { extensionStorageDir, usageTotals } from './fixtures';
+import { exactTokens } from '../../src/core/view/runViewText';
+import { formatTokens } from '../../src/core/tokens/amountText';
+
+interface LedgerLine { runId: string; purpose: string; promptTokens: number; completionTokens: number; reasoningTokens: number }
+
+/** The ledger's whole records, in the order they were appended. */
+function ledgerRecords(userDataDir: string): LedgerLine[] {
+  const file = path.join(extensionStorageDir(userDataDir), 'spend.jsonl');
+  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as LedgerLine);
+}
 
 // A real VS Code (code-server 1.100) in Debian's Chromium, the extension loaded from this checkout,
 // talking to the loopback OpenAI-protocol server that replays recorded MATH traces.
@@ -59,6 +69,33 @@ describe('e2e: Reason with budget in code-server', function () {
     assert.equal(spent, reported.totalTokens, `meter "${label}" vs server usage ${JSON.stringify(reported)}`);
     assert.match(await meter.innerText(), /tok/);
     await screenshot(page, 'reason-panel.png');
+  });
+
+  it("shows the run's figures as the ledger recorded them: billed tokens for spend, output tokens for a chain", async function () {
+    const { page } = wb!;
+    const panel = panelFrame(page);
+    const records = ledgerRecords(cs.userDataDir);
+    const runIds = [...new Set(records.map((r) => r.runId))];
+    assert.equal(runIds.length, 1, `one run so far: ${runIds.join(', ')}`);
+    const billed = (r: LedgerLine) => r.promptTokens + r.completionTokens;
+    const spent = records.reduce((s, r) => s + billed(r), 0);
+    // Spend and the budget bar: billed tokens (prompts and output) of every call, estimate included.
+    const spendText = (await panel.locator('#spend').innerText()).trim();
+    assert.ok(spendText.startsWith(`${exactTokens(spent)} / `), `panel "${spendText}" vs ledger ${spent} billed tokens`);
+    assert.match(await panel.locator('#status').innerText(), new RegExp(`spent ${exactTokens(spent)} tokens`));
+    const legend = await panel.locator('#budget-legend .legend-item').allInnerTexts();
+    const chains = records.filter((r) => r.purpose === 'attempt');
+    const chainBilled = chains.reduce((s, r) => s + billed(r) - Math.min(r.reasoningTokens, r.completionTokens), 0);
+    assert.ok(legend.includes(`chains ${exactTokens(chainBilled)}`), `legend ${JSON.stringify(legend)} vs ledger chains ${chainBilled}`);
+    // A chain's row: its output tokens, as the server billed them.
+    const rows = await panel.locator('#attempts .attempt').allInnerTexts();
+    const chainRows = rows.filter((t) => /^#\d+ chain/.test(t));
+    assert.deepEqual(chainRows.map((t) => /· (\S+) output tokens/.exec(t)?.[1]), chains.map((r) => formatTokens(r.completionTokens)), `rows ${JSON.stringify(rows)}`);
+    // The last answer was reached within what was spent, counted the same way.
+    const metas = await panel.locator('#answers .item-meta').allInnerTexts();
+    const lastAt = /at (\S+) tokens/.exec(metas.at(-1) ?? '')?.[1];
+    const prefixes = records.map((_, i) => formatTokens(records.slice(0, i + 1).reduce((s, r) => s + billed(r), 0)));
+    assert.ok(lastAt !== undefined && prefixes.includes(lastAt), `last answer at ${lastAt}, ledger running totals ${prefixes.join(', ')}`);
   });
 
   it('answers an open question in prose: paraphrased chains agree, the run stops before its budget with the answer shown', async function () {

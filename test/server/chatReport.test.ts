@@ -117,7 +117,7 @@ describe('@budget chat: /estimate and /spend', () => {
   it('/estimate shows the budget and the dollar range and says nothing was sent', () => {
     const preview = costPreview({ chainTokens: 500, promptTokens: 100, budgetTokens: 4800, plannedChains: 8, price: { input: 0.15, cachedInput: 0.075, output: 0.6 }, requestCapUsd: 0.25 });
     const md = estimateMarkdown(preview, 'gpt-4o-mini', 'local estimate');
-    assert.match(md, /500 tokens a chain \(local estimate\), 4,800 for the run on gpt\\-4o\\-mini/);
+    assert.match(md, /500 output tokens a chain \(local estimate\), 4,800 tokens for the run on gpt\\-4o\\-mini/);
     assert.match(md, /estimated \$0\.\d{4}–\$0\.\d{4} · worst case \$0\.\d{4}/);
     assert.match(md, /Nothing was sent/);
   });

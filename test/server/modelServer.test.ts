@@ -320,4 +320,42 @@ describe('loopback model server (real openai SDK over HTTP)', function () {
       await guarded.close();
     }
   });
+
+  it('bills, enforces max_tokens and streams in a foreign tokenizer when asked, ~1.45x the o200k count', async function () {
+    const foreign = await startModelServer({ tokenizer: 'foreign' });
+    try {
+      const other = new OpenAI({ baseURL: foreign.url, apiKey: 'test', maxRetries: 0 });
+      const messages = ask(q.question);
+      const stream = (max_tokens?: number) => other.chat.completions.create({ model: 'qwen2.5-math-replay', messages, stream: true, stream_options: { include_usage: true }, ...(max_tokens ? { max_tokens } : {}) });
+      const whole = await collect(await stream());
+      assert.equal(whole.text(0), q.code[0], 'the same reply, in other tokens');
+      const ratio = whole.usage!.completion_tokens / encode(whole.text(0)).length;
+      assert.ok(ratio > 1.2 && ratio < 1.9, `completion billed at ${ratio.toFixed(2)}x o200k`);
+      const promptRatio = whole.usage!.prompt_tokens / countPrompt([{ role: 'user', content: q.question }]);
+      assert.ok(promptRatio > 1.1 && promptRatio < 1.9, `prompt billed at ${promptRatio.toFixed(2)}x o200k`);
+      const cut = await collect(await stream(60));
+      assert.equal(cut.usage!.completion_tokens, 60, 'max_tokens counted in its own tokens');
+      assert.ok(encode(cut.text(0)).length < 50, `${encode(cut.text(0)).length} o200k tokens for 60 of its own`);
+      assert.ok(q.code[0].startsWith(cut.text(0)));
+    } finally {
+      await foreign.close();
+    }
+  });
+
+  it('counts what a stream the client left had sent as what it generated', async function () {
+    server.script({ ignoreMaxTokens: true });
+    const stream = await streaming({ messages: ask(q.question), max_tokens: 5 });
+    for await (const chunk of stream) {
+      if (chunk.choices[0]?.delta.content) {
+        break;
+      }
+    }
+    for (let i = 0; i < 500 && server.responses[0].choices.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const counted = server.responses[0].countedUsage!;
+    const sent = encode(server.responses[0].choices[0].text).length;
+    assert.ok(Math.abs(counted.completion_tokens - sent) <= 2, `${counted.completion_tokens} counted, ${sent} sent`);
+    assert.ok(counted.completion_tokens < 100_000);
+  });
 });

@@ -4,6 +4,7 @@
  * (real openai SDK) -> the loopback model server. Shared by the fault suite and the stress property.
  */
 import type { SpendCaps } from '../../src/core/budget/caps';
+import type { TokenRatios } from '../../src/core/budget/tokenRatio';
 import type { MeteredCaller } from '../../src/core/budget/meteredCaller';
 import { meteredCallers } from '../../src/core/run/callers';
 import type { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
@@ -12,9 +13,9 @@ import { OpenAICompatibleProvider, type OpenAICompatibleOptions } from '../../sr
 import type { ReasoningRunOptions, RunOutcome } from '../../src/core/reasoning/reasoningRun';
 import { ReasoningRun } from '../../src/core/reasoning/reasoningRun';
 import type { RunEvent } from '../../src/core/reasoning/runEvents';
-import { priceLookup } from '../../src/core/tokens/prices';
+import { costOf, priceLookup, type TokenPrice } from '../../src/core/tokens/prices';
 import { TokenCounter } from '../../src/core/tokens/tokenCounter';
-import type { ScriptedReply } from '../../tools/modelServer';
+import type { ScriptedReply, SentResponse } from '../../tools/modelServer';
 
 export const REPLAY_MODEL = 'qwen2.5-math-replay';
 /** Dollars per 1M tokens: a remote-looking price so that every record carries dollars. */
@@ -49,6 +50,8 @@ export interface MeteredStackOptions {
   provider?: Partial<OpenAICompatibleOptions>;
   /** Reuse a provider (and its SDK client and connection pool) across runs. */
   reuseProvider?: OpenAICompatibleProvider;
+  /** Learned token ratios, as the extension passes them (default: the local count is billed). */
+  ratios?: TokenRatios;
 }
 
 export interface MeteredStack {
@@ -60,7 +63,7 @@ export interface MeteredStack {
 
 export function meteredStack(o: MeteredStackOptions): MeteredStack {
   const provider = o.reuseProvider ?? new OpenAICompatibleProvider({ baseURL: o.baseURL, apiKey: o.apiKey, maxRetries: 0, ...o.provider });
-  const caller = meteredCallers({ runId: o.runId, ledger: o.ledger, tokens: sharedTokenCounter })(
+  const caller = meteredCallers({ runId: o.runId, ledger: o.ledger, tokens: sharedTokenCounter, ...(o.ratios ? { ratios: o.ratios } : {}) })(
     { id: REPLAY_MODEL, provider, prices: priceLookup({ overrides: { [REPLAY_MODEL]: REPLAY_PRICE } }) }, o.caps);
   return { provider, caller, ledger: o.ledger, runId: o.runId };
 }
@@ -144,4 +147,21 @@ export function faultTable(rows: readonly FaultRow[]): string {
   const lines = rows.map((r) => [r.fault, r.at, r.stop, shorten(r.message.replace(/^The model call failed: /, '').replace(/ The answers so far are kept\.$/, ''), 110), String(r.records), String(r.estimated), r.recordedVsSent, r.capHeld ? 'yes' : 'NO', r.nextRunOk ? 'yes' : 'NO']);
   const fmt = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
   return [fmt(head), fmt(head.map(() => '---')), ...lines.map(fmt)].join('\n');
+}
+
+/**
+ * What the server billed, by its own count: each response's usage, or for one that sent none (a
+ * stream cut or broken, or told not to) what it generated. Every cap must hold in these figures.
+ */
+export function spendOf(responses: readonly SentResponse[], price: TokenPrice): { tokens: number; dollars: number } {
+  let tokens = 0;
+  let dollars = 0;
+  for (const r of responses) {
+    const u = r.usage ?? r.countedUsage;
+    if (u) {
+      tokens += u.prompt_tokens + u.completion_tokens;
+      dollars += costOf({ promptTokens: u.prompt_tokens, cachedPromptTokens: 0, completionTokens: u.completion_tokens }, price) ?? 0;
+    }
+  }
+  return { tokens, dollars };
 }

@@ -12,6 +12,7 @@ import { ProviderError } from '../../src/core/providers/chatProvider';
 import { CallFailure, CapRefusal } from '../../src/core/budget/modelCaller';
 import { costOf, priceLookup, priceOf } from '../../src/core/tokens/prices';
 import { TokenCounter } from '../../src/core/tokens/tokenCounter';
+import { TokenRatios, toBilled } from '../../src/core/budget/tokenRatio';
 import { ScriptedProvider, spendRecord, streamReply, type ProviderStep } from '../support/scripted';
 
 /** Every call of a provider plays the same scripted stream. */
@@ -254,5 +255,88 @@ describe('MeteredCaller', () => {
     assert.ok(e instanceof CallFailure && (e.cause as ProviderError).kind === 'aborted');
     assert.equal(provider.requests.length, 0);
     assert.equal((await ledger.records()).length, 0);
+  });
+});
+
+describe('MeteredCaller with learned token ratios (caps in the server\'s count)', () => {
+  // An unknown tokenizer: until learned it may bill up to 2x the local count.
+  const foreign = 'llama-3.1-8b';
+  const localPrompt = tokens.countChatPrompt(messages, foreign).tokens;
+  const ratioCaller = (provider: ChatProvider, ledger: SpendLedger, caps: SpendCaps, ratios: TokenRatios) =>
+    new MeteredCaller({ provider, model: foreign, runId: 'run-1', caps, ledger, prices: priceLookup({}), tokens, clock: now, ratios });
+
+  it('counts the prompt at the upper ratio, sends max_tokens below the room, and learns from the usage', async () => {
+    const ratios = new TokenRatios();
+    const text = 'Six times seven: add seven six times, which gives forty-two. So the answer is \\boxed{42}.';
+    const billed: Usage = { promptTokens: Math.round(localPrompt * 1.5), cachedPromptTokens: 0, completionTokens: Math.round(tokens.countText(text, foreign).tokens * 1.4), reasoningTokens: 0, estimated: false };
+    const provider = scripted(streamReply([text], billed));
+    const ledger = new MemorySpendLedger(now);
+    const cap = 2 * localPrompt + 400;
+    const metered = ratioCaller(provider, ledger, { requestTokens: cap }, ratios);
+    // Unlearned: the prompt may bill 2x; max_tokens is the room over the spread of 2.
+    assert.equal(await metered.room(messages), Math.floor(400 / 2));
+    const result = await metered.call({ messages, maxTokens: 4000 }, 'attempt', never);
+    assert.equal(provider.requests[0].maxTokens, 200);
+    assert.deepEqual(result.usage, billed, 'the billed figures reach the ledger');
+    assert.equal(result.record.estimated, false);
+    assert.deepEqual(await ledger.records(), [result.record]);
+    const learned = ratios.of(foreign);
+    assert.equal(learned.prompt.estimate, billed.promptTokens / localPrompt);
+    assert.ok(learned.prompt.upper < 2 && learned.completion.upper < 2);
+    // The next grant counts the prompt at the learned upper bound.
+    const spent = billed.promptTokens + billed.completionTokens;
+    const room = cap - spent - toBilled(localPrompt, learned.prompt.upper);
+    assert.equal(await metered.room(messages), Math.floor(room * learned.completion.lower / learned.completion.upper + 1e-9));
+  });
+
+  it('lets a stream the server ends at max_tokens finish with its usage, and cuts one that runs past the room', async () => {
+    const ratios = new TokenRatios();
+    const long = 'The product of six and seven is computed by adding seven to itself six times. '.repeat(40);
+    const cap = 2 * localPrompt + 300;
+    // An honest server: it ends at max_tokens of its own tokens (1.5 of ours each) and sends usage.
+    const honest = scripted(async function* (request) {
+      const kept = tokens.truncateToTokens(long, Math.floor(request.maxTokens / 1.5), foreign);
+      for (let i = 0; i < kept.length; i += 16) {
+        yield { kind: 'delta', choice: 0, text: kept.slice(i, i + 16) };
+      }
+      yield { kind: 'done', finishReasons: ['length'], usage: { promptTokens: localPrompt, cachedPromptTokens: 0, completionTokens: request.maxTokens, reasoningTokens: 0, estimated: false } };
+    });
+    const ended = await ratioCaller(honest, new MemorySpendLedger(now), { requestTokens: cap }, ratios).call({ messages, maxTokens: 4000 }, 'attempt', never);
+    assert.equal(ended.record.estimated, false, 'not cut: the usage arrived');
+    assert.equal(ended.record.completionTokens, honest.requests[0].maxTokens);
+    // A server that ignores max_tokens: cut where its stream passes the room at the upper ratio.
+    const fresh = new TokenRatios();
+    const runaway = scripted(async function* (_request, signal) {
+      for (let i = 0; i < long.length; i += 16) {
+        if (signal.aborted) {
+          throw new ProviderError('aborted', 'Stopped.');
+        }
+        yield { kind: 'delta', choice: 0, text: long.slice(i, i + 16) };
+      }
+      yield { kind: 'done', finishReasons: ['stop'], usage: { promptTokens: localPrompt, cachedPromptTokens: 0, completionTokens: 9999, reasoningTokens: 0, estimated: false } };
+    });
+    const ledger = new MemorySpendLedger(now);
+    const cut = await ratioCaller(runaway, ledger, { requestTokens: cap }, fresh).call({ messages, maxTokens: 4000 }, 'attempt', never);
+    assert.equal(cut.choices[0].finishReason, 'length');
+    assert.ok(runaway.signals[0].aborted);
+    const kept = tokens.countText(cut.choices[0].text, foreign).tokens;
+    assert.ok(kept <= 150 && kept >= 140, `kept ${kept} local tokens of 300 billed at 2x`);
+    assert.equal(cut.record.estimated, true);
+    assert.ok(cut.record.completionTokens <= 300 && cut.record.completionTokens >= 2 * kept, String(cut.record.completionTokens));
+    assert.ok((await ledger.totalsForRun('run-1')).tokens <= cap);
+    assert.deepEqual(fresh.toJSON().models, {}, 'nothing learned from a stream without usage');
+  });
+
+  it("uses the provider's own prompt count as billed and learns no prompt ratio from it", async () => {
+    const ratios = new TokenRatios();
+    const usage: Usage = { promptTokens: 70, cachedPromptTokens: 0, completionTokens: 30, reasoningTokens: 0, estimated: false };
+    const metered = new MeteredCaller({
+      provider: scripted(streamReply(['Forty-two is six times seven, as the table shows.'], usage)), model: foreign, runId: 'run-1', caps: { requestTokens: 500 },
+      ledger: new MemorySpendLedger(now), prices: priceLookup({}), tokens, clock: now, ratios, countPrompt: async () => 70,
+    });
+    assert.equal(await metered.room(messages), Math.floor(430 / 2));
+    await metered.call({ messages, maxTokens: 50 }, 'attempt', never);
+    assert.equal(ratios.samples(foreign), 0);
+    assert.ok(ratios.of(foreign).completion.estimate > 2, 'the completion side still learns');
   });
 });

@@ -6,8 +6,8 @@ describe('panel text for code and prose runs', function () {
   const attempt: AttemptView = { attempt: 2, purpose: 'attempt', maxTokens: 1600, finishReason: 'stop', answer: 'B', completionTokens: 1234 };
 
   it('names a code or prose attempt by its cluster, a short one by its value', function () {
-    assert.equal(attemptLine(attempt, true), '#2 chain · stop · 1.2k tokens · → answer B');
-    assert.equal(attemptLine({ ...attempt, answer: '42' }, false), '#2 chain · stop · 1.2k tokens · → 42');
+    assert.equal(attemptLine(attempt, true), '#2 chain · stop · 1.2k output tokens · → answer B');
+    assert.equal(attemptLine({ ...attempt, answer: '42' }, false), '#2 chain · stop · 1.2k output tokens · → 42');
     assert.equal(attemptLine({ ...attempt, finishReason: null, answer: null, completionTokens: null }, true), '#2 chain · streaming · up to 1.6k');
   });
 

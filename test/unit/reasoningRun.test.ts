@@ -32,7 +32,7 @@ describe('ReasoningRun', () => {
     assert.ok(firstAnswer > 0 && firstAnswer < secondAttempt, 'first answer precedes the second attempt');
     const answers = of('answer');
     assert.strictEqual(answers[0].answer, '42');
-    assert.strictEqual(answers[0].tokensSoFar, 100);
+    assert.strictEqual(answers[0].tokensSoFar, 110, 'billed: the 10-token prompt and 100 output tokens');
     assert.ok(answers.length >= 3, 'answers arrive as votes accumulate');
     assert.ok(answers.every((a, i) => i === 0 || a.tokensSoFar > answers[i - 1].tokensSoFar));
     assert.strictEqual(outcome.reason, 'converged');
@@ -113,7 +113,7 @@ describe('ReasoningRun', () => {
     await run.start();
     const users = caller.calls.filter((c) => c.purpose === 'attempt').map((c) => c.spec.messages[1].content);
     assert.ok(!users[0].includes('<budget>'), 'the first chain has only the TALE line');
-    assert.match(users[1], /<budget>Tokens used: 100, Tokens remaining: 19900 \(HIGH\)\./);
+    assert.match(users[1], /<budget>Tokens used: 110, Tokens remaining: 19890 \(HIGH\)\./);
   });
 
   it('shortens a chain near the end of the budget so its forced answer still fits', async () => {
@@ -204,7 +204,7 @@ describe('ReasoningRun', () => {
     const outcome = await run.start();
     assert.strictEqual(of('budget-estimated')[0].source, 'tale');
     assert.strictEqual(of('spend')[0].record.purpose, 'estimate');
-    assert.strictEqual(outcome.tokensSpent, 109);
+    assert.strictEqual(outcome.tokensSpent, 129, 'billed: the estimate (10 + 9) and the chain (10 + 100)');
   });
 
   it('parallel sampling asks for n > 1 after the first chain', async () => {
@@ -213,7 +213,7 @@ describe('ReasoningRun', () => {
     assert.strictEqual(caller.calls[0].spec.n, undefined);
     assert.strictEqual(caller.calls[1].spec.n, 3);
     assert.strictEqual(outcome.chains, 4);
-    assert.strictEqual(outcome.tokensSpent, 400);
+    assert.strictEqual(outcome.tokensSpent, 420);
   });
 
   it('value-guided requests logprobs and stops on a clearly good chain', async () => {

@@ -7,6 +7,7 @@ import { createRunEngine, strategyOf } from '../../src/core/run/engine';
 import { AUTO_CHAINS, continuedBudget, MIN_CHAIN_TOKENS, planRun, TALE_MAX_CHAIN_TOKENS, type PlanModel, type PlanRequest, type RunPlan } from '../../src/core/run/plan';
 import { NOTHING_SENT, refusal } from '../../src/core/run/refusal';
 import type { ModelPrice } from '../../src/core/tokens/prices';
+import { TokenRatios } from '../../src/core/budget/tokenRatio';
 
 /** One token per word, 3 per message and 3 for the reply: simple enough to check the arithmetic by hand. */
 const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
@@ -47,6 +48,13 @@ function refused(patch: Partial<PlanRequest>) {
 describe('planRun: the rules of a run, once', () => {
   // The system prompt and the question, each 3 + its words, and 3 for the reply.
   const promptTokens = 3 + words(DEFAULT_SYSTEM_PROMPT) + 3 + words(QUESTION) + 3;
+
+  it("shows in the header how the budget bounds the model's thinking, by its family", () => {
+    assert.match(plan({ models: [model('o4-mini')] }).header.levers ?? '', /^max_completion_tokens \+ reasoning_effort (low|medium|high)$/);
+    assert.match(plan({ models: [model('qwen3:8b', { baseUrl: 'http://localhost:11434/v1' })] }).header.levers ?? '', /thinking cut at 80% of it/);
+    assert.match(plan({ models: [model('deepseek/deepseek-r1', { baseUrl: 'https://openrouter.ai/api/v1' })] }).header.levers ?? '', /reasoning\.max_tokens/);
+    assert.equal(plan({ models: [model('vscode-lm/copilot-gpt-4o', { baseUrl: undefined })] }).header.levers, undefined, 'a VS Code model takes none of them');
+  });
 
   it('plans the auto budget: AUTO_CHAINS chains of the estimate plus the prompt, billed tokens, as the run cap', () => {
     const p = plan();
@@ -141,6 +149,25 @@ describe('planRun: the rules of a run, once', () => {
     assert.ok(planRun(request({ today: undefined, settings: settings({ requestBudget: 20 }) })).ok, 'a preview does not check today');
   });
 
+  it("counts the prompt in the model's billed tokens: the expected ratio for budgets and costs, the upper bound for what must fit", () => {
+    const ratios = new TokenRatios();
+    const llama = model('llama-3.1-8b');
+    // Unlearned: the first chain must fit at twice the local prompt, and max_tokens over the spread of 2.
+    const line = words('Let\'s think step by step and use less than 64 tokens:');
+    const localNeed = promptTokens + line + MIN_CHAIN_TOKENS;
+    const unlearned = { models: [llama], ratios, settings: settings({ requestBudget: localNeed, estimator: 'fixed' as const }), estimate: () => ({ tokens: 64, source: 'fixed' as const }) };
+    assert.equal(refused(unlearned).refusal.cap, 'request-tokens');
+    assert.ok(planRun({ ...request(unlearned), settings: settings({ requestBudget: 2 * (promptTokens + line) + 2 * MIN_CHAIN_TOKENS, estimator: 'fixed' }) }).ok);
+    // Learned at 1.5 (and no wider): budgets and previews at 1.5.
+    for (let i = 0; i < 1000; i++) {
+      ratios.observe(llama.id, { prompt: { local: 100, billed: 150 }, completion: { local: 100, billed: 150 } });
+    }
+    const p = plan({ models: [llama], ratios });
+    assert.equal(p.promptTokens, Math.ceil(promptTokens * 1.5));
+    assert.equal(p.budgetTokens, AUTO_CHAINS * (500 + Math.ceil(promptTokens * 1.5)));
+    assert.equal(plan({ models: [llama] }).promptTokens, promptTokens, 'without ratios the local count is billed');
+  });
+
   it('plans a cascade: priced and shown at its strongest model, its dollars the budget at that rate within the request cap', () => {
     const models = [model('cheap', { price: price(0.1, 0.4) }), model('strong', { price: price(2, 8) })];
     const p = plan({ strategy: 'cascade', models, settings: settings({ requestCapUsd: 0 }) });
@@ -152,7 +179,6 @@ describe('planRun: the rules of a run, once', () => {
     if (p.engine.kind === 'cascade') {
       assert.equal(p.engine.dollarsPerToken, 8 / 1e6);
       assert.equal(p.engine.totalDollars, p.budgetTokens * 8 / 1e6);
-      assert.equal(p.engine.outputTokens, Math.floor(p.budgetTokens * 500 / (500 + promptTokens)));
     }
     const capped = plan({ strategy: 'cascade', models, settings: settings({ requestCapUsd: 0.01 }) });
     assert.equal(capped.engine.kind === 'cascade' && capped.engine.totalDollars, 0.01);

@@ -40,7 +40,7 @@ describe('runView reducer', () => {
     const v = fold([{ type: 'budget-estimated', tokens: 220, totalTokens: 2200, source: 'tale' }]);
     assert.equal(v.budget.budgetTokens, 2200);
     assert.equal(v.budget.estimate?.tokens, 220);
-    assert.match(budgetText(v.budget), /2,200 tokens, 220 tokens \(TALE estimate\) a chain/);
+    assert.match(budgetText(v.budget), /2,200 tokens · a chain 220 output tokens \(TALE estimate\)/);
   });
 
   it('splits spend by purpose with reasoning tokens apart, and dollars turn unknown once a price is missing', () => {
@@ -99,13 +99,31 @@ describe('runView reducer', () => {
       { type: 'stopped', reason: 'converged', message: '3 of 3 agree' },
     ]);
     assert.deepEqual(v.curve.points, [{ tokens: 100, confidence: 0.5 }, { tokens: 200, confidence: 0.5 }, { tokens: 400, confidence: 0.9 }]);
-    // The run's own index, as the log prints it: from (0, 0) through the answers to the output tokens
-    // spent (350, before the last answer's 400): (0+0.5)/2*100 + (0.5+0.5)/2*100 + (0.5+0.9)/2*200 = 215 over 400.
-    assert.ok(Math.abs(v.curve.anytimeIndex! - 215 / 400) < 1e-12, `${v.curve.anytimeIndex}`);
+    // The run's own index, as the log prints it: from (0, 0) through the answers to the billed tokens
+    // spent (450): (0+0.5)/2*100 + (0.5+0.5)/2*100 + (0.5+0.9)/2*200 + 0.9*50 = 260 over 450.
+    assert.ok(Math.abs(v.curve.anytimeIndex! - 260 / 450) < 1e-12, `${v.curve.anytimeIndex}`);
     assert.deepEqual(v.curve.earlyStop, { tokens: 450, confidence: 0.9 });
     assert.equal(v.status.state, 'finished');
     assert.equal(v.status.reason, 'converged');
     assert.deepEqual(v.status.finalSpend, { tokens: 450, dollars: 0.001 });
+  });
+
+  it('marks no early stop for a run that converged with no room left for another chain', () => {
+    const v = fold([
+      { type: 'budget-estimated', tokens: 100, totalTokens: 300, source: 'fixed' },
+      answer('4', 0.9, 250),
+      spend('attempt', 60, 238, 0),
+      { type: 'stopped', reason: 'converged', message: '2 of 2 agree' },
+    ]);
+    assert.equal(v.status.reason, 'converged');
+    assert.equal(v.curve.earlyStop, null, '298 of 300 spent is not "stopped early"');
+    const roomy = fold([
+      { type: 'budget-estimated', tokens: 100, totalTokens: 3000, source: 'fixed' },
+      answer('4', 0.9, 250),
+      spend('attempt', 60, 238, 0),
+      { type: 'stopped', reason: 'converged', message: '2 of 2 agree' },
+    ]);
+    assert.deepEqual(roomy.curve.earlyStop, { tokens: 298, confidence: 0.9 });
   });
 
   it('marks no early stop when the budget ran out', () => {

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
-  ANSWER_KIND_SETTINGS, CHAT_MODEL_CHOICES, ESTIMATOR_MODES, SELECTOR_NAMES, STOPPING_RULE_NAMES, STRATEGY_NAMES, defaultSettings, type Settings,
+  ANSWER_KIND_SETTINGS, CHAT_MODEL_CHOICES, LEVER_SETTINGS, ESTIMATOR_MODES, SELECTOR_NAMES, STOPPING_RULE_NAMES, STRATEGY_NAMES, defaultSettings, type Settings,
 } from '../../src/core/config';
 
 /** The settings VS Code shows (package.json) and the ones the code validates (config.ts) must agree. */
@@ -34,6 +34,7 @@ const ENUMS: Partial<Record<keyof Settings, readonly string[]>> = {
   chatModel: CHAT_MODEL_CHOICES,
   answerKind: ANSWER_KIND_SETTINGS,
   selector: SELECTOR_NAMES,
+  budgetLevers: LEVER_SETTINGS,
 };
 
 const settingKeys = Object.keys(defaultSettings) as (keyof Settings)[];

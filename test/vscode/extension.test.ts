@@ -123,7 +123,7 @@ suite('Budget Reasoner in the extension host', () => {
     md.length = 0;
     const estimate = await api.chat.handle({ prompt: 'How many primes are below 100?', command: 'estimate' }, stream, token);
     assert.equal(estimate.metadata.command, 'estimate');
-    assert.match(md.join(''), /Estimated budget:\*\* [\d,]+ tokens a chain/);
+    assert.match(md.join(''), /Estimated budget:\*\* [\d,]+ output tokens a chain/);
     md.length = 0;
     const bad = await api.chat.handle({ prompt: 'lots of tokens please', command: 'budget' }, stream, token);
     assert.ok(bad.errorDetails);

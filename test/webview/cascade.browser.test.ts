@@ -70,7 +70,7 @@ describe('answer panel webview: a model cascade (chromium)', function () {
     assert.equal(await page.textContent('#answer-model'), LADDER[2]);
     assert.equal(await page.isVisible('#answer-model'), true);
     assert.deepEqual(await page.locator('#attempts .attempt .model-badge').allTextContents(), LADDER);
-    assert.match((await page.locator('#attempts .attempt').first().textContent()) ?? '', /^#1 chain · stop · \d+ tokens · → 144gpt3-6b-finetuning$/);
+    assert.match((await page.locator('#attempts .attempt').first().textContent()) ?? '', /^#1 chain · stop · \d+ output tokens · → 144gpt3-6b-finetuning$/);
     assert.equal(await page.textContent('#reasoning-model'), LADDER[2]);
     assert.equal(await page.textContent('#meta .meta-part'), LADDER.join(' → '));
     assert.deepEqual(p.pageErrors, []);

@@ -10,7 +10,9 @@ import { costOf } from '../tokens/prices';
 import type { StreamingTokenCounter, TokenCounter } from '../tokens/tokenCounter';
 import type { GrantRequest, SpendCaps } from './caps';
 import type { RequestTrace } from './requestTrace';
-import { DEFAULT_MIN_USEFUL_TOKENS, grant, worstCaseDollars } from './caps';
+import { DEFAULT_MIN_USEFUL_TOKENS, worstCaseDollars } from './caps';
+import { grantInModelTokens, IDENTITY_RATIO, toBilled, toLocal, type ModelTokenRatio, type TokenRatios } from './tokenRatio';
+import { isReasoningModel, reasoningEffortFor } from '../providers/budgetLevers';
 
 export interface MeteredCallerOptions {
   provider: ChatProvider;
@@ -35,6 +37,11 @@ export interface MeteredCallerOptions {
   sharedReservations?: SharedReservations;
   /** Told of every call made (messages, parameters, usage), for the request trace. */
   trace?: RequestTrace;
+  /**
+   * Billed tokens per local token, learned from the usage calls report: the caps hold in the
+   * server's count and max_tokens is sent in the model's tokens. Without it the local count is taken as billed.
+   */
+  ratios?: Pick<TokenRatios, 'of' | 'observe'>;
 }
 
 /** Error kinds the endpoint answers before it generates anything: no tokens are billed. */
@@ -46,6 +53,20 @@ const NO_DOLLARS: TokenPrice = { input: 0, cachedInput: 0, output: 0 };
 interface Reservation {
   tokens: number;
   dollars: number;
+}
+
+/** A prompt as counted here and as it will be billed (the provider's own count, or the local one at the upper ratio). */
+interface PromptCount {
+  local: number;
+  billed: number;
+  /** True when the provider counted it: nothing to learn a ratio from. */
+  own: boolean;
+}
+
+/** What the caps granted a call: max_tokens in the model's tokens, and the billed tokens per choice past which the stream is cut. */
+interface CallGrant {
+  maxTokens: number;
+  cutAt: number;
 }
 
 type StreamEnd =
@@ -71,31 +92,34 @@ export class MeteredCaller implements ModelCaller {
 
   /** Largest max_tokens a call sending `messages` would be granted now; Infinity when no cap applies, 0 when refused. */
   async room(messages: ChatMessage[]): Promise<number> {
-    const promptTokens = await this.promptTokens(messages);
-    const g = grant({ ...(await this.grantBasis(promptTokens)), wanted: Number.POSITIVE_INFINITY, minUsefulTokens: 1 });
+    const ratio = this.ratio();
+    const prompt = await this.promptTokens(messages, ratio);
+    const g = grantInModelTokens({ ...(await this.grantBasis(prompt.billed)), wanted: Number.POSITIVE_INFINITY, minUsefulTokens: 1 }, ratio.completion);
     return g.ok ? g.maxTokens : 0;
   }
 
   async call(spec: CallSpec, purpose: CallPurpose, signal: AbortSignal, onDelta?: DeltaListener): Promise<CallResult> {
     const choices = Math.max(1, spec.n ?? 1);
-    const promptTokens = await this.promptTokens(spec.messages);
+    const ratio = this.ratio();
+    const prompt = await this.promptTokens(spec.messages, ratio);
     const shared = this.options.sharedReservations;
     // Deciding the grant and reserving it is one step under the shared lock: another window
     // sharing the ledger cannot grant the same room under the daily caps in between.
     const decide = async () => {
-      const basis = await this.grantBasis(promptTokens);
-      const g = grant({ ...basis, wanted: spec.maxTokens, choices, minUsefulTokens: this.options.minUsefulTokens ?? DEFAULT_MIN_USEFUL_TOKENS });
+      const basis = await this.grantBasis(prompt.billed);
+      const g = grantInModelTokens({ ...basis, wanted: spec.maxTokens, choices, minUsefulTokens: this.options.minUsefulTokens ?? DEFAULT_MIN_USEFUL_TOKENS }, ratio.completion);
       if (!g.ok) {
         throw g.refusal;
       }
+      // The worst a call can bill: its prompt, and every choice up to where its stream would be cut.
       const reservation: Reservation = {
-        tokens: promptTokens + choices * g.maxTokens,
-        dollars: basis.price ? worstCaseDollars(promptTokens, g.maxTokens, choices, basis.price) : 0,
+        tokens: prompt.billed + choices * g.cutAt,
+        dollars: basis.price ? worstCaseDollars(prompt.billed, g.cutAt, choices, basis.price) : 0,
       };
       const release = shared && !signal.aborted ? await shared.add(reservation) : undefined;
-      return { basis, maxTokens: g.maxTokens, reservation, release };
+      return { basis, granted: { maxTokens: g.maxTokens, cutAt: g.cutAt }, reservation, release };
     };
-    const { basis, maxTokens, reservation, release } = shared ? await shared.withLock(decide) : await decide();
+    const { basis, granted, reservation, release } = shared ? await shared.withLock(decide) : await decide();
     if (signal.aborted) {
       // Stopped before anything was sent: nothing spent, nothing to record.
       await release?.();
@@ -103,7 +127,7 @@ export class MeteredCaller implements ModelCaller {
     }
     this.inFlight.add(reservation);
     try {
-      return await this.meter(spec, purpose, signal, onDelta, promptTokens, maxTokens, choices, basis.price);
+      return await this.meter(spec, purpose, signal, onDelta, prompt, granted, ratio, choices, basis.price);
     } finally {
       // Released only once the record is in the ledger, so spend is never under-counted in between.
       this.inFlight.delete(reservation);
@@ -113,9 +137,13 @@ export class MeteredCaller implements ModelCaller {
 
   private async meter(
     spec: CallSpec, purpose: CallPurpose, signal: AbortSignal, onDelta: DeltaListener | undefined,
-    promptTokens: number, maxTokens: number, choices: number, price: TokenPrice | undefined,
+    prompt: PromptCount, granted: CallGrant, ratio: ModelTokenRatio, choices: number, price: TokenPrice | undefined,
   ): Promise<CallResult> {
     const { provider, tokens } = this.options;
+    const { maxTokens, cutAt } = granted;
+    // Local tokens a choice may stream before it passes cutAt at the upper ratio (the server overran); the thinking budget at the estimate.
+    const cutLocal = toLocal(cutAt, ratio.completion.upper);
+    const thinkingLocal = spec.thinkingTokens === undefined ? Number.POSITIVE_INFINITY : toLocal(spec.thinkingTokens, ratio.completion.estimate);
     const counters: StreamingTokenCounter[] = [];
     const texts: string[] = [];
     const logprobs: (TokenLogprob[] | undefined)[] = [];
@@ -128,6 +156,8 @@ export class MeteredCaller implements ModelCaller {
       counter(i);
       texts[i] = '';
     }
+    // Sent only to models that take it (budgetLevers.ts): an explicit effort, else the one the chain's budget calls for.
+    const effort = this.options.reasoningEffort ?? (spec.budgetTokens !== undefined ? reasoningEffortFor(spec.budgetTokens) : undefined);
     const request: ChatRequest = {
       model: this.model,
       messages: spec.messages,
@@ -135,7 +165,8 @@ export class MeteredCaller implements ModelCaller {
       ...(spec.n !== undefined ? { n: spec.n } : {}),
       ...(spec.temperature !== undefined ? { temperature: spec.temperature } : {}),
       ...(spec.logprobs ? { logprobs: true } : {}),
-      ...(this.options.reasoningEffort ? { reasoningEffort: this.options.reasoningEffort } : {}),
+      ...(effort ? { reasoningEffort: effort } : {}),
+      ...(spec.thinkingTokens !== undefined ? { thinkingTokens: spec.thinkingTokens } : {}),
     };
     // Our own controller carries the user's Stop and our cut-off when a server streams past max_tokens.
     const controller = new AbortController();
@@ -165,10 +196,10 @@ export class MeteredCaller implements ModelCaller {
         const own = event.kind === 'thinking' ? thinkCounter(i) : counter(i);
         const mine = own.append(event.text);
         const other = (event.kind === 'thinking' ? counter(i) : thinkCounter(i)).runningTokens;
-        const thinkingOver = event.kind === 'thinking' && spec.thinkingTokens !== undefined && mine > spec.thinkingTokens;
-        if (mine + other > maxTokens || thinkingOver) {
+        const thinkingOver = event.kind === 'thinking' && mine > thinkingLocal;
+        if (mine + other > cutLocal || thinkingOver) {
           // Past the grant (the server ignores max_tokens) or past the thinking budget: keep what fits and stop paying for more.
-          const room = Math.min(maxTokens - other, event.kind === 'thinking' ? spec.thinkingTokens ?? Number.POSITIVE_INFINITY : Number.POSITIVE_INFINITY);
+          const room = Math.min(cutLocal - other, event.kind === 'thinking' ? thinkingLocal : Number.POSITIVE_INFINITY);
           const kept = tokens.truncateToTokens(into[i] + event.text, Math.max(0, room), this.model);
           if (kept.length > into[i].length) {
             onDelta?.(i, kept.slice(into[i].length), event.kind === 'thinking');
@@ -202,12 +233,16 @@ export class MeteredCaller implements ModelCaller {
         ...(spec.temperature !== undefined ? { temperature: spec.temperature } : {}),
         ...(spec.logprobs ? { logprobs: true } : {}),
         ...(spec.thinkingTokens !== undefined ? { thinking_budget: spec.thinkingTokens } : {}),
-        ...(this.options.reasoningEffort ? { reasoning_effort: this.options.reasoningEffort } : {}),
+        ...(effort && isReasoningModel(this.model) ? { reasoning_effort: effort } : {}),
       },
       usage, outcome, finishReasons, ms: Date.now() - startedAt,
     });
     const counted = [...counters, ...thinkCounters].reduce((sum, c) => sum + (c ? c.finish().exactTokens : 0), 0);
-    const ourCount: Usage = { promptTokens, cachedPromptTokens: 0, completionTokens: counted, reasoningTokens: 0, estimated: true };
+    // Without the server's usage: what was received, at the upper ratio, never past where the stream would have been cut.
+    const ourCount: Usage = {
+      promptTokens: prompt.billed, cachedPromptTokens: 0,
+      completionTokens: Math.min(toBilled(counted, ratio.completion.upper), cutAt * choices), reasoningTokens: 0, estimated: true,
+    };
     if (end.kind === 'failed') {
       const rejected = !received && REJECTED_BEFORE_WORK.has(end.cause.kind);
       const record = this.record(rejected ? { ...ourCount, promptTokens: 0 } : ourCount, purpose, price, end.cause.kind);
@@ -216,10 +251,12 @@ export class MeteredCaller implements ModelCaller {
       throw new CallFailure(end.cause, texts, record);
     }
     let usage = end.kind === 'done' && end.usage ? end.usage : ourCount;
-    if (usage.completionTokens > maxTokens * choices) {
-      // The endpoint ignored max_tokens: as with a stream we cut off, only the granted part is recorded, so the caps hold.
-      const granted = maxTokens * choices;
-      usage = { ...usage, completionTokens: granted, reasoningTokens: Math.min(usage.reasoningTokens, granted), estimated: true };
+    if (usage.completionTokens > cutAt * choices) {
+      // The endpoint ignored max_tokens: as with a stream we cut off, only the reserved part is recorded, so the caps hold.
+      const reserved = cutAt * choices;
+      usage = { ...usage, completionTokens: reserved, reasoningTokens: Math.min(usage.reasoningTokens, reserved), estimated: true };
+    } else if (!usage.estimated) {
+      this.learn(prompt, counted, thoughts.some(Boolean), usage);
     }
     const reasons: FinishReason[] = texts.map((_, i) => (end.kind === 'done' ? end.finishReasons[i] ?? 'unknown' : 'length'));
     const record = this.record(usage, purpose, price, [...new Set(reasons)].join(','));
@@ -256,9 +293,28 @@ export class MeteredCaller implements ModelCaller {
     };
   }
 
-  private async promptTokens(messages: ChatMessage[]): Promise<number> {
+  private ratio(): ModelTokenRatio {
+    return this.options.ratios?.of(this.model) ?? IDENTITY_RATIO;
+  }
+
+  private async promptTokens(messages: ChatMessage[], ratio: ModelTokenRatio): Promise<PromptCount> {
     const own = await this.options.countPrompt?.(messages).catch(() => undefined);
-    return own ?? this.options.tokens.countChatPrompt(messages, this.model).tokens;
+    if (own !== undefined) {
+      return { local: own, billed: own, own: true };
+    }
+    const local = this.options.tokens.countChatPrompt(messages, this.model).tokens;
+    return { local, billed: toBilled(local, ratio.prompt.upper), own: false };
+  }
+
+  /**
+   * Teaches the ratio what the server billed for what was counted here. Hidden reasoning (billed, never
+   * streamed) is left out of the completion unless thinking was streamed: then reasoning_tokens counts it.
+   */
+  private learn(prompt: PromptCount, counted: number, streamedThinking: boolean, usage: Usage): void {
+    this.options.ratios?.observe(this.model, {
+      ...(prompt.own ? {} : { prompt: { local: prompt.local, billed: usage.promptTokens } }),
+      completion: { local: counted, billed: usage.completionTokens - (streamedThinking ? 0 : usage.reasoningTokens) },
+    });
   }
 
   /**

@@ -13,6 +13,8 @@ export interface CallSpec {
    * the stream is cut (finish reason `length`) and the answer can be forced from the thinking so far.
    */
   thinkingTokens?: number;
+  /** The chain's budget as its prompt states it: OpenAI reasoning models get the reasoning_effort it calls for. */
+  budgetTokens?: number;
 }
 
 /** Streamed text of one choice as it arrives; `thinking` marks a reasoning model's thinking. */

@@ -105,7 +105,7 @@ export class ChatRunReporter {
     this.view = reduceRunView(this.view, event);
     switch (event.type) {
       case 'budget-estimated':
-        this.sink.progress(`Budget: ${formatTokens(event.tokens)} tokens a chain (${event.source})${event.totalTokens ? `, ${formatTokens(event.totalTokens)} for the run` : ''}`);
+        this.sink.progress(`Budget: ${formatTokens(event.tokens)} output tokens a chain (${event.source})${event.totalTokens ? `, ${formatTokens(event.totalTokens)} tokens for the run` : ''}`);
         return;
       case 'attempt-started':
         if (event.purpose !== 'estimate') {
@@ -147,7 +147,7 @@ export class ChatRunReporter {
 /** `/estimate`: the budget and what the run would cost, before (instead of) running it. */
 export function estimateMarkdown(preview: CostPreview, model: string, source: string): string {
   const lines = [
-    `**Estimated budget:** ${exactTokens(preview.chainTokens)} tokens a chain (${source}), ${exactTokens(preview.budgetTokens)} for the run on ${inlineText(model, 80)}.`,
+    `**Estimated budget:** ${exactTokens(preview.chainTokens)} output tokens a chain (${source}), ${exactTokens(preview.budgetTokens)} tokens for the run on ${inlineText(model, 80)}.`,
     '',
     `**Cost:** ${describeCostRange(preview)}${preview.worstIsDollarCap ? ' (the per-request cap)' : ''}.`,
     '',

@@ -1,4 +1,4 @@
-import { CALL_PURPOSES, type CallPurpose, type SpendRecord } from './spendRecord';
+import { billedTokens, CALL_PURPOSES, type CallPurpose, type SpendRecord } from './spendRecord';
 
 export interface SpendTotals {
   tokens: number;
@@ -59,7 +59,7 @@ export function addToTotals(totals: LedgerTotals, r: SpendRecord): LedgerTotals 
   totals.cachedPromptTokens += r.cachedPromptTokens;
   totals.completionTokens += r.completionTokens;
   totals.reasoningTokens += r.reasoningTokens;
-  totals.tokens += r.promptTokens + r.completionTokens;
+  totals.tokens += billedTokens(r);
   if (r.dollars === null) {
     totals.unpriced = true;
   } else {

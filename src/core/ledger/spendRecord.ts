@@ -5,6 +5,14 @@
 export const CALL_PURPOSES = ['estimate', 'attempt', 'forced-answer', 'select', 'probe', 'calibration'] as const;
 export type CallPurpose = typeof CALL_PURPOSES[number];
 
+/**
+ * Billed tokens of a call: its prompt and its output (hidden reasoning included), as providers bill
+ * them. Spend, budgets and caps are in these; a chain's length is its output tokens alone.
+ */
+export function billedTokens(r: Pick<SpendRecord, 'promptTokens' | 'completionTokens'>): number {
+  return r.promptTokens + r.completionTokens;
+}
+
 /** One provider call's spend. Appended to the ledger the moment its usage is known. */
 export interface SpendRecord {
   /** ISO time the call finished (or failed). */

@@ -20,6 +20,11 @@ export interface ChatRequest {
   logprobs?: boolean;
   /** Only sent to reasoning models (o-series, gpt-5). */
   reasoningEffort?: 'minimal' | 'low' | 'medium' | 'high';
+  /**
+   * Most tokens the model may think: sent where the endpoint takes a thinking budget (OpenRouter's
+   * `reasoning.max_tokens`); the metered caller cuts the stream there in any case.
+   */
+  thinkingTokens?: number;
 }
 
 export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls' | 'aborted' | 'error' | 'unknown';

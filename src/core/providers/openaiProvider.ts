@@ -10,11 +10,14 @@ import type {
 } from './chatProvider';
 import { ProviderError } from './chatProvider';
 import { ThinkTagSplitter, type ThinkSegment } from './thinkTags';
+import { leverFamily, type LeverFamily, type LeverSetting } from './budgetLevers';
 
 export interface OpenAICompatibleOptions {
   baseURL: string;
   /** Undefined for endpoints that need none (local servers). Never logged. */
   apiKey: string | undefined;
+  /** Which family's budget levers requests take (default `auto`: from the model id and the endpoint). */
+  levers?: LeverSetting;
   /** Retries of 408/409/429/5xx and connection errors; the SDK honours Retry-After. */
   maxRetries?: number;
   /** Milliseconds to wait for the response headers. */
@@ -23,16 +26,15 @@ export interface OpenAICompatibleOptions {
   idleTimeoutMs?: number;
 }
 
-/** o-series and gpt-5 models take max_completion_tokens and reasoning_effort, and bill hidden reasoning. */
-export function isReasoningModel(model: string): boolean {
-  const id = model.toLowerCase().replace(/^.*\//, '');
-  return /^o\d/.test(id) || /^gpt-5/.test(id);
-}
+export { isReasoningModel } from './budgetLevers';
 
-/** Chat-completions parameters for a request, mapped for the model family. */
-export function toCompletionParams(request: ChatRequest): OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming {
-  const reasoning = isReasoningModel(request.model);
-  const params: OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming = {
+/** OpenRouter's unified thinking budget, a field the openai SDK passes through as sent. */
+type WithReasoningBudget = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming & { reasoning?: { max_tokens: number } };
+
+/** Chat-completions parameters for a request, mapped for the model family's budget levers (budgetLevers.ts). */
+export function toCompletionParams(request: ChatRequest, family: LeverFamily = leverFamily(request.model, undefined)): WithReasoningBudget {
+  const reasoning = family === 'openai-reasoning';
+  const params: WithReasoningBudget = {
     model: request.model,
     messages: request.messages,
     stream: true,
@@ -47,6 +49,9 @@ export function toCompletionParams(request: ChatRequest): OpenAI.Chat.Completion
     params.max_tokens = request.maxTokens;
     if (request.temperature !== undefined) {
       params.temperature = request.temperature;
+    }
+    if (family === 'openrouter' && request.thinkingTokens !== undefined) {
+      params.reasoning = { max_tokens: request.thinkingTokens };
     }
   }
   if (request.n !== undefined && request.n > 1) {
@@ -93,7 +98,8 @@ export class OpenAICompatibleProvider implements ChatProvider {
     let usage: Usage | undefined;
     try {
       armIdle();
-      const stream = await client.chat.completions.create(toCompletionParams(request), { signal: controller.signal });
+      const params = toCompletionParams(request, leverFamily(request.model, this.options.baseURL, this.options.levers));
+      const stream = await client.chat.completions.create(params, { signal: controller.signal });
       // Each next() is raced against the abort: once a response is fully buffered, aborting can leave
       // the SDK's next() pending forever. Not with Promise.race on one long-lived abort promise: every
       // race adds a reaction to it that keeps that chunk reachable until the stream ends.

@@ -6,7 +6,7 @@
  * re-emits its events as one run, with the model named on attempts and answers.
  */
 import type { ChatMessage } from '../providers/chatProvider';
-import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
+import { billedTokens, type CallPurpose, type SpendRecord } from '../ledger/spendRecord';
 import { grant } from '../budget/caps';
 import { preciseDollars } from '../tokens/amountText';
 import type { TokenPrice } from '../tokens/prices';
@@ -55,9 +55,9 @@ export interface CascadeOptions {
   /** Weight of a vote per tier it sits below the strongest tier that ran (default 0.5: one tier down counts half). */
   carriedVoteWeight?: number;
   /**
-   * Fraction of the remaining budget (dollars and output tokens) each tier may spend; the last tier
+   * Fraction of the remaining budget (dollars and billed tokens) each tier may spend; the last tier
    * always gets all that is left. Default: dollars in proportion to the tier's price per token among
-   * the tiers still to come, and output tokens split evenly among them, so every tier can afford
+   * the tiers still to come, and billed tokens split evenly among them, so every tier can afford
    * about as many tokens as any other; what a tier leaves unspent passes up.
    */
   shares?: readonly number[];
@@ -84,7 +84,7 @@ export interface TierOutcome {
   chains: number;
   tokensSpent: number;
   dollarsSpent: number;
-  /** The share of dollars and output tokens the tier was given when it started. */
+  /** The share of dollars and billed tokens the tier was given when it started. */
   dollarShare: number;
   tokenShare: number;
 }
@@ -163,6 +163,8 @@ export function promptTokensUpperBound(messages: ChatMessage[]): number {
 class TierShareCaller implements ModelCaller {
   readonly model: string;
   dollarsSpent = 0;
+  /** Billed tokens of this tier's calls. */
+  tokensSpent = 0;
   /** Set when this wrapper (not the model's own caps) refused a call. */
   shareSpent = false;
 
@@ -170,6 +172,8 @@ class TierShareCaller implements ModelCaller {
     private readonly inner: ModelCaller,
     private readonly price: TokenPrice,
     public dollarShare: number,
+    /** Billed tokens the tier may spend, prompts included, as the run's caps count them. */
+    public tokenShare: number,
     private readonly countPromptTokens: (messages: ChatMessage[], model: string) => number,
   ) {
     this.model = inner.model;
@@ -184,25 +188,30 @@ class TierShareCaller implements ModelCaller {
     const g = this.grant(spec.messages, spec.maxTokens, Math.max(1, spec.n ?? 1));
     if (!g.ok) {
       this.shareSpent = true;
-      throw new CapRefusal('request-dollars', `${this.model}'s share of the cascade budget (${preciseDollars(this.dollarShare)}) cannot pay for another call.`, this.dollarShare, this.dollarsSpent);
+      throw new CapRefusal(g.refusal.cap, `${this.model}'s share of the cascade budget (${preciseDollars(this.dollarShare)}, ${this.tokenShare.toLocaleString('en-US')} tokens) cannot pay for another call.`, g.refusal.limit, g.refusal.spent);
     }
     try {
       const result = await this.inner.call({ ...spec, maxTokens: Math.min(spec.maxTokens, g.maxTokens) }, purpose, signal, onDelta);
-      this.dollarsSpent += costOf(result.record, this.price) ?? 0;
+      this.charge(result.record);
       return result;
     } catch (error) {
       if (error instanceof CallFailure) {
-        this.dollarsSpent += costOf(error.record, this.price) ?? 0;
+        this.charge(error.record);
       }
       throw error;
     }
   }
 
+  private charge(record: SpendRecord): void {
+    this.dollarsSpent += costOf(record, this.price) ?? 0;
+    this.tokensSpent += billedTokens(record);
+  }
+
   private grant(messages: ChatMessage[], wanted: number, choices: number, minUsefulTokens?: number) {
     const zero = { tokens: 0, dollars: 0 };
     return grant({
-      caps: { requestDollars: this.dollarShare },
-      spent: { run: { tokens: 0, dollars: this.dollarsSpent }, today: zero },
+      caps: { requestDollars: this.dollarShare, requestTokens: this.tokenShare },
+      spent: { run: { tokens: this.tokensSpent, dollars: this.dollarsSpent }, today: zero },
       promptTokens: this.countPromptTokens(messages, this.model),
       price: this.price,
       wanted,
@@ -306,7 +315,7 @@ export class CascadeRun {
       const note = `cascade of ${this.tiers.map((t) => t.name).join(' → ')} within ${preciseDollars(this.totalDollars)}`;
       this.emit({ type: 'budget-estimated', tokens: b.chainTokens, totalTokens: this.totalTokens, source: b.source, note: b.note ? `${b.note}; ${note}` : note });
       for (const record of b.records ?? []) {
-        this.tokensSpent += record.completionTokens;
+        this.tokensSpent += billedTokens(record);
         this.dollarsSpent += record.dollars ?? 0;
         this.emit({ type: 'spend', record });
       }
@@ -329,7 +338,7 @@ export class CascadeRun {
           if (result.reason === 'converged') {
             return this.finish('converged', `The strongest model, ${tierRun.tier.name}, has finished; P(majority) ${verdict.confidence.toFixed(2)}.`);
           }
-          return this.finish('budget-exhausted', `The cascade's budget is spent: ${this.tokensSpent.toLocaleString('en-US')} of ${this.totalTokens.toLocaleString('en-US')} output tokens, ${preciseDollars(this.dollarsSpent)} of ${preciseDollars(this.totalDollars)}.`);
+          return this.finish('budget-exhausted', `The cascade's budget is spent: ${this.tokensSpent.toLocaleString('en-US')} of ${this.totalTokens.toLocaleString('en-US')} tokens, ${preciseDollars(this.dollarsSpent)} of ${preciseDollars(this.totalDollars)}.`);
         }
         if (this.userStopped || signal?.aborted) {
           return this.finish('stopped', 'Stopped.');
@@ -341,7 +350,7 @@ export class CascadeRun {
     }
   }
 
-  /** Resumes on the strongest tier that ran, with extra dollars (and as many more output tokens as they buy there). */
+  /** Resumes on the strongest tier that ran, with extra dollars (and as many more tokens as they buy there at its output rate). */
   async continueWith(extraDollars: number, signal?: AbortSignal): Promise<CascadeOutcome> {
     if (this.running || !this.finished) {
       throw new Error('The cascade is still going (or has not started); stop it or wait before continuing.');
@@ -355,6 +364,7 @@ export class CascadeRun {
     this.totalDollars += extraDollars;
     this.totalTokens += extraTokens;
     top.caller.dollarShare += extraDollars;
+    top.caller.tokenShare += extraTokens;
     top.caller.shareSpent = false;
     this.finished = undefined;
     this.userStopped = false;
@@ -385,7 +395,7 @@ export class CascadeRun {
     const perToken = tier.price.output / 1e6;
     // A tier cannot spend more output tokens than its dollars buy at the output rate.
     const tokenShare = Math.max(1, Math.floor(Math.min(remainingTokens * tokenFraction, perToken > 0 ? dollarShare / perToken : Number.POSITIVE_INFINITY)));
-    const caller = new TierShareCaller(tier.caller, tier.price, dollarShare, this.countPromptTokens);
+    const caller = new TierShareCaller(tier.caller, tier.price, dollarShare, tokenShare, this.countPromptTokens);
     const previous = this.runs[this.runs.length - 1];
     const tierRun: TierRun = {
       index, tier, caller, tokenShare, attempts: 0, tokensSpent: 0,
@@ -415,7 +425,8 @@ export class CascadeRun {
     this.tierOutcomes.push({
       model: tierRun.tier.name,
       reason: result.reason,
-      shareSpent: tierRun.caller.shareSpent,
+      // Its share refused a call, or the tier's own budget (the share) ran out.
+      shareSpent: tierRun.caller.shareSpent || result.reason === 'budget-exhausted',
       ...(result.answer !== undefined ? { answer: result.answer } : {}),
       confidence: result.confidence,
       chains: result.chains,
@@ -445,8 +456,8 @@ export class CascadeRun {
         this.emit({ ...event, attempt: tierRun.attemptOffset + event.attempt });
         return;
       case 'spend':
-        tierRun.tokensSpent += event.record.completionTokens;
-        this.tokensSpent += event.record.completionTokens;
+        tierRun.tokensSpent += billedTokens(event.record);
+        this.tokensSpent += billedTokens(event.record);
         this.dollarsSpent += costOf(event.record, tierRun.tier.price) ?? 0;
         this.emit(event);
         return;

@@ -4,7 +4,7 @@
  * given the caller's replies; the clock only stamps the curve.
  */
 import type { ChatMessage } from '../providers/chatProvider';
-import type { CallPurpose, SpendRecord } from '../ledger/spendRecord';
+import { billedTokens, type CallPurpose, type SpendRecord } from '../ledger/spendRecord';
 import { CallFailure, CapRefusal } from '../budget/modelCaller';
 import type { CallResult, ModelCaller } from '../budget/modelCaller';
 import type { BudgetSource, RunEvent, StopReason } from './runEvents';
@@ -50,7 +50,7 @@ export function reasoningTail(text: string, maxChars = FORCED_ANSWER_TAIL_CHARS)
 export interface RunBudget {
   /** Per-chain budget stated in the prompt (TALE-style). */
   chainTokens: number;
-  /** Output tokens the whole run may spend; defaults to 8 chains' worth. */
+  /** Billed tokens (prompts and output) the whole run may spend; defaults to 8 chains' worth. */
   totalTokens?: number;
   source: BudgetSource;
   note?: string;
@@ -126,6 +126,8 @@ export class ReasoningRun implements RunEngine {
   private readonly points: AnswerCurvePoint[] = [];
   private runBudget: number;
   private tokensSpent = 0;
+  /** Prompt tokens of the latest chain call. */
+  private promptTokens?: number;
   private pendingForced?: ChainRecord;
   private extraChainsOwed = 0;
   private attempts = 0;
@@ -180,6 +182,7 @@ export class ReasoningRun implements RunEngine {
       chainBudget: this.options.budget.chainTokens,
       totalBudget: this.runBudget,
       tokensSpent: this.tokensSpent,
+      ...(this.promptTokens !== undefined ? { promptTokens: this.promptTokens } : {}),
       chains: this.chains,
       pendingForced: this.pendingForced,
       extraChainsOwed: this.extraChainsOwed,
@@ -277,7 +280,7 @@ export class ReasoningRun implements RunEngine {
           ...(n > 1 ? { n } : {}),
           ...(action.kind === 'chain' && action.logprobs ? { logprobs: true } : {}),
           // A model that shows its thinking is cut at its share of the chain, and its answer forced from the thinking so far.
-          ...(action.kind === 'chain' ? { thinkingTokens: Math.max(1, Math.floor(action.maxTokens * THINKING_SHARE)) } : {}),
+          ...(action.kind === 'chain' ? { thinkingTokens: Math.max(1, Math.floor(action.maxTokens * THINKING_SHARE)), budgetTokens: action.promptBudget } : {}),
         },
         purpose,
         signal,
@@ -293,6 +296,9 @@ export class ReasoningRun implements RunEngine {
       return this.failed(error, signal);
     }
     this.spend(result.record);
+    if (action.kind === 'chain') {
+      this.promptTokens = result.record.promptTokens;
+    }
     if (action.kind === 'forced-answer') {
       this.applyForcedAnswer(action.chain, result);
     } else {
@@ -502,7 +508,8 @@ export class ReasoningRun implements RunEngine {
   }
 
   private spend(record: SpendRecord): void {
-    this.tokensSpent += record.completionTokens;
+    // Billed tokens, as the caps and the panel count them: the run's budget is in these too.
+    this.tokensSpent += billedTokens(record);
     this.emit({ type: 'spend', record });
   }
 

@@ -44,10 +44,12 @@ export interface ChainRecord {
 export interface RunProgress {
   /** Per-chain budget from the estimator (stated in the prompt). */
   chainBudget: number;
-  /** Output tokens the whole run may spend. */
+  /** Billed tokens (prompts and output) the whole run may spend. */
   totalBudget: number;
-  /** Output tokens spent so far (estimate, chains, forced answers). */
+  /** Billed tokens spent so far (estimate, chains, forced answers). */
   tokensSpent: number;
+  /** Prompt tokens of the latest chain call: the next call bills about as many before its output. */
+  promptTokens?: number;
   chains: readonly ChainRecord[];
   /** A truncated chain still waiting for its forced answer. */
   pendingForced?: ChainRecord;
@@ -131,8 +133,9 @@ function votesOf(state: RunProgress): (string | undefined)[] {
   return state.chains.map((c) => c.vote);
 }
 
+/** Output tokens the budget leaves the next call, after its prompt. */
 function remaining(state: RunProgress): number {
-  return state.totalBudget - state.tokensSpent;
+  return state.totalBudget - state.tokensSpent - (state.promptTokens ?? 0);
 }
 
 /** max_tokens for the next chain: generous, never smaller than the last chain's after a truncation. */
@@ -144,6 +147,14 @@ export function nextChainMaxTokens(state: RunProgress, params: AnytimeParams): n
     }
   }
   return Math.min(maxTokens, remaining(state));
+}
+
+/**
+ * A run stopped early when it stopped for its evidence (not its budget, a cap or the user) while its
+ * budget still had room for another chain: what the panel marks "stopped early", and nowhere else.
+ */
+export function stoppedEarly(reason: StopReason, spentTokens: number, budgetTokens: number | null, params: AnytimeParams = ANYTIME_DEFAULTS): boolean {
+  return reason === 'converged' && (budgetTokens === null || budgetTokens - spentTokens >= params.minUsefulChainTokens);
 }
 
 /** Shared steps: forced answer for a truncated chain, budget check. Undefined = strategy decides. */

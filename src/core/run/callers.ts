@@ -18,7 +18,7 @@ export interface CallableModel {
 }
 
 /** What every call of one run (or one benchmark, one calibration) shares. */
-export type CallerContext = Pick<MeteredCallerOptions, 'runId' | 'sessionId' | 'ledger' | 'sharedReservations' | 'tokens' | 'clock' | 'minUsefulTokens' | 'reasoningEffort' | 'trace'>;
+export type CallerContext = Pick<MeteredCallerOptions, 'runId' | 'sessionId' | 'ledger' | 'sharedReservations' | 'tokens' | 'clock' | 'minUsefulTokens' | 'reasoningEffort' | 'trace' | 'ratios'>;
 
 /** Metered callers for a run: one per model and caps, all writing to the same ledger under the same run id. */
 export function meteredCallers(context: CallerContext): (model: CallableModel, caps: SpendCaps) => MeteredCaller {

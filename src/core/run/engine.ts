@@ -50,7 +50,7 @@ export function createRunEngine(plan: RunPlan, callerOf: (model: PlanModel) => M
   const cascade = new CascadeRun(tiers, {
     question: plan.prompt,
     systemPrompt: plan.systemPrompt,
-    budget: { ...budget, totalDollars: spec.totalDollars, totalTokens: spec.outputTokens },
+    budget: { ...budget, totalDollars: spec.totalDollars, totalTokens: plan.budgetTokens },
   }, (event) => listener(event.type === 'budget-estimated' ? { ...event, totalTokens: plan.budgetTokens } : event));
   return new CascadeEngine(cascade, plan.budgetTokens, spec.dollarsPerToken);
 }

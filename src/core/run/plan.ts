@@ -4,9 +4,12 @@
  * facts (keys, prices, token counts, the ledger), the surfaces present what this decides, and the
  * benchmarks and tests plan their runs with it too.
  */
+import { budgetLevers, leverFamily } from '../providers/budgetLevers';
+import { THINKING_SHARE } from '../reasoning/reasoningRun';
 import { budgetPromptLine } from '../budget/budgetTracker';
 import { formatDollars } from '../tokens/amountText';
-import { capsFromSettings, grant, type SpendAmount, type SpendCaps } from '../budget/caps';
+import { capsFromSettings, type SpendAmount, type SpendCaps } from '../budget/caps';
+import { grantInModelTokens, IDENTITY_RATIO, toBilled, type ModelTokenRatio, type TokenRatios } from '../budget/tokenRatio';
 import { costPreview, needsConfirmation, type CostPreview } from './costPreview';
 import type { BudgetEstimate } from '../budget/localEstimator';
 import { AUTO_LOCAL_AFTER_RUNS, taleEstimatePrompt } from '../budget/taleEstimator';
@@ -91,6 +94,8 @@ export interface PlanRequest {
   learnedRuns: number;
   /** Today's spend in every window; undefined = not checked (a cost preview). */
   today?: SpendAmount;
+  /** Billed tokens per local token of each model, as its calls taught them; without it the local count is taken as billed. */
+  ratios?: Pick<TokenRatios, 'of'>;
 }
 
 /** How the chain budget is found: the configured number, the local estimator, or a TALE call first. */
@@ -111,8 +116,6 @@ export type EngineSpec =
       kind: 'cascade';
       /** The cascade's dollars: the budget priced at the strongest model, at most the per-request cap. */
       totalDollars: number;
-      /** The output share of the budget the cascade splits among its models. */
-      outputTokens: number;
       /** Dollars of one token at the strongest model's dearest rate: Continue's tokens become dollars at it. */
       dollarsPerToken: number;
     };
@@ -128,7 +131,7 @@ export interface RunPlan {
   systemPrompt: string;
   /** Cheapest first; the last is the strongest. */
   models: readonly PlanModel[];
-  /** Prompt tokens of one chain at the first model (system prompt and question). */
+  /** Prompt tokens of one chain at the first model (system prompt and question), billed: the local count at the model's ratio. */
   promptTokens: number;
   /** The budget set by the user (settings or this run), if any. */
   fixedBudget?: number;
@@ -167,6 +170,8 @@ export interface RunPlan {
     budgetTokens?: number;
     dollarCap?: number;
     stoppingRule: string;
+    /** How the budget bounds the model's thinking (budgetLevers.ts); absent for a VS Code model. */
+    levers?: string;
   };
 }
 
@@ -196,7 +201,10 @@ export function planRun(request: PlanRequest): PlanResult {
     return { ok: false, refusal: refusal('cascade-config', `The cascade votes on short answers (values) only, and this question wants ${answerKind}. Pick another strategy for it, or set "budgetReasoner.answerKind" to short.`, ['edit-cascade']) };
   }
   const systemPrompt = SYSTEM_PROMPTS[answerKind];
-  const chatPrompt = (model: PlanModel) => tokens.countChatPrompt([{ role: 'system', content: systemPrompt }, { role: 'user', content: prompt }], model.id).tokens;
+  const ratioOf = (model: PlanModel) => ratioFor(model, request);
+  // Billed prompt tokens: the expected figure sizes budgets, the upper bound checks what must fit.
+  const localPrompt = (model: PlanModel) => tokens.countChatPrompt([{ role: 'system', content: systemPrompt }, { role: 'user', content: prompt }], model.id).tokens;
+  const chatPrompt = (model: PlanModel, bound: 'estimate' | 'upper') => toBilled(localPrompt(model), ratioOf(model).prompt[bound]);
 
   const fixedBudget = request.budgetTokens ?? (settings.requestBudget === 'auto' ? undefined : settings.requestBudget);
   // A fixed budget needs no estimate call under `auto`: the local estimate sizes the chain within it for free.
@@ -208,7 +216,7 @@ export function planRun(request: PlanRequest): PlanResult {
   const estimate: BudgetEstimate = estimateStep === 'fixed' ? { tokens: fixedBudget!, source: 'fixed' } : request.estimate(prompt);
   // Budgets count billed tokens (prompt + completion), as the caps and the meter do.
   const chainTokens = Math.min(estimate.tokens, fixedBudget ?? Number.POSITIVE_INFINITY);
-  const promptTokens = chatPrompt(first);
+  const promptTokens = chatPrompt(first, 'estimate');
   const budgetTokens = fixedBudget ?? autoRunBudget(chainTokens, promptTokens);
   // Priced at the strongest model: the most a cascade can cost.
   const preview = previewAt(strongest, prompt, systemPrompt, chainTokens, fixedBudget, estimateStep === 'tale', request);
@@ -219,7 +227,7 @@ export function planRun(request: PlanRequest): PlanResult {
     return refused(modelProblem);
   }
   for (const m of models) {
-    const tooLong = contextProblem(chatPrompt(m), MIN_ANSWER_TOKENS, m.id, m.contextWindow);
+    const tooLong = contextProblem(chatPrompt(m, 'upper'), MIN_ANSWER_TOKENS, m.id, m.contextWindow);
     if (tooLong) {
       return refused(refusal('too-long', tooLong));
     }
@@ -228,15 +236,17 @@ export function planRun(request: PlanRequest): PlanResult {
   const caps = capsFromSettings(settings, budgetTokens);
   // With today's spend (after the estimate call, if any): a run whose first chain cannot fit is refused, naming the cap, before the chain is sent.
   if (request.today) {
+    // As the metered caller will grant it: the prompt at the upper ratio, max_tokens in the model's tokens.
     const wanted = Math.min(chainTokens, MIN_CHAIN_TOKENS);
-    const g = grant({
+    const ratio = ratioOf(first);
+    const g = grantInModelTokens({
       caps,
       spent: { run: { tokens: 0, dollars: 0 }, today: request.today },
-      promptTokens: promptTokens + tokens.countText(budgetPromptLine(chainTokens), first.id).tokens,
+      promptTokens: toBilled(localPrompt(first) + tokens.countText(budgetPromptLine(chainTokens), first.id).tokens, ratio.prompt.upper),
       price: first.price,
       wanted,
       minUsefulTokens: wanted,
-    });
+    }, ratio.completion);
     if (!g.ok) {
       return refused(capRefusal(g.refusal.message, g.refusal.cap));
     }
@@ -263,7 +273,7 @@ export function planRun(request: PlanRequest): PlanResult {
       preview,
       confirm: needsConfirmation(preview, settings.confirmAboveUsd),
       engine: strategy === 'cascade'
-        ? cascadeSpec(strongest, budgetTokens, chainTokens, promptTokens, settings.requestCapUsd)
+        ? cascadeSpec(strongest, budgetTokens, settings.requestCapUsd)
         : { kind: 'chains', strategy, answerKind, selector: settings.selector, stoppingRule: settings.stoppingRule, confidenceThreshold: settings.confidenceThreshold },
       learns: strategy !== 'cascade',
       header: {
@@ -279,6 +289,7 @@ export function planRun(request: PlanRequest): PlanResult {
         ...(fixedBudget !== undefined ? { budgetTokens: fixedBudget } : {}),
         ...(settings.requestCapUsd > 0 ? { dollarCap: settings.requestCapUsd } : {}),
         stoppingRule: strategy === 'cascade' ? CASCADE_SETTLE_TEXT : stoppingRuleText(settings, answerKind, strategy),
+        ...(strongest.baseUrl !== undefined ? { levers: budgetLevers(leverFamily(strongest.id, strongest.baseUrl, settings.budgetLevers), chainTokens, THINKING_SHARE).text } : {}),
       },
     },
   };
@@ -291,15 +302,18 @@ export function planRun(request: PlanRequest): PlanResult {
  */
 function previewAt(model: PlanModel, question: string, systemPrompt: string, chainTokens: number, fixedBudget: number | undefined, callsTale: boolean, request: PlanRequest): CostPreview {
   const { tokens } = request;
-  const promptTokens = tokens.countChatPrompt([{ role: 'system', content: systemPrompt }, { role: 'user', content: question }], model.id).tokens;
+  const ratio = ratioFor(model, request).prompt;
+  const localPrompt = tokens.countChatPrompt([{ role: 'system', content: systemPrompt }, { role: 'user', content: question }], model.id).tokens;
+  const promptTokens = toBilled(localPrompt, ratio.estimate);
   return costPreview({
     chainTokens,
-    promptTokens: promptTokens + tokens.countText(budgetPromptLine(chainTokens), model.id).tokens,
+    promptTokens: toBilled(localPrompt + tokens.countText(budgetPromptLine(chainTokens), model.id).tokens, ratio.estimate),
     budgetTokens: fixedBudget ?? autoRunBudget(chainTokens, promptTokens),
     worstBudgetTokens: callsTale && fixedBudget === undefined ? autoRunBudget(TALE_MAX_CHAIN_TOKENS, promptTokens) : undefined,
     plannedChains: AUTO_CHAINS,
+    // Billed outside the run's budget, so priced at what it may bill.
     estimateCall: callsTale
-      ? { promptTokens: tokens.countChatPrompt([{ role: 'user', content: taleEstimatePrompt(question) }], model.id).tokens, maxTokens: TALE_ESTIMATE_MAX_TOKENS }
+      ? { promptTokens: toBilled(tokens.countChatPrompt([{ role: 'user', content: taleEstimatePrompt(question) }], model.id).tokens, ratio.upper), maxTokens: TALE_ESTIMATE_MAX_TOKENS }
       : undefined,
     price: model.price,
     requestCapUsd: request.settings.requestCapUsd,
@@ -309,19 +323,22 @@ function previewAt(model: PlanModel, question: string, systemPrompt: string, cha
 /**
  * A cascade within the run's budget: its dollars are the budget's tokens at the strongest model's
  * dearest rate (never more than always-strong could cost), and never more than the per-request cap.
- * It splits output tokens among its models; the run's budget counts prompts too (as the caps do),
- * so it gets the budget's output part and each model's share holds in billed tokens.
+ * It splits the run's billed tokens among its models, as the caps count them.
  */
-function cascadeSpec(strongest: PlanModel, budgetTokens: number, chainTokens: number, promptTokens: number, requestCapUsd: number): EngineSpec {
+function cascadeSpec(strongest: PlanModel, budgetTokens: number, requestCapUsd: number): EngineSpec {
   const price = strongest.price!;
   const dollarsPerToken = Math.max(price.input, price.output) / 1e6;
   const alwaysStrong = budgetTokens * dollarsPerToken;
   return {
     kind: 'cascade',
     totalDollars: requestCapUsd > 0 ? Math.min(requestCapUsd, alwaysStrong) : alwaysStrong,
-    outputTokens: Math.max(1, Math.floor(budgetTokens * chainTokens / (chainTokens + promptTokens))),
     dollarsPerToken,
   };
+}
+
+/** A model's token ratio: the learned one when the host gave ratios, else the local count as billed. */
+function ratioFor(model: PlanModel, request: PlanRequest): ModelTokenRatio {
+  return request.ratios?.of(model.id) ?? IDENTITY_RATIO;
 }
 
 const NO_MODEL = 'No model is configured. Run "Budget Reasoner: Select Model".';

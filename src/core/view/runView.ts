@@ -4,10 +4,11 @@
  * the webview stores it with setState so a reloaded window can show a finished run again.
  */
 import { STRATEGY_NAMES, type StrategyName } from '../config';
-import { CALL_PURPOSES, type CallPurpose, type SpendRecord } from '../ledger/spendRecord';
+import { billedTokens, CALL_PURPOSES, type CallPurpose, type SpendRecord } from '../ledger/spendRecord';
 import { bestSoFarCurve, runAnytimeIndex } from '../reasoning/anytimeIndex';
 import { ANSWER_KIND_SOURCES, ANSWER_KINDS, type AnswerKind, type AnswerKindSource, type QuestionContext } from '../reasoning/answerKinds';
 import { BUDGET_SOURCES, STOP_REASONS, type BudgetSource, type RunEvent, type StopReason } from '../reasoning/runEvents';
+import { stoppedEarly } from '../reasoning/strategies';
 
 /** Bumped when the stored shape changes; a restored state of another version is dropped. */
 export const RUN_VIEW_VERSION = 1;
@@ -40,6 +41,8 @@ export interface RunHeader {
   dollarCap?: number;
   /** The stopping rule in words, e.g. "Beta posterior ≥ 0.95". */
   stoppingRule?: string;
+  /** How the budget bounds the model's thinking, e.g. "max_completion_tokens + reasoning_effort low". */
+  levers?: string;
   /**
    * A run over several models (a cascade), cheapest first, e.g. ["gpt-oss-6b", "gpt-4o-mini", "gpt-4.1"]:
    * the header shows them as a ladder instead of `model`, and the panel labels answers and attempts by model.
@@ -317,12 +320,12 @@ export function reduceRunView(view: RunView, event: RunEvent): RunView {
         ...(event.attempt !== undefined ? { attempt: event.attempt } : {}),
       };
       const answers = [...view.answers, answer];
-      return { ...view, answers, curve: curveOf(answers, view.curve.earlyStop, view.budget.completionTokens) };
+      return { ...view, answers, curve: curveOf(answers, view.curve.earlyStop, view.budget.spentTokens) };
     }
     case 'spend': {
       const budget = addSpend(view.budget, event.record);
       // The index runs to the tokens spent: it falls while spend adds no better answer.
-      return { ...view, budget, curve: view.answers.length ? curveOf(view.answers, view.curve.earlyStop, budget.completionTokens) : view.curve };
+      return { ...view, budget, curve: view.answers.length ? curveOf(view.answers, view.curve.earlyStop, budget.spentTokens) : view.curve };
     }
     case 'stopped': {
       const ended = view.status.reason === 'error' && event.reason === 'error';
@@ -335,7 +338,7 @@ export function reduceRunView(view: RunView, event: RunEvent): RunView {
         errorKind: view.status.errorKind,
         finalSpend: finalSpend(view.budget),
       };
-      const earlyStop = event.reason === 'converged' ? earlyStopPoint(view) : null;
+      const earlyStop = stoppedEarly(event.reason, view.budget.spentTokens, view.budget.budgetTokens) ? earlyStopPoint(view) : null;
       // No attempt is left "streaming" once the run ended: say how it ended instead.
       const unfinished = event.reason === 'stopped' ? 'stopped' : event.reason === 'error' ? 'error' : 'not-sent';
       const attempts = view.attempts.some((a) => a.finishReason === null)
@@ -391,7 +394,7 @@ function inFlight(streamingChars: Record<string, number>): number {
 function addSpend(b: BudgetView, r: SpendRecord): BudgetView {
   const reasoning = Math.min(r.reasoningTokens, r.completionTokens);
   const purpose = purposeOf(r.purpose);
-  const tokens = r.promptTokens + r.completionTokens;
+  const tokens = billedTokens(r);
   return {
     ...b,
     spentTokens: b.spentTokens + tokens,
@@ -427,12 +430,12 @@ function finalSpend(b: BudgetView): { tokens: number; dollars: number | null } {
 
 /**
  * The panel's curve and its Anytime Index, by the run's own function (runAnytimeIndex): from the
- * origin through the answers to the output tokens spent so far, the figure the log prints too.
+ * origin through the answers to the billed tokens spent so far, the figure the log prints too.
  */
-function curveOf(answers: readonly ProgressiveAnswer[], earlyStop: CurvePoint | null, outputTokens: number): CurveView {
+function curveOf(answers: readonly ProgressiveAnswer[], earlyStop: CurvePoint | null, spentTokens: number): CurveView {
   const raw = answers.map((a) => ({ tokens: a.tokensSoFar, quality: a.confidence }));
   const points = bestSoFarCurve(raw).map((p) => ({ tokens: p.tokens, confidence: p.quality }));
-  return { points, anytimeIndex: points.length ? runAnytimeIndex(raw, outputTokens) : null, earlyStop };
+  return { points, anytimeIndex: points.length ? runAnytimeIndex(raw, spentTokens) : null, earlyStop };
 }
 
 /** The converged run's stop point: its spend at the stop, at the best confidence reached. */
@@ -562,6 +565,7 @@ export function parseRunView(raw: unknown): RunView | undefined {
     ...(isNum(h.budgetTokens) ? { budgetTokens: h.budgetTokens } : {}),
     ...(isNum(h.dollarCap) ? { dollarCap: h.dollarCap } : {}),
     ...(isStr(h.stoppingRule) ? { stoppingRule: h.stoppingRule.slice(0, 200) } : {}),
+    ...(isStr(h.levers) ? { levers: h.levers.slice(0, 200) } : {}),
     ...modelsOf(h.models),
     ...(oneOf(h.answerKind, ANSWER_KINDS) ? { answerKind: oneOf(h.answerKind, ANSWER_KINDS) } : {}),
     ...(oneOf(h.answerKindSource, ANSWER_KIND_SOURCES) ? { answerKindSource: oneOf(h.answerKindSource, ANSWER_KIND_SOURCES) } : {}),

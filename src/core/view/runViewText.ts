@@ -35,14 +35,17 @@ export function percent(confidence: number): string {
   return `${Math.round(Math.min(1, Math.max(0, confidence)) * 100)}%`;
 }
 
-/** "1,200 tokens (TALE estimate)"; "estimating…" before the estimate arrives. */
+/**
+ * "2,200 tokens · a chain 220 output tokens (TALE estimate)": the run's budget in billed tokens (prompts
+ * and output, as spend and the caps count), the per-chain estimate in output tokens; "estimating…" before it.
+ */
 export function budgetText(budget: BudgetView): string {
   if (budget.estimate) {
-    const chain = `${exactTokens(budget.estimate.tokens)} tokens (${SOURCE_LABELS[budget.estimate.source]})`;
+    const source = SOURCE_LABELS[budget.estimate.source];
     // A run of several chains: show its whole budget, with the per-chain estimate it was planned from.
     return budget.budgetTokens !== null && budget.budgetTokens !== budget.estimate.tokens
-      ? `${exactTokens(budget.budgetTokens)} tokens, ${chain} a chain`
-      : chain;
+      ? `${exactTokens(budget.budgetTokens)} tokens · a chain ${exactTokens(budget.estimate.tokens)} output tokens (${source})`
+      : `${exactTokens(budget.estimate.tokens)} tokens (${source})`;
   }
   return budget.budgetTokens !== null ? `${exactTokens(budget.budgetTokens)} tokens` : 'estimating…';
 }
@@ -54,6 +57,9 @@ export function headerParts(view: RunView): string[] {
   const parts = [models, STRATEGY_LABELS[h.strategy] ?? h.strategy, `budget ${budgetText(view.budget)}`];
   if (h.stoppingRule) {
     parts.push(h.stoppingRule);
+  }
+  if (h.levers) {
+    parts.push(h.levers);
   }
   return parts;
 }
