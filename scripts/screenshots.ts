@@ -58,7 +58,8 @@ async function main(): Promise<void> {
       await panel.locator('#status').filter({ hasText: /running/i }).waitFor({ timeout: 5_000 });
       await shoot(`panel-midrun-${name}.png`);
       server.setTokensPerSecond(800);
-      await panel.locator('#status').filter({ hasText: /converged|budget/i }).waitFor({ timeout: 120_000 });
+      // By its state: "Running · budget set" would match a text pattern for the end.
+      await panel.locator('#status[data-state="finished"]').waitFor({ timeout: 120_000 });
       await panel.locator('#answer-chain summary').click();
       await shoot(`panel-${name}.png`);
       await wb.close();

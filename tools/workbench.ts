@@ -304,6 +304,8 @@ export interface PanelState {
   answer: string;
   /** The status line, e.g. "Running · attempt 2: chain". */
   status: string;
+  /** The run's state as the status line marks it: running, finished or interrupted ('' before the first view). */
+  state: string;
   /** The run list's shown entry, when the panel lists runs. */
   run: string;
 }
@@ -320,10 +322,10 @@ const PANEL_RECORDER = `(() => {
   const record = (root, panel) => {
     const doc = root.ownerDocument;
     const text = (sel) => (doc.querySelector(sel)?.textContent ?? '').replace(/\\s+/g, ' ').trim().slice(0, 80);
-    const s = { t: Date.now(), panel, answers: doc.querySelectorAll('#answers .answer-item').length, answer: text('#answer'), status: text('#status'), run: text('#runs [aria-current="true"]') };
+    const s = { t: Date.now(), panel, answers: doc.querySelectorAll('#answers .answer-item').length, answer: text('#answer'), status: text('#status'), state: doc.getElementById('status')?.dataset.state ?? '', run: text('#runs [aria-current="true"]') };
     let last;
     for (let i = log.length - 1; i >= 0 && !last; i--) if (log[i].panel === panel) last = log[i];
-    if (!last || last.answers !== s.answers || last.answer !== s.answer || last.status !== s.status || last.run !== s.run) log.push(s);
+    if (!last || last.answers !== s.answers || last.answer !== s.answer || last.status !== s.status || last.state !== s.state || last.run !== s.run) log.push(s);
   };
   setInterval(() => {
     for (const outer of document.querySelectorAll('iframe.webview')) {
