@@ -83,7 +83,7 @@ export function activate(context: vscode.ExtensionContext): BudgetReasonerApi {
     meter: () => services.meter.rendered,
     ledgerFile: async () => (await services.ledger()).file,
     chat,
-    ...(__TEST_HOOKS__ ? { lastPanelStats: () => reason.pipeline.registry.newestPanel?.stats } : {}),
+    ...(__TEST_HOOKS__ ? { lastPanelStats: () => reason.pipeline.registry.newestPanelRun?.stats } : {}),
     activationMs,
   };
 }

@@ -6,15 +6,19 @@
  * Flow: the webview posts `ready`; the host answers with a complete `snapshot`; afterwards it posts
  * batched `update`s, each numbered. An update carries only the parts of the view that changed and
  * the reasoning text to append. A webview that sees a gap in the numbers asks for a snapshot.
+ * A panel keeps the runs shown in it: `runs` lists them (the snapshot and updates are the shown
+ * run's), and `showRun` asks for another of them, which then comes as a snapshot.
  */
 import { STRATEGY_NAMES, type ChainStrategyName, type StrategyName } from './core/config';
 import type { SnapshotMessage, UpdateMessage } from './core/view/runViewMessages';
 import type { SpendSnapshot } from './core/view/spendView';
 import { ANSWER_KINDS, type AnswerKind } from './core/reasoning/answerKinds';
+import { isRunId, type RunList } from './core/view/panelRuns';
 
 export type { RunHeader } from './core/view/runView';
 export type { SnapshotMessage, UpdateMessage } from './core/view/runViewMessages';
 export type { SpendSnapshot } from './core/view/spendView';
+export type { RunList, RunListEntry } from './core/view/panelRuns';
 
 export const ANSWER_PANEL_VIEW_TYPE = 'budgetReasoner.answer';
 
@@ -36,7 +40,12 @@ export interface NoticeMessage {
   text: string;
 }
 
-export type ToWebviewMessage = SnapshotMessage | UpdateMessage | NoticeMessage;
+/** The runs the panel keeps, oldest first, and which one it shows (checked on arrival with parseRunList). */
+export interface RunListMessage extends RunList {
+  type: 'runs';
+}
+
+export type ToWebviewMessage = SnapshotMessage | UpdateMessage | NoticeMessage | RunListMessage;
 
 // ---- webview -> host ----
 
@@ -62,6 +71,8 @@ export interface RerunMessage { type: 'rerun'; strategy: StrategyName; answerKin
 export interface OpenSpendReportMessage { type: 'openSpendReport' }
 /** A link the user clicked in rendered markdown; the host only opens http(s) after VS Code's own prompt. */
 export interface OpenLinkMessage { type: 'openLink'; href: string }
+/** Show another run of the panel's list; the host ignores a run it does not keep. */
+export interface ShowRunMessage { type: 'showRun'; runId: string }
 
 export type FromWebviewMessage =
   | ReadyMessage
@@ -72,7 +83,8 @@ export type FromWebviewMessage =
   | InsertMessage
   | RerunMessage
   | OpenSpendReportMessage
-  | OpenLinkMessage;
+  | OpenLinkMessage
+  | ShowRunMessage;
 
 /** Largest continuation a click may ask for; a typo of extra zeros should not authorise a fortune. */
 export const MAX_CONTINUE_TOKENS = 1_000_000;
@@ -134,6 +146,8 @@ export function parseFromWebviewMessage(raw: unknown): { message: FromWebviewMes
       return typeof m.href === 'string' && m.href.length <= 2048 && isSafeExternalLink(m.href)
         ? { message: { type: 'openLink', href: m.href } }
         : { error: 'openLink.href must be an http(s) URL' };
+    case 'showRun':
+      return isRunId(m.runId) ? { message: { type: 'showRun', runId: m.runId } } : { error: 'showRun.runId must be a run id' };
     default:
       return { error: `unknown message type ${JSON.stringify(String(m.type)).slice(0, 60)}` };
   }

@@ -316,3 +316,62 @@ export async function browserStorage(page: Page): Promise<Array<{ where: string;
     return out;
   });
 }
+
+/** What one answer panel showed at one moment (see recordPanelStates). */
+export interface PanelState {
+  /** Date.now() in the page when the panel's DOM changed to this. */
+  t: number;
+  /** Which panel: numbered in the order their pages appeared. */
+  panel: number;
+  /** Items in the progressive answers list. */
+  answers: number;
+  /** The best answer's text (its first 80 characters). */
+  answer: string;
+  /** The status line, e.g. "Running · attempt 2: chain". */
+  status: string;
+  /** The run's state as the status line marks it: running, finished or interrupted ('' before the first view). */
+  state: string;
+  /** The run list's shown entry, when the panel lists runs. */
+  run: string;
+}
+
+// Page-side, as a string: tsx would add helpers to a compiled function that the page does not have.
+// Every 5 ms it looks for panel pages (a webview iframe's inner frame with #root, same origin in
+// code-server) and watches each with a MutationObserver that logs every change of what it shows.
+const PANEL_RECORDER = `(() => {
+  if (window.__panelStates) return;
+  const log = [];
+  window.__panelStates = log;
+  const roots = new WeakMap();
+  let panels = 0;
+  const record = (root, panel) => {
+    const doc = root.ownerDocument;
+    const text = (sel) => (doc.querySelector(sel)?.textContent ?? '').replace(/\\s+/g, ' ').trim().slice(0, 80);
+    const s = { t: Date.now(), panel, answers: doc.querySelectorAll('#answers .answer-item').length, answer: text('#answer'), status: text('#status'), state: doc.getElementById('status')?.dataset.state ?? '', run: text('#runs [aria-current="true"]') };
+    let last;
+    for (let i = log.length - 1; i >= 0 && !last; i--) if (log[i].panel === panel) last = log[i];
+    if (!last || last.answers !== s.answers || last.answer !== s.answer || last.status !== s.status || last.state !== s.state || last.run !== s.run) log.push(s);
+  };
+  setInterval(() => {
+    for (const outer of document.querySelectorAll('iframe.webview')) {
+      for (const inner of outer.contentDocument?.querySelectorAll('iframe') ?? []) {
+        const root = inner.contentDocument?.getElementById('root');
+        if (root && !roots.has(root)) {
+          const panel = panels++;
+          roots.set(root, panel);
+          record(root, panel);
+          new MutationObserver(() => record(root, panel)).observe(root, { subtree: true, childList: true, characterData: true, attributes: true });
+        }
+      }
+    }
+  }, 5);
+})()`;
+
+/**
+ * Starts recording, in the workbench page itself, every state each answer panel's page shows from
+ * the moment it appears (a panel's pages are numbered; a reloaded page counts as a new one).
+ */
+export async function recordPanelStates(page: Page): Promise<{ states(): Promise<PanelState[]> }> {
+  await page.evaluate(PANEL_RECORDER);
+  return { states: async () => (await page.evaluate('window.__panelStates')) as PanelState[] };
+}

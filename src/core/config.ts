@@ -82,6 +82,8 @@ export interface Settings {
   logRequests: boolean;
   /** Sampling temperature of the chains after the first, so that they are independent samples. */
   temperature: number;
+  /** Open a new answer panel for each run, instead of showing the next run in the panel of the last one. */
+  panelPerRun: boolean;
 }
 
 export const defaultSettings: Settings = {
@@ -106,6 +108,7 @@ export const defaultSettings: Settings = {
   budgetLevers: 'auto',
   logRequests: false,
   temperature: 0.7,
+  panelPerRun: false,
 };
 
 /** The most surrounding lines a selection's context may carry. */
@@ -212,13 +215,8 @@ export function parseSettings(raw: Partial<Record<keyof Settings, unknown>>): Pa
   s.answerKind = oneOf(raw.answerKind, ANSWER_KIND_SETTINGS, 'answerKind', problems) ?? defaultSettings.answerKind;
   s.selector = oneOf(raw.selector, SELECTOR_NAMES, 'selector', problems) ?? defaultSettings.selector;
   s.budgetLevers = oneOf(raw.budgetLevers, LEVER_SETTINGS, 'budgetLevers', problems) ?? defaultSettings.budgetLevers;
-  if (raw.logRequests !== undefined) {
-    if (typeof raw.logRequests === 'boolean') {
-      s.logRequests = raw.logRequests;
-    } else {
-      problems.push(`"budgetReasoner.logRequests" must be true or false (got ${describe(raw.logRequests)}).`);
-    }
-  }
+  s.logRequests = flag(raw.logRequests, 'logRequests', problems) ?? defaultSettings.logRequests;
+  s.panelPerRun = flag(raw.panelPerRun, 'panelPerRun', problems) ?? defaultSettings.panelPerRun;
   if (raw.temperature !== undefined) {
     const t = raw.temperature;
     if (typeof t === 'number' && Number.isFinite(t) && t >= 0 && t <= MAX_TEMPERATURE) {
@@ -333,6 +331,14 @@ function oneOf<T extends string>(v: unknown, allowed: readonly T[], key: string,
     return v as T;
   }
   problems.push(`"budgetReasoner.${key}" must be one of ${allowed.join(', ')} (got ${describe(v)}).`);
+  return undefined;
+}
+
+function flag(v: unknown, key: string, problems: string[]): boolean | undefined {
+  if (v === undefined || typeof v === 'boolean') {
+    return v;
+  }
+  problems.push(`"budgetReasoner.${key}" must be true or false (got ${describe(v)}).`);
   return undefined;
 }
 

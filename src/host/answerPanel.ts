@@ -1,7 +1,9 @@
 /**
- * The answer panel, VS Code side. One panel per run: runs can be compared side by side (a re-run
- * with another strategy opens beside the first), a finished panel stays as the record of what the
- * run cost, and each panel restores on its own after a reload. The title is the question, shortened.
+ * The answer panel, VS Code side. A panel shows one run at a time and keeps the runs shown in it:
+ * the next run (a Re-run too) comes into the panel of the last one, and its header lists the
+ * earlier runs, one click away (or, with `panelPerRun`, each run gets a panel of its own). Each
+ * run has its own view and publisher; only the run shown posts to the page. A panel restores the
+ * run it showed after a reload. The title is the shown run's question, shortened.
  */
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
@@ -9,12 +11,14 @@ import type { StrategyName } from '../core/config';
 import type { AnswerKind, QuestionContext } from '../core/reasoning/answerKinds';
 import type { RunEvent } from '../core/reasoning/runEvents';
 import { answerPayload, type AnswerPayload } from '../core/view/answerPayload';
-import { initialRunView, markInterrupted, parseRunView, type RunHeader, type RunView } from '../core/view/runView';
+import { runListEntry, runsToDrop } from '../core/view/panelRuns';
+import { markInterrupted, parseRunView, type RunHeader, type RunView } from '../core/view/runView';
 import { RunViewPublisher, type PublisherStats } from '../core/view/runViewPublisher';
 import { shortTitle } from '../core/view/runViewText';
 import { ANSWER_PANEL_VIEW_TYPE, parseFromWebviewMessage, type FromWebviewMessage, type InsertMode, type NoticeLevel, type ToWebviewMessage } from '../protocol';
 import { Disposable } from './lifecycle';
 import { panelHtml } from './panelHtml';
+import type { RunSurface } from './runSurface';
 
 /** What the user asked for in the panel. Copy is already done by the panel; the rest is the caller's. Texts come from the host's view. */
 export type PanelAction =
@@ -48,28 +52,119 @@ export interface AnswerPanelOptions {
 
 const consoleLog: PanelLog = { warn: (component, message) => console.warn(`[${component}] ${message}`) };
 
-export class AnswerPanel extends Disposable {
+/**
+ * How long a run waits for a new panel's page to listen before it starts anyway. A loaded machine
+ * takes seconds to build a webview; a run that did not wait could end before its page showed anything.
+ */
+export const PANEL_READY_WAIT_MS = 10_000;
+
+/** Events after which the panel's run list may read differently (state, best answer). */
+const LISTED_EVENTS: ReadonlySet<RunEvent['type']> = new Set(['attempt-started', 'answer', 'stopped', 'error']);
+
+/** One run shown in an answer panel: its view, its publisher, and the actions taken on it there. */
+export class PanelRun implements RunSurface {
   private readonly publisher: RunViewPublisher;
-  private readonly actionEmitter = this._register(new vscode.EventEmitter<PanelAction>());
-  private readonly disposeEmitter = this._register(new vscode.EventEmitter<void>());
+  private readonly actionEmitter = new vscode.EventEmitter<PanelAction>();
+  private readonly closeEmitter = new vscode.EventEmitter<void>();
   private closed = false;
 
-  /** Fired for every valid action the user takes in the panel. */
+  /** Fired for every valid action the user takes on this run while the panel shows it. */
   readonly onDidAction: vscode.Event<PanelAction> = this.actionEmitter.event;
-  readonly onDidDispose: vscode.Event<void> = this.disposeEmitter.event;
+  /** Fired when the run leaves its panel: the panel closed, or dropped it as one of its oldest. */
+  readonly onDidClose: vscode.Event<void> = this.closeEmitter.event;
 
-  static create(extensionUri: vscode.Uri, header: RunHeader, options: AnswerPanelOptions = {}): AnswerPanel {
-    const panel = vscode.window.createWebviewPanel(
-      ANSWER_PANEL_VIEW_TYPE,
-      shortTitle(header.question),
-      { viewColumn: options.viewColumn ?? vscode.ViewColumn.Beside, preserveFocus: options.preserveFocus ?? true },
-      webviewOptions(extensionUri),
-    );
-    return new AnswerPanel(panel, extensionUri, initialRunView(header), options.log ?? consoleLog);
+  constructor(readonly panel: AnswerPanel, view: RunView, post: (message: ToWebviewMessage) => void, private readonly listChanged: () => void) {
+    this.publisher = new RunViewPublisher(view, post);
   }
 
-  /** A panel showing a run that happened elsewhere (a chat response): finished, with Copy, Insert and the report. */
-  static fromView(extensionUri: vscode.Uri, view: RunView, options: AnswerPanelOptions = {}): AnswerPanel {
+  get runId(): string {
+    return this.publisher.view.header.runId;
+  }
+
+  /** Everything shown so far (also while another run is shown). */
+  get view(): RunView {
+    return this.publisher.view;
+  }
+
+  /** Posts and events so far: at most one post per ~33 ms however fast events arrive (each answer apart). */
+  get stats(): Readonly<PublisherStats> {
+    return this.publisher.stats;
+  }
+
+  push(event: RunEvent): void {
+    if (this.closed) {
+      return;
+    }
+    this.publisher.push(event);
+    if (event.type === 'stopped' || event.type === 'error') {
+      this.publisher.flush();
+    }
+    if (LISTED_EVENTS.has(event.type)) {
+      this.listChanged();
+    }
+  }
+
+  /** Changes the header, e.g. a larger run budget after Continue. */
+  updateHeader(patch: Partial<RunHeader>): void {
+    if (!this.closed) {
+      this.publisher.updateHeader(patch);
+    }
+  }
+
+  /** A short line inside the panel, e.g. "Inserted" or "No editor to insert into". */
+  notify(text: string, level: NoticeLevel = 'info'): void {
+    this.panel.notify(text, level);
+  }
+
+  /** Shows this run in its panel and brings the panel to the front. */
+  reveal(): void {
+    this.panel.show(this);
+    this.panel.reveal(undefined, false);
+  }
+
+  /** The page listens and shows this run: it gets the whole view, then updates. */
+  attach(): void {
+    this.publisher.webviewReady();
+  }
+
+  /** The page shows another run or is gone: nothing is posted for this one. */
+  detach(): void {
+    this.publisher.webviewGone();
+  }
+
+  fire(action: PanelAction): void {
+    this.actionEmitter.fire(action);
+  }
+
+  close(): void {
+    if (this.closed) {
+      return;
+    }
+    this.closed = true;
+    this.publisher.dispose();
+    this.closeEmitter.fire();
+    this.actionEmitter.dispose();
+    this.closeEmitter.dispose();
+  }
+}
+
+export class AnswerPanel extends Disposable {
+  private readonly runs: PanelRun[] = [];
+  private shown!: PanelRun;
+  private readonly disposeEmitter = this._register(new vscode.EventEmitter<void>());
+  private closed = false;
+  /** Whether the page may listen (it said `ready`, or was shown again); posts made before are lost. */
+  private listening = false;
+  /** Whether the page said `ready` since it was last hidden: only then does a waiting run start. */
+  private pageReady = false;
+  private readonly readyWaiters = new Set<(ready: boolean) => void>();
+  /** The run list as last posted, to post it only when it reads differently. */
+  private listed = '';
+
+  readonly onDidDispose: vscode.Event<void> = this.disposeEmitter.event;
+
+  /** A new panel showing `view`: a run about to start, or one that happened elsewhere (a chat response). */
+  static create(extensionUri: vscode.Uri, view: RunView, options: AnswerPanelOptions = {}): AnswerPanel {
     const panel = vscode.window.createWebviewPanel(
       ANSWER_PANEL_VIEW_TYPE,
       shortTitle(view.header.question),
@@ -92,7 +187,7 @@ export class AnswerPanel extends Disposable {
     private readonly log: PanelLog,
   ) {
     super();
-    this.publisher = new RunViewPublisher(view, (m) => this.postMessage(m));
+    this.shown = this.newRun(view);
     panel.title = shortTitle(view.header.question);
     panel.iconPath = {
       light: vscode.Uri.joinPath(extensionUri, 'media', 'answer-light.svg'),
@@ -103,49 +198,75 @@ export class AnswerPanel extends Disposable {
     // says `ready` and gets a full snapshot, so nothing posted while hidden needs to reach it.
     this._register(panel.onDidChangeViewState(() => {
       if (!panel.visible) {
-        this.publisher.webviewGone();
+        this.listening = false;
+        this.pageReady = false;
+        this.shown.detach();
       } else {
         // Normally the reloaded page's `ready` brings the snapshot; this covers a page that was kept.
-        this.publisher.webviewReady();
+        // It does not start a waiting run: a new panel turns visible before its page has loaded.
+        this.attachShown();
       }
     }));
     this._register(panel.onDidDispose(() => this.dispose()));
     panel.webview.html = this.html();
   }
 
-  get runId(): string {
-    return this.publisher.view.header.runId;
-  }
-
-  /** The current view model (for the caller's tests and for restoring). */
-  get view(): RunView {
-    return this.publisher.view;
-  }
-
-  /** Posts and events so far: at most one post per ~33 ms however fast events arrive. */
-  get stats(): Readonly<PublisherStats> {
-    return this.publisher.stats;
+  /** The run the panel shows. */
+  get shownRun(): PanelRun {
+    return this.shown;
   }
 
   get visible(): boolean {
     return !this.closed && this.panel.visible;
   }
 
-  push(event: RunEvent): void {
-    if (this.closed) {
-      return;
+  /**
+   * Shows a further run here, in front; the earlier ones stay in the header's list. The oldest
+   * finished ones leave the panel past PANEL_RUNS_LIMIT.
+   */
+  addRun(view: RunView): PanelRun {
+    const run = this.newRun(view);
+    this.show(run);
+    for (const runId of runsToDrop(this.runs.map((r) => runListEntry(r.view)), run.runId)) {
+      const old = this.runs.findIndex((r) => r.runId === runId);
+      this.runs.splice(old, 1)[0].close();
     }
-    this.publisher.push(event);
-    if (event.type === 'stopped' || event.type === 'error') {
-      this.publisher.flush();
-    }
+    this.postRunList();
+    this.reveal(undefined, true);
+    return run;
   }
 
-  /** Changes the header, e.g. a larger run budget after Continue. */
-  updateHeader(patch: Partial<RunHeader>): void {
-    if (!this.closed) {
-      this.publisher.updateHeader(patch);
+  /** Shows one of the panel's runs: the page gets its whole view. */
+  show(run: PanelRun): void {
+    if (run === this.shown || !this.runs.includes(run)) {
+      return;
     }
+    this.shown.detach();
+    this.shown = run;
+    this.panel.title = shortTitle(run.view.header.question);
+    if (this.listening) {
+      run.attach();
+    }
+    this.postRunList();
+  }
+
+  /**
+   * Resolves true once the page listens, false if it did not within `timeoutMs` or the panel
+   * closed. A run waits for this before its first event, so the page shows every state of it.
+   */
+  whenReady(timeoutMs = PANEL_READY_WAIT_MS): Promise<boolean> {
+    if (this.pageReady || this.closed) {
+      return Promise.resolve(this.pageReady);
+    }
+    return new Promise((resolve) => {
+      const done = (ready: boolean) => {
+        clearTimeout(timer);
+        this.readyWaiters.delete(done);
+        resolve(ready);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.readyWaiters.add(done);
+    });
   }
 
   /** A short line inside the panel, e.g. "Inserted" or "No editor to insert into". */
@@ -164,10 +285,50 @@ export class AnswerPanel extends Disposable {
       return;
     }
     this.closed = true;
-    this.publisher.dispose();
+    for (const done of [...this.readyWaiters]) {
+      done(false);
+    }
+    for (const run of this.runs.splice(0)) {
+      run.close();
+    }
     this.disposeEmitter.fire();
     super.dispose();
     this.panel.dispose();
+  }
+
+  private newRun(view: RunView): PanelRun {
+    const run = new PanelRun(this, view, (m) => this.postMessage(m), () => this.postRunList());
+    this.runs.push(run);
+    return run;
+  }
+
+  /** The page said `ready` (or asked for a snapshot): it listens. */
+  private pageListens(): void {
+    this.pageReady = true;
+    this.attachShown();
+    for (const done of [...this.readyWaiters]) {
+      done(true);
+    }
+  }
+
+  private attachShown(): void {
+    this.listening = true;
+    this.listed = '';
+    this.shown.attach();
+    this.postRunList();
+  }
+
+  /** The runs the header lists, posted when they read differently from the last post. */
+  private postRunList(): void {
+    if (!this.listening) {
+      return;
+    }
+    const message: ToWebviewMessage = { type: 'runs', runs: this.runs.map((r) => runListEntry(r.view)), shown: this.shown.runId };
+    const text = JSON.stringify(message);
+    if (text !== this.listed) {
+      this.listed = text;
+      this.postMessage(message);
+    }
   }
 
   private postMessage(message: ToWebviewMessage): void {
@@ -187,19 +348,28 @@ export class AnswerPanel extends Disposable {
     this.handle(parsed.message).catch((e: unknown) => this.log.warn('panel', `action failed: ${String(e)}`));
   }
 
+  /** The page's messages act on the run it shows (a Stop, Insert or Re-run of an earlier run is that run's). */
   private async handle(m: FromWebviewMessage): Promise<void> {
-    const view = this.publisher.view;
-    const runId = view.header.runId;
+    const run = this.shown;
+    const view = run.view;
+    const runId = run.runId;
     switch (m.type) {
       case 'ready':
       case 'requestSnapshot':
-        this.publisher.webviewReady();
+        this.pageListens();
         return;
+      case 'showRun': {
+        const chosen = this.runs.find((r) => r.runId === m.runId);
+        if (chosen) {
+          this.show(chosen);
+        }
+        return;
+      }
       case 'stop':
-        this.actionEmitter.fire({ kind: 'stop', runId });
+        run.fire({ kind: 'stop', runId });
         return;
       case 'continue':
-        this.actionEmitter.fire({ kind: 'continue', runId, extraTokens: m.extraTokens });
+        run.fire({ kind: 'continue', runId, extraTokens: m.extraTokens });
         return;
       case 'copy': {
         // The text comes from the host's own view, never from the page.
@@ -209,24 +379,24 @@ export class AnswerPanel extends Disposable {
         }
         await vscode.env.clipboard.writeText(payload.text);
         this.notify(m.block !== undefined ? 'Code block copied.' : 'Answer copied.');
-        this.actionEmitter.fire({ kind: 'copy', runId, payload });
+        run.fire({ kind: 'copy', runId, payload });
         return;
       }
       case 'insert': {
         const payload = this.payload(view, m.answerIndex, m.block, 'insert');
         if (payload) {
-          this.actionEmitter.fire({ kind: 'insert', runId, mode: m.mode, payload });
+          run.fire({ kind: 'insert', runId, mode: m.mode, payload });
         }
         return;
       }
       case 'rerun': {
         const { question, context, answerKind } = view.header;
         const kind = m.answerKind ?? answerKind;
-        this.actionEmitter.fire({ kind: 'rerun', runId, strategy: m.strategy, question, ...(kind ? { answerKind: kind } : {}), ...(context ? { context } : {}) });
+        run.fire({ kind: 'rerun', runId, strategy: m.strategy, question, ...(kind ? { answerKind: kind } : {}), ...(context ? { context } : {}) });
         return;
       }
       case 'openSpendReport':
-        this.actionEmitter.fire({ kind: 'openSpendReport', runId });
+        run.fire({ kind: 'openSpendReport', runId });
         return;
       case 'openLink':
         // openExternal shows VS Code's own "open external website?" prompt for untrusted domains.
@@ -257,7 +427,7 @@ export class AnswerPanel extends Disposable {
       nonce: randomUUID(),
       styles: [asset('dist', 'katex', 'katex.min.css'), asset('media', 'panel.css')],
       scripts: [asset('dist', 'webview.js')],
-      title: shortTitle(this.publisher.view.header.question),
+      title: shortTitle(this.shown.view.header.question),
     });
   }
 }

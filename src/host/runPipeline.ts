@@ -16,8 +16,8 @@ import { formatTracedCall } from '../core/budget/requestTrace';
 import { createRunEngine } from '../core/run/engine';
 import { planRun, TALE_MAX_CHAIN_TOKENS, type PlanModel, type PlanRequest, type PlanResult, type RunPlan } from '../core/run/plan';
 import { capRefusal, refusal, type Refusal } from '../core/run/refusal';
-import type { RunHeader } from '../core/view/runView';
-import { AnswerPanel } from './answerPanel';
+import { initialRunView, type RunHeader } from '../core/view/runView';
+import type { PanelRun } from './answerPanel';
 import type { QuestionSource } from './editorInsert';
 import { runModels } from './modelResolution';
 import type { ProposedChanges } from './proposedChange';
@@ -108,10 +108,10 @@ export class RunPipeline {
     });
     const abort = new AbortController();
     const header: RunHeader = { runId, ...plan.header };
-    let panel: AnswerPanel | undefined;
-    const surface: RunSurface = presenter.open?.(header) ?? (panel = AnswerPanel.create(services.context.extensionUri, header, { log: services.log }));
-    if (panel) {
-      this.registry.opened(panel, abort);
+    let panelRun: PanelRun | undefined;
+    const surface: RunSurface = presenter.open?.(header) ?? (panelRun = this.registry.openInPanel(initialRunView(header), settings.panelPerRun));
+    if (panelRun) {
+      this.registry.opened(panelRun, abort);
     }
     let active: ActiveRun | undefined;
     const onCancel = () => {
@@ -120,6 +120,11 @@ export class RunPipeline {
     };
     options.signal?.addEventListener('abort', onCancel, { once: true });
     try {
+      // Nothing is sent before the panel's page listens (or a bounded wait ran out): on a loaded
+      // machine a new page takes seconds, and a run that did not wait could end before it showed anything.
+      if (panelRun && !(await panelRun.panel.whenReady()) && !abort.signal.aborted) {
+        services.log.warn('panel', `${runId.slice(0, 8)}: the answer panel did not load in time; the run starts anyway`);
+      }
       // The chain budget (a TALE call when the plan says so), then the plan again with it and today's spend:
       // a run whose first chain cannot fit is refused here, in its panel, naming the cap.
       const estimate = plan.estimateStep === 'tale'

@@ -1,7 +1,8 @@
 /**
- * The runs of this window: each with its engine, its caps and where it shows itself. Wires the
- * answer panel's buttons to the run (Stop, Continue, Insert, Re-run), keeps runs shown in chat so
- * they can be opened in a panel later, and closes a run's books when it finishes.
+ * The runs of this window: each with its engine, its caps and where it shows itself. Picks the
+ * panel a run shows in (the last run's, unless `panelPerRun`), wires the panel's buttons to the run
+ * shown (Stop, Continue, Insert, Re-run), keeps runs shown in chat so they can be opened in a panel
+ * later, and closes a run's books when it finishes.
  */
 import * as vscode from 'vscode';
 import type { SpendCaps } from '../core/budget/caps';
@@ -11,13 +12,15 @@ import type { RunEngine, RunOutcome } from '../core/reasoning/reasoningRun';
 import { continuedBudget } from '../core/run/plan';
 import { capRefusal } from '../core/run/refusal';
 import type { AnswerPayload } from '../core/view/answerPayload';
+import type { RunView } from '../core/view/runView';
 import type { InsertMode } from '../protocol';
-import { AnswerPanel, type PanelAction } from './answerPanel';
+import { AnswerPanel, PanelRun, type PanelAction } from './answerPanel';
 import { insertAnswer, type QuestionSource } from './editorInsert';
 import { showError } from './logger';
 import type { ProposedChanges } from './proposedChange';
 import { notificationPresenter, ViewKeeper, type RunSurface } from './runSurface';
 import type { Services } from './services';
+import { readSettings } from './settings';
 
 /** Runs shown elsewhere (chat responses) kept so they can be opened in a panel and continued; older ones are dropped. */
 const KEPT_RUNS = 20;
@@ -67,33 +70,47 @@ export type Rerun = (request: RerunRequest, source: QuestionSource) => Promise<u
 
 export class RunRegistry {
   private readonly runs = new Map<string, ActiveRun>();
-  /** The newest run's panel, for the streaming benchmark's post counts. */
-  newestPanel: AnswerPanel | undefined;
+  /** The panel the next run shows in (the newest one still open), unless `panelPerRun`. */
+  private nextRunPanel: AnswerPanel | undefined;
+  /** The newest run shown in a panel, for the streaming benchmark's post counts. */
+  newestPanelRun: PanelRun | undefined;
 
   constructor(private readonly services: Services, private readonly rerun: Rerun, private readonly proposals: ProposedChanges) {}
 
-  /** A new run: shown in its own panel (which stops it when closed), or kept among the newest runs shown elsewhere. */
+  /**
+   * Where a run shows: in front in the panel of the last run, whose header keeps the earlier ones
+   * a click away; in a new panel when there is none or `panelPerRun` is on.
+   */
+  openInPanel(view: RunView, panelPerRun: boolean, options: { preserveFocus?: boolean } = {}): PanelRun {
+    const reused = panelPerRun ? undefined : this.nextRunPanel;
+    const run = reused ? reused.addRun(view) : this.newPanel(view, options).shownRun;
+    this.newestPanelRun = run;
+    return run;
+  }
+
+  /** A new run: shown in a panel (which stops it when closed), or kept among the newest runs shown elsewhere. */
   add(run: ActiveRun): void {
     this.runs.set(run.runId, run);
-    if (run.surface instanceof AnswerPanel) {
+    if (run.surface instanceof PanelRun) {
       this.wirePanel(run, run.surface, () => this.runs.delete(run.runId));
     } else {
       this.dropOldKeptRuns();
     }
   }
 
-  /** A panel opened for a run before it was added (closed while the budget is estimated: nothing more is sent). */
-  opened(panel: AnswerPanel, abort: AbortController): void {
-    this.newestPanel = panel;
-    panel.onDidDispose(() => abort.abort());
+  /** A panel run opened before the run was added (closed while the budget is estimated: nothing more is sent). */
+  opened(run: PanelRun, abort: AbortController): void {
+    run.onDidClose(() => abort.abort());
   }
 
-  /** A panel VS Code restored after a reload (or opened from a chat run): its run is over, but Copy, Insert and the report still work. */
+  /** A panel VS Code restored after a reload: its run is over, but Copy, Insert, Re-run and the report still work, and the next run comes here. */
   adoptRestored(panel: AnswerPanel): void {
-    panel.onDidAction(async (action) => {
+    this.useForNextRun(panel);
+    const restored = panel.shownRun;
+    restored.onDidAction(async (action) => {
       // Copy is done by the panel itself. The run's source editor is not known after a reload.
       if (action.kind === 'insert') {
-        await this.insert(panel, {}, action.mode, action.payload);
+        await this.insert(restored, {}, action.mode, action.payload);
       } else if (action.kind === 'openSpendReport') {
         await vscode.commands.executeCommand('budgetReasoner.showSpendReport');
       } else if (action.kind === 'rerun') {
@@ -103,25 +120,24 @@ export class RunRegistry {
   }
 
   /**
-   * Opens a run shown elsewhere (a chat response) in the answer panel, or reveals the panel it is
-   * already in; Continue, Copy and Insert work there. False when the run is no longer kept.
+   * Opens a run shown elsewhere (a chat response) in the answer panel, or shows it in the panel it
+   * is already in; Continue, Copy and Insert work there. False when the run is no longer kept.
    */
   showInPanel(runId: string): boolean {
     const active = this.runs.get(runId);
     if (!active) {
       return false;
     }
-    if (active.surface instanceof AnswerPanel) {
-      active.surface.reveal(undefined, false);
+    if (active.surface instanceof PanelRun) {
+      active.surface.reveal();
       return true;
     }
-    const panel = AnswerPanel.fromView(this.services.context.extensionUri, active.surface.view, { log: this.services.log, preserveFocus: false });
-    this.services.context.subscriptions.push(panel);
-    active.surface = panel;
-    this.newestPanel = panel;
+    const run = this.openInPanel(active.surface.view, readSettings().settings.panelPerRun, { preserveFocus: false });
+    run.reveal();
+    active.surface = run;
     // Closed, the panel stops a run it continued; the run stays kept (and can be opened again) with what it showed.
-    this.wirePanel(active, panel, () => {
-      active.surface = new ViewKeeper(panel.view);
+    this.wirePanel(active, run, () => {
+      active.surface = new ViewKeeper(run.view);
     });
     return true;
   }
@@ -155,18 +171,34 @@ export class RunRegistry {
     };
   }
 
-  private wirePanel(active: ActiveRun, panel: AnswerPanel, onClosed: () => void): void {
-    panel.onDidAction((action) => void this.onPanelAction(active, panel, action));
+  private newPanel(view: RunView, options: { preserveFocus?: boolean }): AnswerPanel {
+    const panel = AnswerPanel.create(this.services.context.extensionUri, view, { log: this.services.log, ...options });
+    this.services.context.subscriptions.push(panel);
+    this.useForNextRun(panel);
+    return panel;
+  }
+
+  private useForNextRun(panel: AnswerPanel): void {
+    this.nextRunPanel = panel;
     panel.onDidDispose(() => {
+      if (this.nextRunPanel === panel) {
+        this.nextRunPanel = undefined;
+      }
+    });
+  }
+
+  private wirePanel(active: ActiveRun, run: PanelRun, onClosed: () => void): void {
+    run.onDidAction((action) => void this.onPanelAction(active, run, action));
+    run.onDidClose(() => {
       active.abort.abort();
       active.engine.stop();
       onClosed();
     });
   }
 
-  /** Keeps the newest KEPT_RUNS runs that have no panel of their own. */
+  /** Keeps the newest KEPT_RUNS runs that are not in a panel. */
   private dropOldKeptRuns(): void {
-    const kept = [...this.runs.values()].filter((r) => !(r.surface instanceof AnswerPanel));
+    const kept = [...this.runs.values()].filter((r) => !(r.surface instanceof PanelRun));
     for (const old of kept.slice(0, Math.max(0, kept.length - KEPT_RUNS))) {
       this.runs.delete(old.runId);
     }
@@ -194,12 +226,12 @@ export class RunRegistry {
   }
 
   /** Insert or Replace, with what happened said in the panel. */
-  private async insert(panel: AnswerPanel, source: QuestionSource, mode: InsertMode, payload: AnswerPayload): Promise<void> {
+  private async insert(run: PanelRun, source: QuestionSource, mode: InsertMode, payload: AnswerPayload): Promise<void> {
     const notice = await insertAnswer(source, mode, payload, this.proposals);
-    panel.notify(notice.text, notice.level);
+    run.notify(notice.text, notice.level);
   }
 
-  private async onPanelAction(active: ActiveRun, panel: AnswerPanel, action: PanelAction): Promise<void> {
+  private async onPanelAction(active: ActiveRun, run: PanelRun, action: PanelAction): Promise<void> {
     switch (action.kind) {
       case 'stop':
         active.abort.abort();
@@ -211,7 +243,7 @@ export class RunRegistry {
         }
         active.abort = new AbortController();
         const budget = continuedBudget(active.caps, active.engine.totalBudget, action.extraTokens);
-        panel.updateHeader({ budgetTokens: budget });
+        run.updateHeader({ budgetTokens: budget });
         this.services.setLiveRun({ runId: active.runId, budgetTokens: budget, running: true });
         const outcome = await active.engine.continueWith(action.extraTokens, active.abort.signal);
         await this.finish(active, outcome);
@@ -220,7 +252,7 @@ export class RunRegistry {
       case 'copy':
         return; // the panel wrote the clipboard itself
       case 'insert':
-        await this.insert(panel, active.source, action.mode, action.payload);
+        await this.insert(run, active.source, action.mode, action.payload);
         return;
       case 'rerun':
         // The same question about the same code, asked the same way: only the strategy (and a kind asked for) change.

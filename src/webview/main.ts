@@ -1,8 +1,10 @@
 /**
  * The answer panel's webview: keeps the RunView the host sends (snapshots, then numbered updates),
- * renders it at most once per animation frame, and stores it with setState so that a reloaded
- * window can restore the panel. It never trusts what it renders: see sanitize.ts.
+ * renders it at most once per animation frame (each new answer, though, before the next one lands),
+ * and stores it with setState so that a reloaded window can restore the panel. It never trusts
+ * what it renders: see sanitize.ts.
  */
+import { parseRunList } from '../core/view/panelRuns';
 import { appendBounded, applyRunViewUpdate, parseRunView, type RunView } from '../core/view/runView';
 import type { FromWebviewMessage, ToWebviewMessage } from '../protocol';
 import { highlightStats } from './highlight';
@@ -114,6 +116,11 @@ function onMessage(message: ToWebviewMessage): void {
         requestSnapshot();
         return;
       }
+      if (message.changes.answers && frame !== undefined && view.answers !== rendered?.answers) {
+        // An answer not yet drawn is drawn now, before the next one replaces it: each answer shows.
+        cancelAnimationFrame(frame);
+        renderNow();
+      }
       const before = view;
       const { view: next, consistent } = applyRunViewUpdate(view, message.changes, message.reasoning);
       if (!consistent) {
@@ -139,6 +146,13 @@ function onMessage(message: ToWebviewMessage): void {
     case 'notice':
       dom.notice(message.level, String(message.text));
       return;
+    case 'runs': {
+      const list = parseRunList(message);
+      if (list) {
+        dom.renderRuns(list);
+      }
+      return;
+    }
   }
 }
 

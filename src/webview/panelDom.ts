@@ -7,6 +7,7 @@
  * markdown. Code blocks in answers carry Copy and Insert buttons that name the block by index.
  */
 import { ANSWER_KINDS, type AnswerKind } from '../core/reasoning/answerKinds';
+import type { RunList } from '../core/view/panelRuns';
 import type { AttemptView, ProgressiveAnswer, RunView } from '../core/view/runView';
 import { purposeLabel } from '../core/view/runView';
 import { ThinkTagSplitter } from '../core/providers/thinkTags';
@@ -45,7 +46,7 @@ const TIER_COLOURS = 6;
 
 export class PanelDom {
   private readonly els: {
-    question: HTMLElement; about: HTMLElement; meta: HTMLElement; caps: HTMLElement;
+    runs: HTMLElement; question: HTMLElement; about: HTMLElement; meta: HTMLElement; caps: HTMLElement;
     answerKind: HTMLElement; rerunKind: HTMLSelectElement; rerunKindButton: HTMLButtonElement;
     spend: HTMLElement; status: HTMLElement; bar: HTMLElement; legend: HTMLElement;
     segments: Record<(typeof SEGMENTS)[number], HTMLElement>;
@@ -82,7 +83,7 @@ export class PanelDom {
     root.replaceChildren(this.skeleton());
     const $ = <T extends HTMLElement | SVGElement = HTMLElement>(id: string) => byId<T>(root, id);
     this.els = {
-      question: $('question'), about: $('about'), meta: $('meta'), caps: $('caps'),
+      runs: $('runs'), question: $('question'), about: $('about'), meta: $('meta'), caps: $('caps'),
       answerKind: $('answer-kind'), rerunKind: $('rerun-kind'), rerunKindButton: $('rerun-kind-button'),
       spend: $('spend'), status: $('status'), bar: $('budget-bar'), legend: $('budget-legend'),
       segments: Object.fromEntries(SEGMENTS.map((s) => [s, $(`segment-${s}`)])) as Record<(typeof SEGMENTS)[number], HTMLElement>,
@@ -110,6 +111,7 @@ export class PanelDom {
     const fragment = document.createDocumentFragment();
     fragment.append(
       h('header', { class: 'run-header' },
+        h('nav', { id: 'runs', class: 'runs', 'aria-label': 'Runs in this panel', hidden: true }),
         h('div', { id: 'question', class: 'question' }),
         h('div', { id: 'about', class: 'about', hidden: true }),
         h('div', { id: 'meta', class: 'meta' }),
@@ -213,6 +215,13 @@ export class PanelDom {
       }
     });
     e.spendReport.addEventListener('click', () => this.post({ type: 'openSpendReport' }));
+    e.runs.addEventListener('click', (ev) => {
+      const chip = (ev.target as Element).closest?.<HTMLElement>('.run-chip');
+      const runId = chip?.dataset.runId;
+      if (runId && chip.getAttribute('aria-current') !== 'true') {
+        this.post({ type: 'showRun', runId });
+      }
+    });
     // Copy and Insert of one code block of an answer: the host copies its own text of that block.
     this.root.addEventListener('click', (ev) => {
       const target = ev.target as Element;
@@ -298,6 +307,12 @@ export class PanelDom {
 
   /** Updates the sections whose parts differ from `prev` (all of them without a prev). */
   render(view: RunView, prev: RunView | undefined, reasoning: ReasoningDomChange | undefined): void {
+    if (this.view && this.view.header.runId !== view.header.runId) {
+      // Another run of the panel: nothing of the one shown before stays (its open rows, a Continue form).
+      this.els.attempts.replaceChildren();
+      this.attemptRows.clear();
+      this.closeContinue();
+    }
     this.view = view;
     this.root.removeAttribute('aria-busy');
     // Model badges come and go together: when the run turns out to span models, the labelled parts are redrawn.
@@ -362,6 +377,28 @@ export class PanelDom {
     if (!prev || prev.attempts !== view.attempts || prev.header.answerKind !== view.header.answerKind) {
       this.renderAttempts(view);
     }
+  }
+
+  /**
+   * The panel's runs, oldest first, as one button each (number, strategy, best answer); the shown
+   * one is marked. Hidden while the panel has shown one run only. Texts go into text nodes only.
+   */
+  renderRuns(list: RunList): void {
+    const nav = this.els.runs;
+    nav.hidden = list.runs.length < 2;
+    nav.replaceChildren(h('span', { class: 'runs-label' }, 'Runs'), ...list.runs.map((r, i) => {
+      const current = r.runId === list.shown;
+      const strategy = STRATEGY_LABELS[r.strategy] ?? r.strategy;
+      const state = r.state === 'running' ? 'running' : r.state === 'interrupted' ? 'interrupted' : 'finished';
+      return h('button', {
+        type: 'button', class: 'run-chip', 'data-run-id': r.runId, 'data-state': r.state,
+        'aria-current': current ? 'true' : undefined,
+        title: `${r.title} · ${strategy} · ${state}${current ? ' (shown)' : ''}`,
+      },
+      h('span', { class: 'run-number' }, `#${i + 1}`), ` ${strategy}`,
+      r.answer ? h('span', { class: 'run-answer' }, ` · ${r.answer}`) : null,
+      r.state === 'running' ? h('span', { class: 'run-running' }, ' · running') : null);
+    }));
   }
 
   notice(level: NoticeLevel, text: string): void {
@@ -495,10 +532,10 @@ export class PanelDom {
     if (running) {
       this.closeContinue();
     }
-    if (e.rerunStrategy.dataset.initialised !== 'true') {
+    if (e.rerunStrategy.dataset.runId !== view.header.runId) {
       // The run's own strategy (a cascade, which Re-run cannot repeat, proposes the single chain).
       e.rerunStrategy.value = RERUN_STRATEGIES.find((s) => s === view.header.strategy) ?? 'single';
-      e.rerunStrategy.dataset.initialised = 'true';
+      e.rerunStrategy.dataset.runId = view.header.runId;
     }
   }
 

@@ -49,6 +49,17 @@ describe('settings validation', () => {
     assert.equal(problems.length, 2);
   });
 
+  it('reads the on/off settings, and names one that is not true or false', () => {
+    assert.equal(parseSettings({ panelPerRun: true, logRequests: true }).settings.panelPerRun, true);
+    const { settings, problems } = parseSettings({ panelPerRun: 'yes', logRequests: 1 });
+    assert.equal(settings.panelPerRun, false);
+    assert.equal(settings.logRequests, false);
+    assert.deepEqual(problems, [
+      '"budgetReasoner.logRequests" must be true or false (got 1).',
+      '"budgetReasoner.panelPerRun" must be true or false (got "yes").',
+    ]);
+  });
+
   it('keeps valid price overrides and names the invalid ones', () => {
     const { settings, problems } = parseSettings({ prices: { good: { input: 0.5, output: 1.5 }, bad: { input: -1, output: 2 }, worse: 'free' } });
     assert.deepEqual(settings.prices, { good: { input: 0.5, output: 1.5 } });

@@ -14,6 +14,7 @@ describe('parseFromWebviewMessage (the page is untrusted)', () => {
       { type: 'insert', mode: 'cursor' }, { type: 'insert', mode: 'replace', answerIndex: 0 },
       { type: 'rerun', strategy: 'single' }, { type: 'rerun', strategy: 'anytime-sc' }, { type: 'rerun', strategy: 'value-guided' },
       { type: 'openLink', href: 'https://example.com/a?b=c' },
+      { type: 'showRun', runId: '5b0e7a3c-2f1d-4c1e-9a55-0d3f6f2b8c11' },
     ];
     for (const m of good) {
       assert.deepEqual(parseFromWebviewMessage(m), { message: m });
@@ -34,6 +35,8 @@ describe('parseFromWebviewMessage (the page is untrusted)', () => {
       { type: 'rerun', strategy: 'rm -rf' }, { type: 'rerun' },
       { type: 'openLink', href: 'javascript:alert(1)' }, { type: 'openLink', href: 'command:workbench.action.terminal.new' },
       { type: 'openLink', href: 'file:///etc/passwd' }, { type: 'openLink', href: 'data:text/html,x' }, { type: 'openLink', href: 42 },
+      { type: 'showRun' }, { type: 'showRun', runId: 7 }, { type: 'showRun', runId: '' }, { type: 'showRun', runId: '../../x' },
+      { type: 'showRun', runId: 'a'.repeat(101) }, { type: 'showRun', runId: '<img src=x>' },
     ];
     for (const m of bad) {
       const r = parseFromWebviewMessage(m);

@@ -105,6 +105,23 @@ describe('RunViewPublisher', () => {
     assert.equal(posted.length, 2, 'nothing new, nothing posted');
   });
 
+  it('posts each answer apart, however close together they come, and in order', () => {
+    const { clock, posted, publisher } = setup();
+    publisher.webviewReady();
+    const answer = (n: number): RunEvent => ({ type: 'answer', answer: String(n), text: `chain ${n}`, confidence: 0.5, tokensSoFar: 100 * n, changed: true, ruleState: '' });
+    for (let n = 1; n <= 3; n++) {
+      publisher.push({ type: 'attempt-started', attempt: n, purpose: 'attempt', maxTokens: 500 });
+      publisher.push({ type: 'delta', attempt: n, text: `step ${n}` });
+      publisher.push(answer(n));
+      clock.advance(1); // three answers within 3 ms: one post interval
+    }
+    clock.advance(100);
+    // What the page holds after each message: every answer count from 0 to 3, none skipped.
+    const counts = posted.map((_, i) => receive(posted.slice(0, i + 1))!.answers.length);
+    assert.deepEqual([...new Set(counts)], [0, 1, 2, 3]);
+    assert.deepEqual(receive(posted), publisher.view);
+  });
+
   it('folds deltas in order with the other events, whether the view is read between them or not', () => {
     // Two attempts stream at once (parallel choices), a spend and a new attempt land between deltas.
     const events: RunEvent[] = [

@@ -102,14 +102,15 @@ suite('Budget Reasoner in the extension host', () => {
 
     const panelsBefore = answerPanels();
     await vscode.commands.executeCommand(buttons[0].command, ...(buttons[0].arguments ?? []));
-    // The tab model updates after the panel is created.
-    for (let i = 0; i < 50 && answerPanels() === panelsBefore; i++) {
+    // The tab model updates after a panel is created.
+    for (let i = 0; i < 50 && answerPanels() === 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    assert.equal(answerPanels(), panelsBefore + 1, 'the button opens the run in an answer panel');
+    // Runs share one panel (panelPerRun is off): the run shows in the last run's panel, or in a new one when none is open.
+    assert.equal(answerPanels(), Math.max(1, panelsBefore), 'the button opens the run in an answer panel');
     await vscode.commands.executeCommand(buttons[0].command, ...(buttons[0].arguments ?? []));
     await new Promise((r) => setTimeout(r, 500));
-    assert.equal(answerPanels(), panelsBefore + 1, 'a second click shows the same panel');
+    assert.equal(answerPanels(), Math.max(1, panelsBefore), 'a second click shows the same panel');
   });
 
   test('@budget /spend and /estimate answer from the ledger and the local estimator, sending nothing', async () => {

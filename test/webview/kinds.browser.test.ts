@@ -338,7 +338,7 @@ plain
     const last = messages[messages.length - 1];
     const final = run.events.reduce(reduceRunView, initialRunView(run.header));
     const next = reduceRunView(final, { type: 'attempt-started', attempt: 4, purpose: 'attempt', maxTokens: 1600 });
-    await p.deliver([{ type: 'update', seq: (last.type === 'notice' ? 0 : last.seq) + 1, changes: { attempts: next.attempts, status: next.status } }]);
+    await p.deliver([{ type: 'update', seq: (last.type === 'snapshot' || last.type === 'update' ? last.seq : 0) + 1, changes: { attempts: next.attempts, status: next.status } }]);
     await p.settle();
     assert.equal(await rows.count(), 4);
     assert.equal(await page.locator('#attempts .attempt[data-attempt="2"] details').evaluate((d) => (d as HTMLDetailsElement).open), true);

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { runAnytimeIndex } from '../../src/core/reasoning/anytimeIndex';
 import type { RunEvent } from '../../src/core/reasoning/runEvents';
+import { runListEntry } from '../../src/core/view/panelRuns';
 import { REASONING_LIMIT_CHARS, initialRunView, reduceRunView, type RunHeader, type RunView } from '../../src/core/view/runView';
 import type { ToWebviewMessage } from '../../src/protocol';
 import {
@@ -150,6 +151,70 @@ describe('answer panel webview (chromium)', function () {
     assert.deepEqual(order, ['copy', 'insert', 'replace', 'rerun-strategy', 'rerun', 'spend-report']);
     const outline = await page.$eval('#spend-report', (el) => getComputedStyle(el).outlineStyle);
     assert.equal(outline, 'solid');
+    await page.context().close();
+  });
+
+  it('draws every best answer, even when the messages of the whole run arrive between two frames', async function () {
+    const p = await openPanel(browser, server.origin);
+    // Which answer #answer showed, change by change: each record keeps the value it replaced.
+    await p.page.evaluate(`(() => {
+      window.__replacedIndices = [];
+      new MutationObserver((records) => {
+        for (const r of records) window.__replacedIndices.push(r.oldValue);
+      }).observe(document.getElementById('answer'), { attributes: true, attributeFilter: ['data-index'], attributeOldValue: true });
+    })()`);
+    await p.deliver(recorded.messages); // one task: no animation frame between the messages
+    await p.settle();
+    const replaced = await p.page.evaluate('window.__replacedIndices') as Array<string | null>;
+    const shown = [...new Set([...replaced, await p.page.getAttribute('#answer', 'data-index')])].filter((i) => i !== null);
+    const answers = run.events.filter((e) => e.type === 'answer').length;
+    assert.ok(answers >= 3, `the recorded run has ${answers} answers`);
+    assert.deepEqual(shown, Array.from({ length: answers }, (_, i) => String(i)), 'each answer drawn in turn');
+    await p.page.context().close();
+  });
+
+  it('lists the panel\'s runs, shows the one clicked with its own strategy proposed, and ignores a malformed list', async function () {
+    const p = await finishedPanel('dark');
+    const { page } = p;
+    const first = run.events.reduce(reduceRunView, initialRunView(run.header));
+    const second = reduceRunView(initialRunView({ ...run.header, runId: 'second-run', strategy: 'single', question: 'What is <b>6</b> times 7?' }), {
+      type: 'answer', answer: '42', text: 'So 42.', confidence: 0.6, tokensSoFar: 30, changed: true, ruleState: '',
+    });
+    const list = (shown: RunView) => ({ type: 'runs' as const, runs: [runListEntry(first), runListEntry(second)], shown: shown.header.runId });
+    await p.deliver([{ type: 'runs', runs: [runListEntry(first)], shown: first.header.runId }]);
+    await p.settle();
+    assert.equal(await page.isHidden('#runs'), true, 'one run: no list');
+
+    // A second run comes into the panel: its view, then the list with it shown.
+    await p.deliver([{ type: 'snapshot', seq: 900, view: second }, list(second)]);
+    await p.settle();
+    const chips = page.locator('#runs .run-chip');
+    assert.deepEqual(await chips.allInnerTexts(), [`#1 anytime self-consistency · ${run.gold}`, '#2 single chain · 42 · running']);
+    assert.equal(await chips.nth(1).getAttribute('aria-current'), 'true');
+    assert.match((await chips.nth(1).getAttribute('title')) ?? '', /^What is <b>6<\/b> times 7\? · single chain · running/);
+    assert.equal(await page.locator('#runs b').count(), 0, 'titles are text');
+    assert.equal(await page.inputValue('#rerun-strategy'), 'single', 'Re-run proposes the shown run\'s strategy');
+    assert.equal(await page.locator('#attempts .attempt').count(), 0, 'no attempt row of the first run stays');
+
+    // One click on the first run asks the host for it; its view comes back as a snapshot.
+    const before = (await p.posted()).length;
+    await chips.nth(0).click();
+    await chips.nth(1).click(); // the shown run: nothing to ask
+    assert.deepEqual((await p.posted()).slice(before), [{ type: 'showRun', runId: first.header.runId }]);
+    await p.deliver([{ type: 'snapshot', seq: 901, view: first }, list(first)]);
+    await p.settle();
+    assert.equal(await page.getAttribute('#answer', 'data-answer'), run.gold);
+    assert.equal(await page.inputValue('#rerun-strategy'), run.header.strategy);
+    assert.equal(await chips.nth(0).getAttribute('aria-current'), 'true');
+
+    // A list that names a run it does not carry, or carries a bad entry, changes nothing.
+    await p.deliver([
+      { type: 'runs', runs: [runListEntry(first)], shown: 'nobody' },
+      { type: 'runs', runs: [{ ...runListEntry(second), strategy: 'debate' as never }, runListEntry(first)], shown: first.header.runId },
+    ]);
+    await p.settle();
+    assert.equal(await chips.count(), 2);
+    assert.deepEqual(p.pageErrors, []);
     await page.context().close();
   });
 

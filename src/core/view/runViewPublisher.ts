@@ -1,7 +1,8 @@
 /**
  * Host-side half of the panel protocol, free of VS Code so that it is unit-tested and reused by the
  * browser harness: folds run events into the RunView, and posts at most one message per interval
- * (a complete snapshot when the webview is (re)ready, else the changed parts and the reasoning to append).
+ * (a complete snapshot when the webview is (re)ready, else the changed parts and the reasoning to append),
+ * except that each new answer goes out in a post of its own.
  * Streamed deltas of one attempt are joined and folded into the view once per post (or when the view
  * is read, or another event comes), not once per delta: folding copies the view's objects each time,
  * and a run streams thousands of deltas between two posts' worth of change.
@@ -75,6 +76,10 @@ export class RunViewPublisher {
         this.pendingDelta = { attempt: event.attempt, text: event.text, thinking: event.thinking === true };
       }
     } else {
+      if (event.type === 'answer' && this.sent && this.current.answers !== this.sent.answers) {
+        // Answers are never batched together: the page shows each one, however fast they come.
+        this.flush();
+      }
       this.foldPending();
       this.current = reduceRunView(this.current, event);
     }
