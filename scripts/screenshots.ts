@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startModelServer } from '../tools/modelServer';
-import { startCodeServer } from '../tools/codeServer';
+import { installVsix, startCodeServer } from '../tools/codeServer';
 import { repoRoot } from '../tools/repoRoot';
 import { readTraceQuestion } from '../tools/recordedData';
 import { openFile, openWorkbench, panelFrame, panelFrames, runCommand, selectAllInEditor } from '../tools/workbench';
@@ -22,9 +22,7 @@ async function main(): Promise<void> {
     // Slow at first, so the run is caught with some answers in and a chain streaming.
     const server = await startModelServer({ tokensPerSecond: 60 });
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'br-shots-'));
-    const entry = require.resolve('code-server/out/node/entry.js', { paths: [repoRoot] });
-    execFileSync(process.execPath, [entry, '--extensions-dir', path.join(runDir, 'ext'), '--user-data-dir', path.join(runDir, 'ud'),
-      '--install-extension', path.join(repoRoot, 'budget-reasoner.vsix')], { stdio: 'ignore', env: { ...process.env, EXTENSIONS_GALLERY: '{}', XDG_CONFIG_HOME: path.join(runDir, 'xdgc'), XDG_DATA_HOME: path.join(runDir, 'xdgd') } });
+    installVsix(runDir);
     const cs = await startCodeServer({
       runDir,
       settings: {

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { startModelServer } from '../tools/modelServer';
-import { startCodeServer } from '../tools/codeServer';
+import { installVsix, startCodeServer } from '../tools/codeServer';
 import { repoRoot } from '../tools/repoRoot';
 import { readTraceQuestion } from '../tools/recordedData';
 import { ledgerLines, spendHistory } from '../tools/spendHistory';
@@ -29,9 +29,7 @@ async function main(): Promise<void> {
     // Slow enough in the dark run that the meter can be caught mid-run.
     const server = await startModelServer({ tokensPerSecond: name === 'dark' ? 60 : 800 });
     const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'br-shots-'));
-    const entry = require.resolve('code-server/out/node/entry.js', { paths: [repoRoot] });
-    execFileSync(process.execPath, [entry, '--extensions-dir', path.join(runDir, 'ext'), '--user-data-dir', path.join(runDir, 'ud'),
-      '--install-extension', path.join(repoRoot, 'budget-reasoner.vsix')], { stdio: 'ignore', env: { ...process.env, EXTENSIONS_GALLERY: '{}', XDG_CONFIG_HOME: path.join(runDir, 'xdgc'), XDG_DATA_HOME: path.join(runDir, 'xdgd') } });
+    installVsix(runDir);
     const ledgerFile = path.join(extensionStorageDir(path.join(runDir, 'ud')), 'spend.jsonl');
     fs.mkdirSync(path.dirname(ledgerFile), { recursive: true });
     fs.writeFileSync(ledgerFile, ledgerLines(spendHistory(new Date(), 29)));

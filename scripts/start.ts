@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startModelServer } from '../tools/modelServer';
-import { startCodeServer } from '../tools/codeServer';
+import { installVsix, startCodeServer } from '../tools/codeServer';
 import { freePort } from '../tools/freePort';
 import { repoRoot } from '../tools/repoRoot';
 import { readTraceQuestion } from '../tools/recordedData';
@@ -21,10 +21,7 @@ async function main(): Promise<void> {
   const runDir = path.join(os.tmpdir(), 'budget-reasoner-demo');
   fs.rmSync(runDir, { recursive: true, force: true });
   const port = Number(process.env.PORT) || (await freePort());
-  fs.mkdirSync(path.join(runDir, 'ext'), { recursive: true });
-  const entry = require.resolve('code-server/out/node/entry.js', { paths: [repoRoot] });
-  execFileSync(process.execPath, [entry, '--extensions-dir', path.join(runDir, 'ext'), '--user-data-dir', path.join(runDir, 'ud'),
-    '--install-extension', vsix], { stdio: 'inherit', env: { ...process.env, EXTENSIONS_GALLERY: '{}', XDG_CONFIG_HOME: path.join(runDir, 'xdgc'), XDG_DATA_HOME: path.join(runDir, 'xdgd') } });
+  installVsix(runDir, vsix, 'inherit');
   const cs = await startCodeServer({
     runDir,
     port,

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -154,4 +154,16 @@ export async function waitForLog(cs: CodeServer, pattern: RegExp, since?: string
     }
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/**
+ * Installs a VSIX into runDir's extensions folder (as users get the extension: a development host
+ * ignores the theme setting), with code-server's own folders inside runDir; start it with startCodeServer({ runDir }).
+ */
+export function installVsix(runDir: string, vsix = path.join(repoRoot, 'budget-reasoner.vsix'), stdio: 'ignore' | 'inherit' = 'ignore'): void {
+  fs.mkdirSync(path.join(runDir, 'ext'), { recursive: true });
+  const entry = require.resolve('code-server/out/node/entry.js', { paths: [repoRoot] });
+  execFileSync(process.execPath, [entry, '--extensions-dir', path.join(runDir, 'ext'), '--user-data-dir', path.join(runDir, 'ud'), '--install-extension', vsix], {
+    stdio, env: { ...process.env, EXTENSIONS_GALLERY: '{}', XDG_CONFIG_HOME: path.join(runDir, 'xdgc'), XDG_DATA_HOME: path.join(runDir, 'xdgd') },
+  });
 }

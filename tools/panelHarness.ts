@@ -100,8 +100,8 @@ export async function startHarnessServer(): Promise<HarnessServer> {
       const fake = `/harness/fake-vscode.js?theme=${encodeURIComponent(theme)}`;
       // The spend view's page (src/host/spendView.ts) is the same page with its own bundle and stylesheet.
       const html = url.pathname === '/spend'
-        ? panelHtml({ cspSource: origin, nonce, styles: ['/media/spend.css'], scripts: [fake, '/dist/spend.js'], rootClass: 'spend' })
-        : panelHtml({ cspSource: origin, nonce, styles: ['/dist/katex/katex.min.css', '/media/panel.css'], scripts: [fake, '/dist/webview.js'] });
+        ? panelHtml({ cspSource: origin, nonce, styles: ['/media/webview-base.css', '/media/spend.css'], scripts: [fake, '/dist/spend.js'], rootClass: 'spend' })
+        : panelHtml({ cspSource: origin, nonce, styles: ['/dist/katex/katex.min.css', '/media/webview-base.css', '/media/panel.css'], scripts: [fake, '/dist/webview.js'] });
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': panelContentSecurityPolicy(origin, nonce) });
       res.end(html);
       return;

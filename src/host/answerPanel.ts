@@ -425,7 +425,7 @@ export class AnswerPanel extends Disposable {
     return panelHtml({
       cspSource: webview.cspSource,
       nonce: randomUUID(),
-      styles: [asset('dist', 'katex', 'katex.min.css'), asset('media', 'panel.css')],
+      styles: [asset('dist', 'katex', 'katex.min.css'), asset('media', 'webview-base.css'), asset('media', 'panel.css')],
       scripts: [asset('dist', 'webview.js')],
       title: shortTitle(this.shown.view.header.question),
     });

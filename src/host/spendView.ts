@@ -52,7 +52,7 @@ export class SpendView extends Disposable {
     panel.webview.html = panelHtml({
       cspSource: panel.webview.cspSource,
       nonce: randomUUID(),
-      styles: [asset('media', 'spend.css')],
+      styles: [asset('media', 'webview-base.css'), asset('media', 'spend.css')],
       scripts: [asset('dist', 'spend.js')],
       title: 'Budget Reasoner: Spend',
       rootClass: 'spend',
