@@ -60,7 +60,7 @@ describe('e2e: cost preview and confirmation in code-server', function () {
       await hover.waitFor({ timeout: 5_000 }).catch(() => undefined);
       tooltip = (await hover.innerText().catch(() => '')) ?? '';
     }
-    assert.match(tooltip, /Selected question: ~[\d,]+ tokens · estimated \$[\d.]+–\$[\d.]+ · worst case \$0\.25/);
+    assert.match(tooltip, /Selected question: a chain ~[\d,]+ output tokens · estimated \$[\d.]+–\$[\d.]+ · worst case \$0\.25/);
     await screenshot(page, 'preview-tooltip.png');
   });
 

@@ -108,9 +108,9 @@ describe('status-bar meter text', () => {
   it('adds the selected question\'s cost preview to the tooltip only when there is one', () => {
     assert.doesNotMatch(meterView(base).tooltipMarkdown, /Selected question/);
     const v = meterView({ ...base, preview: { tokens: 1234, low: 0.0012, expected: 0.0094, worst: 0.25 } });
-    assert.match(v.tooltipMarkdown, /Selected question: ~1,234 tokens · estimated \$0\.0012–\$0\.0094 · worst case \$0\.25/);
+    assert.match(v.tooltipMarkdown, /Selected question: a chain ~1,234 output tokens · estimated \$0\.0012–\$0\.0094 · worst case \$0\.25/);
     assert.equal(v.text, meterView(base).text);
     assert.match(previewLine({ tokens: 10, low: null, expected: null, worst: null }), /dollars unknown/);
-    assert.equal(previewLine({ tokens: 10, low: 0, expected: 0, worst: 0 }, false), 'Selected question: ~10 tokens');
+    assert.equal(previewLine({ tokens: 10, low: 0, expected: 0, worst: 0 }, false), 'Selected question: a chain ~10 output tokens');
   });
 });

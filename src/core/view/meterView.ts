@@ -173,9 +173,9 @@ function dailyCapsInWords(state: MeterState, amounts: boolean): string[] {
   return words.length ? words : ['no daily cap'];
 }
 
-/** "Selected question: ~N tokens · estimated $a–$b · worst case $c". */
+/** "Selected question: a chain ~N output tokens · estimated $a–$b · worst case $c" (N is the chain budget it would be given). */
 export function previewLine(p: SelectionPreview, billsInDollars = true): string {
-  const head = `Selected question: ~${p.tokens.toLocaleString('en-US')} tokens`;
+  const head = `Selected question: a chain ~${p.tokens.toLocaleString('en-US')} output tokens`;
   if (!billsInDollars) {
     return head;
   }
