@@ -58,7 +58,7 @@ async function main(): Promise<void> {
         const left = Math.max(0, (meter?.x ?? VIEWPORT.width - 400) - 260);
         await save(page, path.join(outDir, 'meter-running.png'), { x: left, y: VIEWPORT.height - 26, width: VIEWPORT.width - left, height: 26 });
       }
-      await panelFrame(page).locator('#status').filter({ hasText: /converged|budget/i }).waitFor({ timeout: 180_000 });
+      await panelFrame(page).locator('#status[data-state="finished"]').waitFor({ timeout: 180_000 });
       await meterLabelMatching(page, /; last run \d+ of/);
       if (name === 'dark') {
         await statusBarMeter(page).hover();

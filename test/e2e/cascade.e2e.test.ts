@@ -48,7 +48,7 @@ describe('e2e: a model cascade from the settings, in code-server', function () {
     assert.equal(server.requests.length, 0, 'nothing is sent before the user confirms');
     await dialog.locator('.monaco-button', { hasText: 'Run' }).click();
     const panel = panelFrame(page);
-    await panel.locator('#status').filter({ hasText: /converged|budget|stopped|cap/i }).waitFor({ timeout: 90_000 });
+    await panel.locator('#status[data-state="finished"]').waitFor({ timeout: 90_000 });
 
     // Every call went to a model of the ladder, the first one (the TALE estimate included) to the cheapest.
     const called = server.requests.map((r) => String(r.body.model));

@@ -136,7 +136,7 @@ describe('e2e: durability in code-server', function () {
         await selectAllInEditor(w.page);
       }
       await Promise.all(windows.map((w) => runCommand(w.page, 'Reason with budget')));
-      await Promise.all(windows.map((w) => panelFrame(w.page).locator('#status').filter({ hasText: /converged|budget|not sampling|stopped|cap|error/i }).waitFor({ timeout: 120_000 })));
+      await Promise.all(windows.map((w) => panelFrame(w.page).locator('#status[data-state="finished"]').waitFor({ timeout: 120_000 })));
       const records = wholeRecords(ledgerFile);
       const spent = records.reduce((n, r) => n + r.promptTokens + r.completionTokens, 0);
       const runs = new Set(records.map((r) => r.runId)).size;

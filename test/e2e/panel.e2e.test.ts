@@ -54,7 +54,7 @@ describe('e2e: answer panel and budget meter in code-server', function () {
 
   /** The newest panel (each run opens its own, in the same editor group, so it is the visible one). */
   const panel = () => panelFrame(wb.page);
-  const finished = () => panel().locator('#status').filter({ hasText: /converged|budget|not sampling|stopped|cap|error/i }).waitFor({ timeout: 90_000 });
+  const finished = () => panel().locator('#status[data-state="finished"]').waitFor({ timeout: 90_000 });
 
   before(async function () {
     server = await startModelServer({ tokensPerSecond: 600 });

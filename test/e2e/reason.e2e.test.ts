@@ -57,7 +57,7 @@ describe('e2e: Reason with budget in code-server', function () {
     const panel = panelFrame(page);
     const answer = panel.locator('#answer');
     await answer.filter({ hasText: question.gold }).waitFor({ timeout: 60_000 });
-    await panel.locator('#status').filter({ hasText: /converged|budget|stopped|cap/i }).waitFor({ timeout: 60_000 });
+    await panel.locator('#status[data-state="finished"]').waitFor({ timeout: 60_000 });
 
     // The meter's accessible label carries exact counts; they must equal what the server reported.
     const reported = usageTotals(server);
@@ -123,6 +123,24 @@ describe('e2e: Reason with budget in code-server', function () {
     const [spent, budget] = (/(\d+) of (\d+) tokens/.exec(label) ?? []).slice(1).map(Number);
     assert.ok(spent === billed && spent < budget, `stopped before the budget: "${label}", server billed ${billed}`);
     await screenshot(page, 'reason-prose.png');
+  });
+
+  it('an endpoint that is not sampling (the same chain every call): the run says so and stops spending after three chains', async function () {
+    const { page } = wb ?? (wb = await openWorkbench(workbenchUrl(cs.port, cs.workspace)));
+    fs.writeFileSync(path.join(cs.workspace, 'greedy.md'), 'Explain what a closure is in JavaScript\n');
+    server.reset();
+    const same = 'A closure is a function bundled with the variables of the scope it was created in, which it keeps using after that scope has returned.';
+    server.script({ content: same, times: 8 });
+    await reasonOnFile(page, 'greedy.md');
+    const panel = panelFrame(page);
+    await panel.locator('#status').filter({ hasText: /not sampling/i }).waitFor({ timeout: 60_000 });
+    assert.match(await panel.locator('#answer').innerText(), /A closure is a function bundled/);
+    const chains = server.requests.filter((r) => r.body?.messages?.[0]?.role === 'system');
+    assert.equal(chains.length, 3, 'chains 2 and 3 repeated chain 1, and nothing more was sent');
+    const rows = await panel.locator('#attempts .attempt').allInnerTexts();
+    assert.equal(rows.filter((t) => /same as #1, not counted/.test(t)).length, 2, `rows ${JSON.stringify(rows)}`);
+    assert.doesNotMatch(await panel.locator('#answer-meta').innerText(), /100%/, 'copies of one chain are not agreement');
+    await screenshot(page, 'reason-not-sampling.png');
   });
 
   it('runs the extension-host suite (test/vscode) inside code-server and it passes', async function () {

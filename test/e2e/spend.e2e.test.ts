@@ -86,7 +86,7 @@ describe('e2e: the budget meter and the spend view in code-server', function () 
     assert.equal(label, 'Budget Reasoner: 0 tokens and $0 spent today, 0% of the $2.00 daily cap');
 
     await reasonOnFile(page, 'question.md');
-    await panelFrame(page).locator('#status').filter({ hasText: /converged|budget/i }).waitFor({ timeout: 90_000 });
+    await panelFrame(page).locator('#status[data-state="finished"]').waitFor({ timeout: 90_000 });
     label = await meterLabelMatching(page, /; last run \d+ of \d+ tokens/);
     const today = readLedger(ledgerFile).filter((r) => localDay(new Date(r.time)) === localDay(new Date()));
     const tokens = today.reduce((n, r) => n + r.promptTokens + r.completionTokens, 0);

@@ -171,7 +171,8 @@ export interface RunPlan {
     providerBillsInDollars: boolean;
     budgetTokens?: number;
     dollarCap?: number;
-    stoppingRule: string;
+    /** Absent for a single chain: no rule decides when it stops. */
+    stoppingRule?: string;
     /** How the budget bounds the model's thinking (budgetLevers.ts); absent for a VS Code model. */
     levers?: string;
   };
@@ -291,7 +292,7 @@ export function planRun(request: PlanRequest): PlanResult {
         providerBillsInDollars: models.some((m) => m.billsInDollars && m.price?.source !== 'local'),
         ...(fixedBudget !== undefined ? { budgetTokens: fixedBudget } : {}),
         ...(settings.requestCapUsd > 0 ? { dollarCap: settings.requestCapUsd } : {}),
-        stoppingRule: strategy === 'cascade' ? CASCADE_SETTLE_TEXT : stoppingRuleText(settings, answerKind, strategy),
+        ...stoppingRuleOf(strategy === 'cascade' ? CASCADE_SETTLE_TEXT : stoppingRuleText(settings, answerKind, strategy)),
         ...(strongest.baseUrl !== undefined ? { levers: budgetLevers(leverFamily(strongest.id, strongest.baseUrl, settings.budgetLevers), chainTokens, THINKING_SHARE).text } : {}),
       },
     },
@@ -387,13 +388,20 @@ function describeCaps(s: Settings): string[] {
   return caps;
 }
 
-function stoppingRuleText(s: Settings, kind: AnswerKind, strategy: StrategyName): string {
+function stoppingRuleOf(text: string | undefined): { stoppingRule?: string } {
+  return text === undefined ? {} : { stoppingRule: text };
+}
+
+function stoppingRuleText(s: Settings, kind: AnswerKind, strategy: StrategyName): string | undefined {
+  if (strategy === 'single') {
+    return undefined; // one chain, then its forced answer if cut: no rule decides when to stop
+  }
   switch (s.stoppingRule) {
     case 'auto':
       if (strategy === 'anytime-sc' && kind === 'code') {
         return `tuned for code: broken-looking answers set aside; two whole answers that agree, or ${CODE_DEFAULTS.maxClean} whole ones, at most ${CODE_DEFAULTS.maxChains} chains`;
       }
-      return kind === 'short' ? 'tuned: trust a clean first chain, else Beta posterior ≥ 0.8' : 'tuned: Beta posterior ≥ 0.8 over clusters of similar answers';
+      return kind === 'short' ? 'tuned: trust a first chain when this model\'s history confirms ones like it, else Beta posterior ≥ 0.8' : 'tuned: Beta posterior ≥ 0.8 over clusters of similar answers';
     case 'beta':
       return `Beta posterior ≥ ${s.confidenceThreshold}`;
     case 'esc':
