@@ -524,7 +524,7 @@ export class PanelDom {
       e.replace.removeAttribute('title');
     }
     // One primary button at a time, as VS Code does: Stop while running, then Continue if the budget ran out.
-    const wantsMore = view.status.reason === 'budget-exhausted' || view.status.reason === 'stopped';
+    const wantsMore = view.status.reason === 'budget-exhausted' || view.status.reason === 'max-chains' || view.status.reason === 'stopped';
     e.cont.classList.toggle('primary', !running && wantsMore && view.status.state === 'finished');
     e.cont.classList.toggle('secondary', !(!running && wantsMore && view.status.state === 'finished'));
     e.copy.classList.toggle('primary', !running && !wantsMore && hasAnswer);

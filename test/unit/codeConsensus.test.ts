@@ -41,8 +41,20 @@ describe('CodeConsensus stop decisions', () => {
     assert.strictEqual(strategy.assess(progress([{ name: 'a' }, { name: 'b' }, { name: 'c' }], {})).settled, true);
     const allBroken = progress(Array.from({ length: 5 }, (_, i) => ({ name: 'abcde'[i], defects: broken })), {});
     assert.strictEqual(strategy.assess(allBroken).settled, false);
-    assert.deepStrictEqual(strategy.next(allBroken), { kind: 'stop', reason: 'converged', message: 'Stopped after 5 chains, the most this run draws.' });
+    assert.deepStrictEqual(strategy.next(allBroken), { kind: 'stop', reason: 'max-chains', message: 'Stopped after 5 chains, the most this run draws, without settling.' });
     assert.strictEqual(strategy.next(progress([{ name: 'a', defects: broken }], {}, 4)).kind, 'chain', 'chains without code count towards the cap only');
+  });
+
+  it('is never certain: two agreeing whole answers are a strong majority, not 100%', () => {
+    const two = strategy.assess(progress([{ name: 'a' }, { name: 'b' }], { ab: 0.9 }));
+    assert.match(two.ruleState, /two whole-looking answers agree/);
+    assert.ok(Math.abs(two.confidence - 0.875) < 1e-9, `2 of 2 agree: the Beta posterior of the majority, got ${two.confidence}`);
+    const twoOfThree = strategy.assess(progress([{ name: 'a' }, { name: 'b' }, { name: 'c' }], { ab: 0.9 }));
+    assert.ok(twoOfThree.confidence < two.confidence, 'a third answer that disagrees lowers it');
+    const lone = strategy.assess(progress([{ name: 'a' }], {}));
+    assert.ok(lone.confidence <= 0.5, 'one whole answer is no more than an even bet');
+    const many = strategy.assess(progress(Array.from({ length: 12 }, (_, i) => ({ name: 'abcdefghijkl'[i] })), Object.fromEntries(Array.from({ length: 12 }, (_, i) => ['a' + 'abcdefghijkl'[i], 0.9]))));
+    assert.ok(many.confidence <= 0.99, `12 agreeing answers still show at most 99%, got ${many.confidence}`);
   });
 
   it('stops on whole answers that are far apart when asked to', () => {

@@ -19,7 +19,7 @@ import { ReasoningRun } from './reasoningRun';
 import type { AnswerCurvePoint, RunListener, RunOutcome } from './reasoningRun';
 import { AnytimeSelfConsistency, ANYTIME_DEFAULTS, chainReliability } from './strategies';
 import type { ChainRecord, ReasoningStrategy } from './strategies';
-import { betaMajorityPosterior, BetaStoppingRule } from './stoppingRules';
+import { betaMajorityPosterior, BetaStoppingRule, MAX_CONFIDENCE } from './stoppingRules';
 
 /** One rung of the ladder, cheapest first. */
 export interface CascadeTier {
@@ -340,8 +340,8 @@ export class CascadeRun {
           if (result.reason === 'converged') {
             return this.finish('converged', `The strongest model, ${tierRun.tier.name}, has finished; P(majority) ${verdict.confidence.toFixed(2)}.`);
           }
-          if (result.reason === 'not-sampling') {
-            return this.finish('not-sampling', `${tierRun.tier.name}: ${result.message}`);
+          if (result.reason === 'not-sampling' || result.reason === 'max-chains') {
+            return this.finish(result.reason, `${tierRun.tier.name}: ${result.message}`);
           }
           return this.finish('budget-exhausted', `The cascade's budget is spent: ${this.tokensSpent.toLocaleString('en-US')} of ${this.totalTokens.toLocaleString('en-US')} tokens, ${preciseDollars(this.dollarsSpent)} of ${preciseDollars(this.totalDollars)}.`);
         }
@@ -500,17 +500,18 @@ export class CascadeRun {
       return;
     }
     const changed = this.lastAnswer?.answer !== verdict.leader;
-    if (!changed && Math.abs((this.lastAnswer?.confidence ?? -1) - verdict.confidence) < 1e-9) {
+    const confidence = Math.min(MAX_CONFIDENCE, verdict.confidence);
+    if (!changed && Math.abs((this.lastAnswer?.confidence ?? -1) - confidence) < 1e-9) {
       return;
     }
-    this.lastAnswer = { answer: verdict.leader, confidence: verdict.confidence };
-    this.points.push({ tokens: this.tokensSpent, quality: verdict.confidence, answer: verdict.leader, time: this.clock() });
+    this.lastAnswer = { answer: verdict.leader, confidence };
+    this.points.push({ tokens: this.tokensSpent, quality: confidence, answer: verdict.leader, time: this.clock() });
     const support = supportingVote(votes, verdict.leader);
     this.emit({
       type: 'answer',
       answer: verdict.leader,
       text: support?.chain.text ?? '',
-      confidence: verdict.confidence,
+      confidence,
       tokensSoFar: this.tokensSpent,
       changed,
       ruleState: this.ruleState(votes, verdict),
@@ -538,7 +539,7 @@ export class CascadeRun {
       message,
       ...(verdict.leader !== undefined ? { answer: verdict.leader } : {}),
       answerKind: 'short',
-      confidence: verdict.confidence,
+      confidence: Math.min(MAX_CONFIDENCE, verdict.confidence),
       tokensSpent: this.tokensSpent,
       dollarsSpent: this.dollarsSpent,
       chains: this.runs.reduce((s, r) => s + r.run.state.chains.length, 0),

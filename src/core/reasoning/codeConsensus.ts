@@ -7,7 +7,8 @@
  * answers keep breaking costs a bounded amount. Only what a live run sees is used: the texts.
  * Tuned on the HumanEval tune file (bench/code.ts); see bench/results/code.md.
  */
-import { ANYTIME_DEFAULTS, commonAction, nextChainMaxTokens, ONE_UNCHECKED_ANSWER, type AnytimeParams, type Assessment, type ChainRecord, type ReasoningStrategy, type RunAction, type RunProgress } from './strategies';
+import { agreementConfidence } from './stoppingRules';
+import { ANYTIME_DEFAULTS, commonAction, maxChainsStop, nextChainMaxTokens, ONE_UNCHECKED_ANSWER, type AnytimeParams, type Assessment, type ChainRecord, type ReasoningStrategy, type RunAction, type RunProgress } from './strategies';
 
 /** Every tunable of the code strategy in one place (tuned on the HumanEval tune file only). */
 export const CODE_DEFAULTS = {
@@ -107,7 +108,7 @@ export class CodeConsensus implements ReasoningStrategy {
     const agreeing = clean > 0 && isClean(chosen)
       ? state.chains.filter((c) => isClean(c) && (c === chosen || state.clusters!.sim(c.cluster!, chosen.cluster!) >= p.agree)).length
       : 1;
-    const confidence = agreeing > 1 ? agreeing / Math.max(1, state.chains.length) : Math.min(ONE_UNCHECKED_ANSWER, 1 / Math.max(1, state.chains.length));
+    const confidence = agreeing > 1 ? agreementConfidence(agreeing, state.chains.length) : Math.min(ONE_UNCHECKED_ANSWER, 1 / Math.max(1, state.chains.length));
     return { leader: chosen.vote, answerIndex: chosen.cluster, confidence, ruleState: ruleState + brokenNote, settled };
   }
 
@@ -121,7 +122,7 @@ export class CodeConsensus implements ReasoningStrategy {
         return { kind: 'stop', reason: 'converged', message: 'The code answers settle it.' };
       }
       if (state.chains.length >= this.params.maxChains) {
-        return { kind: 'stop', reason: 'converged', message: `Stopped after ${state.chains.length} chains, the most this run draws.` };
+        return maxChainsStop(state.chains.length);
       }
     }
     return { kind: 'chain', maxTokens: nextChainMaxTokens(state, this.chainParams), n: 1, promptBudget: state.chainBudget, logprobs: false };

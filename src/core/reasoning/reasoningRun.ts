@@ -12,6 +12,7 @@ import { extractKindAnswer, FORCED_ANSWER_PROMPTS, SYSTEM_PROMPTS, withThinkingS
 import { normalizeAnswer } from './answers';
 import { AnswerClusters } from './clusters';
 import { codeDefects } from './codeChecks';
+import { agreementConfidence, MAX_CONFIDENCE } from './stoppingRules';
 import { chainKey, CLUSTER_THRESHOLDS, sameChain, similarityFor } from './similarity';
 import { selectionMessages, parseSelection, SELECT_MAX_TOKENS } from './universalSelection';
 import type { SelectorName } from '../config';
@@ -596,7 +597,8 @@ export class ReasoningRun implements RunEngine {
   private leading(): { vote?: string; confidence: number; ruleState: string } {
     const a = this.leadingVote();
     const repeated = this.duplicates ? `; ${this.duplicates} repeated chain${this.duplicates > 1 ? 's' : ''} not counted` : '';
-    return { ...a, ruleState: `${a.ruleState}${repeated}` };
+    // The rule stops on its own figure; what the run shows is never certainty.
+    return { ...a, confidence: Math.min(MAX_CONFIDENCE, a.confidence), ruleState: `${a.ruleState}${repeated}` };
   }
 
   private leadingVote(): { vote?: string; confidence: number; ruleState: string } {
@@ -617,7 +619,7 @@ export class ReasoningRun implements RunEngine {
     const members = votes.filter((c) => c.vote === vote).length;
     const state = `${members} of ${this.chains.length} similar${note}`;
     // An answer nothing has agreed with yet is no more than an even bet, whatever the rule's prior says.
-    const share = this.chains.length ? Math.min(a.confidence, members / this.chains.length) : 0;
+    const share = this.chains.length ? Math.min(a.confidence, agreementConfidence(members, this.chains.length)) : 0;
     return { vote, confidence: members < 2 ? Math.min(share, ONE_UNCHECKED_ANSWER) : share, ruleState: state };
   }
 

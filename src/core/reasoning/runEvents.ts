@@ -5,12 +5,13 @@ import type { AnswerKind } from './answerKinds';
 export { BUDGET_SOURCES, type BudgetSource };
 
 /**
- * Why a run ended: `converged` (the stopping rule is satisfied), `budget-exhausted` (the run's token
+ * Why a run ended: `converged` (the stopping rule is satisfied), `max-chains` (the strategy drew the
+ * most chains it draws, unsettled), `budget-exhausted` (the run's token
  * budget is spent), `not-sampling` (the endpoint keeps returning the same chain, so another adds
  * nothing), `cap-reached` (a per-request or daily cap leaves no room for another call), `stopped`
  * (the user pressed Stop), `error` (a provider error ended the run).
  */
-export const STOP_REASONS = ['converged', 'budget-exhausted', 'not-sampling', 'cap-reached', 'stopped', 'error'] as const;
+export const STOP_REASONS = ['converged', 'max-chains', 'budget-exhausted', 'not-sampling', 'cap-reached', 'stopped', 'error'] as const;
 export type StopReason = typeof STOP_REASONS[number];
 
 /** Everything a ReasoningRun tells the outside world, in order. */

@@ -72,6 +72,17 @@ export function betaMajorityPosterior(a: number, b: number): number {
   return Math.min(1, sum);
 }
 
+/** No count of agreeing answers makes a run certain: the most confidence a run shows in its answer. */
+export const MAX_CONFIDENCE = 0.99;
+
+/**
+ * The confidence in an answer that `agreeing` of `total` answers support (equal values, or similar code
+ * or prose): the Beta posterior that it is the majority (2 of 2: 0.88, 3 of 4: 0.81), at most MAX_CONFIDENCE.
+ */
+export function agreementConfidence(agreeing: number, total: number): number {
+  return Math.min(MAX_CONFIDENCE, betaMajorityPosterior(agreeing, Math.max(0, total - agreeing)));
+}
+
 function leaderShare(votes: readonly (string | undefined)[]): { share: number; state: string; counts: VoteCount[] } {
   const counts = tallyVotes(votes);
   const leader = counts[0]?.count ?? 0;

@@ -71,7 +71,7 @@ export interface RunProgress {
 export type RunAction =
   | { kind: 'chain'; maxTokens: number; n: number; promptBudget: number; logprobs: boolean }
   | { kind: 'forced-answer'; chain: ChainRecord; maxTokens: number }
-  | { kind: 'stop'; reason: Extract<StopReason, 'converged' | 'budget-exhausted' | 'not-sampling'>; message: string };
+  | { kind: 'stop'; reason: Extract<StopReason, 'converged' | 'max-chains' | 'budget-exhausted' | 'not-sampling'>; message: string };
 
 /** Why a run that keeps getting the same chain stops: nothing more it draws can be a new vote. */
 export const NOT_SAMPLING_MESSAGE = 'This endpoint is not sampling: extra chains add nothing';
@@ -413,9 +413,14 @@ function convergedStop(state: RunProgress, params: AnytimeParams, assess: () => 
     return { kind: 'stop', reason: 'converged', message: `${a.ruleState.charAt(0).toUpperCase()}${a.ruleState.slice(1)}.` };
   }
   if (drawnChains(state) >= params.maxChains) {
-    return { kind: 'stop', reason: 'converged', message: `Stopped after ${drawnChains(state)} chains, the most this run draws.` };
+    return maxChainsStop(drawnChains(state));
   }
   return undefined;
+}
+
+/** The stop of a run that drew its most chains without settling: a reason of its own, not "converged". */
+export function maxChainsStop(drawn: number): RunAction {
+  return { kind: 'stop', reason: 'max-chains', message: `Stopped after ${drawn} chains, the most this run draws, without settling.` };
 }
 
 /** A strategy by name; `history` is what this model's earlier first chains say (default: none). */

@@ -20,6 +20,7 @@ export const STRATEGY_LABELS: Record<StrategyName, string> = {
 
 export const REASON_LABELS: Record<StopReason, string> = {
   converged: 'Converged',
+  'max-chains': 'Most chains drawn',
   'budget-exhausted': 'Budget exhausted',
   'not-sampling': 'Repeated chains',
   'cap-reached': 'Cap reached',
