@@ -41,7 +41,7 @@ describe('CodeConsensus stop decisions', () => {
     assert.strictEqual(strategy.assess(progress([{ name: 'a' }, { name: 'b' }, { name: 'c' }], {})).settled, true);
     const allBroken = progress(Array.from({ length: 5 }, (_, i) => ({ name: 'abcde'[i], defects: broken })), {});
     assert.strictEqual(strategy.assess(allBroken).settled, false);
-    assert.deepStrictEqual(strategy.next(allBroken), { kind: 'stop', reason: 'max-chains', message: 'Stopped after 5 chains, the most this run draws, without settling.' });
+    assert.deepStrictEqual(strategy.next(allBroken), { kind: 'stop', reason: 'max-chains', message: '5 chains without settling.' });
     assert.strictEqual(strategy.next(progress([{ name: 'a', defects: broken }], {}, 4)).kind, 'chain', 'chains without code count towards the cap only');
   });
 

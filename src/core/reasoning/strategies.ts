@@ -420,7 +420,7 @@ function convergedStop(state: RunProgress, params: AnytimeParams, assess: () => 
 
 /** The stop of a run that drew its most chains without settling: a reason of its own, not "converged". */
 export function maxChainsStop(drawn: number): RunAction {
-  return { kind: 'stop', reason: 'max-chains', message: `Stopped after ${drawn} chains, the most this run draws, without settling.` };
+  return { kind: 'stop', reason: 'max-chains', message: `${drawn} chains without settling.` };
 }
 
 /** A strategy by name; `history` is what this model's earlier first chains say (default: none). */
