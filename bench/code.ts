@@ -11,14 +11,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CODE_REPLAY_MODEL, CodeReplay, defaultCodeDataFile, loadHumanEval, sampleCode, sampleReply, type HumanEvalRow } from '../tools/codeReplay';
+import { CODE_QUESTION, CODE_REPLAY_MODEL, CodeReplay, codeQuestionContext, defaultCodeDataFile, loadHumanEval, sampleCode, sampleReply, type HumanEvalRow } from '../tools/codeReplay';
 import { startModelServer, type ModelServer } from '../tools/modelServer';
 import { countTokens } from '../tools/modelServerTokens';
 import { LocalBudgetEstimator } from '../src/core/budget/localEstimator';
 import { defaultSettings, type StrategyName } from '../src/core/config';
 import { MemorySpendLedger } from '../src/core/ledger/spendLedger';
 import { OpenAICompatibleProvider } from '../src/core/providers/openaiProvider';
-import type { QuestionContext } from '../src/core/reasoning/answerKinds';
 import { runAnytimeIndex, type AnytimePoint } from '../src/core/reasoning/anytimeIndex';
 import { CODE_DEFAULTS, chooseCodeAnswer, CodeConsensus, type CodeParams } from '../src/core/reasoning/codeConsensus';
 import { codeDefects } from '../src/core/reasoning/codeChecks';
@@ -38,8 +37,6 @@ const ROTATION_STRIDE = 10;
 const ROTATIONS = 10;
 const MBR_K = 10;
 const TARGET_RATIO = 0.5;
-/** What the user asks, with the problem's prompt as the selected code (as the product sends a selection). */
-const QUESTION = 'Complete this function so that it does what its docstring says.';
 
 /** A fixed number of chains, then the MBR answer (over the clean answers, or over all of them). */
 class FixedSamples implements ReasoningStrategy {
@@ -171,11 +168,6 @@ function order(rotation: number, count: number, length = count): number[] {
   return Array.from({ length }, (_, k) => (rotation * ROTATION_STRIDE + k) % count);
 }
 
-function contextOf(row: HumanEvalRow): QuestionContext {
-  const code = row.prompt.replace(/^\s*\n/, '');
-  return { path: `${row.task_id.replace(/\W+/g, '_')}.py`, languageId: 'python', startLine: 1, endLine: code.replace(/\n$/, '').split('\n').length, code };
-}
-
 interface Bench {
   server: ModelServer;
   replay: CodeReplay;
@@ -187,8 +179,8 @@ interface Bench {
 function plan(bench: Bench, row: HumanEvalRow, strategy: StrategyName = 'anytime-sc'): RunPlan {
   const prices = priceLookup({ baseUrl: bench.server.url });
   const planned = planRun({
-    question: QUESTION,
-    context: contextOf(row),
+    question: CODE_QUESTION,
+    context: codeQuestionContext(row),
     strategy,
     settings: { ...defaultSettings, requestCapUsd: 0, dailyCapUsd: 0, dailyTokenCap: 0, confirmAboveUsd: 0, estimator: 'local', answerKind: 'code' },
     models: [{ id: MODEL, price: prices(MODEL), contextWindow: undefined, billsInDollars: true }],
@@ -731,7 +723,7 @@ function markdown(r: Report): string {
     '## How it was measured',
     '',
     `- Data: \`${data}\` (see bench/data/README.md): per problem 100 CodeGen-16B completions, each labelled by HumanEval's tests. The tune file holds the even task ids; the odd ones are held out and not in this repository; nothing was tuned on them.`,
-    `- Every call goes through the product's stack: \`planRun\` (question "${QUESTION}" with the problem's prompt as the selected code, answer kind \`code\`, local estimator, the auto run budget as the only cap) -> \`createRunEngine\` -> \`meteredCallers\` (in-memory ledger, o200k counter) -> \`OpenAICompatibleProvider\` (openai SDK, streaming) -> the loopback server's \`${MODEL}\` model (tools/codeReplay.ts), which answers with one sentence and the whole function (prompt + recorded completion) in a python block.`,
+    `- Every call goes through the product's stack: \`planRun\` (question "${CODE_QUESTION}" with the problem's prompt as the selected code, answer kind \`code\`, local estimator, the auto run budget as the only cap) -> \`createRunEngine\` -> \`meteredCallers\` (in-memory ledger, o200k counter) -> \`OpenAICompatibleProvider\` (openai SDK, streaming) -> the loopback server's \`${MODEL}\` model (tools/codeReplay.ts), which answers with one sentence and the whole function (prompt + recorded completion) in a python block.`,
     '- Run budget: the plan\'s (`AUTO_CHAINS` x (chain budget + prompt) billed tokens, enforced by the metered caller); the fixed-k rows (`mbr-*`, `clean-mbr-*`) run without it, so that every run draws its k chains.',
     `- Rotations: rotation r (r = 0..${r.options.rotations - 1}) serves samples 10r, 10r+1, ... (cyclic) in that order, so the first 10 samples of the 10 rotations are all 100 samples once. Every strategy and every anchor sees the same samples in the same order; the bench checks the server's chainIndexes against that order and maps the chosen answer to its sample's \`passed\` label.`,
     '- Output tokens/q: completion tokens of every call as the server counts them (o200k); the anchors count the same replies. Ratio to MBR@10 tokens: tokens/q over MBR@10\'s. The median is over runs. Timings are reported, never asserted.',

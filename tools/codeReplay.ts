@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { QuestionContext } from '../src/core/reasoning/answerKinds';
 import { messageText, type PromptMessage } from './modelServerTokens';
 import { repoRoot } from './repoRoot';
 
@@ -32,6 +33,15 @@ export function loadHumanEval(file: string = defaultCodeDataFile): HumanEvalRow[
     .split('\n')
     .filter((line) => line.trim())
     .map((line) => JSON.parse(line) as HumanEvalRow);
+}
+
+/** What the user asks of a problem, with its prompt as the selected code (as the product sends a selection). */
+export const CODE_QUESTION = 'Complete this function so that it does what its docstring says.';
+
+/** A problem's prompt as the code a question is about: a python file of its own. */
+export function codeQuestionContext(row: HumanEvalRow): QuestionContext {
+  const code = row.prompt.replace(/^\s*\n/, '');
+  return { path: `${row.task_id.replace(/\W+/g, '_')}.py`, languageId: 'python', startLine: 1, endLine: code.replace(/\n$/, '').split('\n').length, code };
 }
 
 /** The function of sample `i` as it stands in the reply's code block: the prompt, then the recorded body. */

@@ -10,6 +10,7 @@ import type { StrategyName } from '../core/config';
 import type { AnswerKind, QuestionContext, SelectionAction } from '../core/reasoning/answerKinds';
 import type { RunEngine, RunOutcome } from '../core/reasoning/reasoningRun';
 import { continuedBudget } from '../core/run/plan';
+import { composeQuestion } from '../core/run/questionContext';
 import { capRefusal } from '../core/run/refusal';
 import type { AnswerPayload } from '../core/view/answerPayload';
 import type { RunView } from '../core/view/runView';
@@ -204,13 +205,16 @@ export class RunRegistry {
     }
   }
 
-  /** Teaches the local estimator what a converged answer needed: the shortest chain that reached it (saved with the token ratios). */
+  /**
+   * Teaches the local estimator what a converged answer needed: the shortest chain that reached it
+   * (saved with the token ratios), under the question as sent (with its code), as it was estimated.
+   */
   private async learn(active: ActiveRun, answer: string): Promise<void> {
     const agreeing = active.engine.agreeingChainTokens(answer);
     if (!agreeing.length) {
       return;
     }
-    (await this.services.localEstimator()).learn(active.question, Math.min(...agreeing));
+    (await this.services.localEstimator()).learn(composeQuestion(active.question, active.context), Math.min(...agreeing));
   }
 
   /** Teaches the model's history whether later chains confirmed the run's first chain, once per run. */

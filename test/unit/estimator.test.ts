@@ -1,7 +1,10 @@
 import * as assert from 'assert';
 import { ProviderError } from '../../src/core/providers/chatProvider';
 import { CallFailure } from '../../src/core/budget/modelCaller';
-import { LocalBudgetEstimator, questionFeatures, ridgeToward } from '../../src/core/budget/localEstimator';
+import { countTokens } from 'gpt-tokenizer/cjs/encoding/o200k_base';
+import { LOCAL_ESTIMATOR_FEATURES, LocalBudgetEstimator, questionDomain, questionFeatures, ridgeToward, type EstimatorPrior, type LocalEstimatorState } from '../../src/core/budget/localEstimator';
+import { localEstimatorPrior } from '../../src/core/budget/localEstimatorPrior';
+import { composeQuestion } from '../../src/core/run/questionContext';
 import { TaleBudgetEstimator, estimateBudget, parseTaleBudget, taleEstimatePrompt } from '../../src/core/budget/taleEstimator';
 import { budgetLevel, budgetPromptLine, budgetTrackerBlock } from '../../src/core/budget/budgetTracker';
 import { SCRIPTED_RECORD, ScriptedCaller, spendRecord } from '../support/scripted';
@@ -69,13 +72,73 @@ describe('TaleBudgetEstimator', () => {
   });
 });
 
+describe('questionFeatures', () => {
+  const feature = (x: number[], name: typeof LOCAL_ESTIMATOR_FEATURES[number]) => x[LOCAL_ESTIMATOR_FEATURES.indexOf(name)];
+  const codeQuestion = composeQuestion('Complete this function.', {
+    path: 'a.py', languageId: 'python', startLine: 1, endLine: 4,
+    code: 'def add(a, b):\n    """Add two numbers and return the sum."""\n    # keep it short\n',
+  });
+
+  it('tells math notation, word problems (money is not math) and code apart', () => {
+    assert.strictEqual(questionDomain('Let $f(x) = x^2$. Find $f(3)$.'), 'math');
+    assert.strictEqual(questionDomain('Compute \\frac{1}{2} + 1.'), 'math');
+    assert.strictEqual(questionDomain('What is $x$ if 2x = 6?'), 'math');
+    assert.strictEqual(questionDomain('Eggs cost $2 each and milk $3. How much are 4 eggs and a milk?'), 'text');
+    assert.strictEqual(questionDomain('Two fair dice are rolled. What is the probability the sum is 9?'), 'text');
+    assert.strictEqual(questionDomain(codeQuestion), 'code');
+  });
+
+  it("sets one domain's block: its indicator, its prose tokens and its numbers, the shared level always 1", () => {
+    const x = questionFeatures('Tom has 12 apples and eats 5.', countWords);
+    assert.strictEqual(x.length, LOCAL_ESTIMATOR_FEATURES.length);
+    assert.deepStrictEqual([feature(x, 'level'), feature(x, 'text'), feature(x, 'math'), feature(x, 'code')], [1, 1, 0, 0]);
+    assert.strictEqual(feature(x, 'text.logProseTokens'), Math.log1p(7));
+    assert.strictEqual(feature(x, 'text.logNumbers'), Math.log1p(2));
+    assert.strictEqual(feature(x, 'math.logProseTokens'), 0);
+  });
+
+  it("measures a code question's code and its docstrings and comments apart from its prose", () => {
+    const x = questionFeatures(codeQuestion, countWords);
+    assert.deepStrictEqual([feature(x, 'code'), feature(x, 'text'), feature(x, 'math')], [1, 0, 0]);
+    assert.strictEqual(feature(x, 'code.logCodeTokens'), Math.log1p(countWords('def add(a, b):\n    """Add two numbers and return the sum."""\n    # keep it short')));
+    assert.strictEqual(feature(x, 'code.logDocTokens'), Math.log1p(countWords('"""Add two numbers and return the sum."""\n # keep it short')));
+    // A longer docstring asks for more: the same function with a longer description.
+    const longer = questionFeatures(codeQuestion.replace('return the sum.', 'return the sum. Raise a ValueError when either is not a number, and round the sum to two places.'), countWords);
+    assert.ok(feature(longer, 'code.logDocTokens') > feature(x, 'code.logDocTokens'));
+  });
+});
+
 describe('LocalBudgetEstimator', () => {
-  it('predicts larger budgets for longer, formula-heavy questions', () => {
-    const local = new LocalBudgetEstimator({ countTokens: countWords });
-    const short = local.predict('What is 2 + 3?');
-    const long = local.predict('Let $f(x) = \\frac{x^2 + 3x}{x - 1}$ for $x \\ne 1$. Find all $x$ such that $f(f(x)) = x$, and then compute the sum of $x^2$ over all such $x$. Express your answer as a common fraction.');
+  /** A hand-made prior: text questions need 10 x (1 + prose tokens)^0.5 tokens; headroom ln 1.5. */
+  const handPrior: EstimatorPrior = {
+    features: [...LOCAL_ESTIMATOR_FEATURES],
+    weights: LOCAL_ESTIMATOR_FEATURES.map((f) => ({ text: Math.log(10), 'text.logProseTokens': 0.5, math: Math.log(100), code: Math.log(50) } as Record<string, number>)[f] ?? 0),
+    priorStrength: 20,
+    levelStrength: 1,
+    logHeadroom: { math: 0, text: Math.log(1.5), code: 0 },
+    fittedOn: 'by hand',
+  };
+
+  it('predicts exp(w . x + headroom) from its table', () => {
+    const local = new LocalBudgetEstimator({ countTokens: countWords, prior: handPrior });
+    // 99 words: 10 x 100^0.5 x 1.5 = 150.
+    assert.strictEqual(local.predict(Array.from({ length: 99 }, () => 'word').join(' ')), 150);
+    assert.strictEqual(local.predict('Find $x^2$.'), 100);
+    assert.strictEqual(local.predict('tiny'), 32, 'clamped up to minTokens');
+  });
+
+  it('the shipped prior: a word problem, a harder math question, code with more to say', () => {
+    const local = new LocalBudgetEstimator({ countTokens });
+    const word = local.predict('Janet has 16 eggs. She eats 3 and bakes with 4. She sells the rest for $2 each. How much does she make?');
+    const math = local.predict('Let $f(x) = \\frac{x^2 + 3x}{x - 1}$ for $x \\ne 1$. Find all $x$ such that $f(f(x)) = x$, and then compute the sum of $x^2$ over all such $x$. Express your answer as a common fraction.');
+    assert.ok(word >= 60 && word <= 250, `a short word problem: ${word}`);
+    assert.ok(math > 2 * word, `${math} > 2 x ${word}`);
+    const code = (doc: string) => local.predict(composeQuestion('Complete this function.', { path: 'f.py', languageId: 'python', startLine: 1, endLine: 3, code: `def f(xs):\n    """${doc}"""\n` }));
+    const short = code('Return the sum.');
+    const long = code('Return the sum of the even numbers at odd positions of xs, skipping negatives, or -1 when there are none. Example: f([1, 2, 3, 4]) == 6');
     assert.ok(long > short, `${long} > ${short}`);
     assert.strictEqual(local.estimate('q').source, 'local');
+    assert.strictEqual(localEstimatorPrior.weights[LOCAL_ESTIMATOR_FEATURES.indexOf('level')], 0, "the shared level is left to the user's runs");
   });
 
   it('learns from completed runs and moves toward what they needed', () => {
@@ -88,6 +151,35 @@ describe('LocalBudgetEstimator', () => {
     const after = local.predict(question);
     assert.ok(after > before * 3, `${before} -> ${after}`);
     assert.strictEqual(local.learnedRuns, 30);
+  });
+
+  it("learns a wordier model's level from a few runs, for other questions too", () => {
+    const local = new LocalBudgetEstimator({ countTokens: countWords, prior: handPrior });
+    const other = 'Sam reads 20 pages a day for 6 days. How many pages is that?';
+    const mathQuestion = 'Find $x^2$.';
+    const before = [local.predict(other), local.predict(mathQuestion)];
+    // Five different word problems, each needing three times the prior's guess.
+    for (let words = 10; words <= 50; words += 10) {
+      local.learn(Array.from({ length: words }, () => 'word').join(' '), 3 * 10 * Math.sqrt(1 + words));
+    }
+    const after = [local.predict(other), local.predict(mathQuestion)];
+    assert.ok(after[0] > 2 * before[0], `a new word problem: ${before[0]} -> ${after[0]}`);
+    assert.ok(after[1] > 1.5 * before[1], `a math question shares the level: ${before[1]} -> ${after[1]}`);
+  });
+
+  it('a question asked again moves toward what it needed more than a different one', () => {
+    // The regression spreads what a run teaches over every question (the shared level learns fast);
+    // similar past questions' needs add their own part, so a question asked again gets more of it.
+    const local = new LocalBudgetEstimator({ countTokens, prior: handPrior });
+    const asked = 'A train leaves at 3 pm going 60 miles an hour. When has it gone 150 miles?';
+    const different = 'Mia has 4 boxes of 12 pencils and gives away a third of them. How many pencils does she keep, and how many boxes would they fill?';
+    const before = [local.predict(asked), local.predict(different)];
+    for (let i = 0; i < 3; i++) {
+      local.learn(asked, 8 * before[0]);
+    }
+    const after = [local.predict(asked), local.predict(different)];
+    assert.ok(after[0] >= 8 * before[0] && after[0] <= 16 * before[0], `in range of what it needed: ${before[0]} -> ${after[0]}`);
+    assert.ok(after[0] / before[0] > after[1] / before[1], `the same: ${before[0]} -> ${after[0]}, the other: ${before[1]} -> ${after[1]}`);
   });
 
   it('serialises its state to JSON, bounded, without question text', () => {
@@ -103,22 +195,26 @@ describe('LocalBudgetEstimator', () => {
     assert.deepStrictEqual(local.toJSON().history.map((h) => h.needed), [104, 105, 106, 107, 108]);
   });
 
-  it('ignores nonsense observations and corrupt state', () => {
-    const local = new LocalBudgetEstimator({ countTokens: countWords, state: { version: 1, history: [{ features: [1], needed: 5 }] } });
+  it('ignores nonsense observations, corrupt state and the old features (version 1)', () => {
+    const local = new LocalBudgetEstimator({ countTokens: countWords, state: { version: 2, history: [{ features: [1], needed: 5 }] } });
     assert.strictEqual(local.learnedRuns, 0);
     local.learn('q', -3);
     local.learn('q', NaN);
     assert.strictEqual(local.learnedRuns, 0);
-  });
-
-  it('features have the documented length', () => {
-    assert.strictEqual(questionFeatures('Prove that 1 + 1 = 2.', countWords).length, 8);
+    const old = { version: 1, history: [{ features: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], needed: 50 }] } as unknown as LocalEstimatorState;
+    assert.strictEqual(new LocalBudgetEstimator({ countTokens: countWords, state: old }).learnedRuns, 0);
   });
 
   it('ridgeToward recovers an exact linear relation', () => {
     const rows = [[1, 0], [1, 1], [1, 2], [1, 3]];
     const w = ridgeToward([0, 0], 1e-9, rows, rows.map((x) => 2 + 3 * x[1]));
     assert.ok(Math.abs(w[0] - 2) < 1e-6 && Math.abs(w[1] - 3) < 1e-6);
+  });
+
+  it('ridgeToward holds a weight of great strength at its prior value', () => {
+    const rows = [[1, 1, 0], [1, 1, 1], [1, 1, 2]];
+    const w = ridgeToward([0, 0, 0], [1e9, 1e-9, 1e-9], rows, rows.map((x) => 2 + 3 * x[2]));
+    assert.ok(Math.abs(w[0]) < 1e-6 && Math.abs(w[1] - 2) < 1e-6 && Math.abs(w[2] - 3) < 1e-6, String(w));
   });
 });
 

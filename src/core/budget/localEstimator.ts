@@ -1,13 +1,15 @@
 /**
  * A budget estimate without a model call: a log-linear model of the tokens a question needs,
- * from features of its text. Its prior is fitted on recorded traces (bench/fitEstimatorPrior.ts);
- * it then learns from the user's own completed runs by Bayesian linear regression toward that prior.
+ * from features of its text (its domain, its length, its numbers, the code it is about and that
+ * code's docstrings). Its prior is fitted on recorded traces (bench/fitEstimatorPrior.ts); it then
+ * learns from the user's own completed runs by Bayesian linear regression toward that prior, and
+ * similar past questions' needs weigh in beside the regression.
  */
 import type { SpendRecord } from '../ledger/spendRecord';
-import type { EstimatorPrior } from './estimatorPrior';
+import { QUESTION_DOMAINS, type EstimatorPrior, type QuestionDomain } from './estimatorPrior';
 import { localEstimatorPrior } from './localEstimatorPrior';
 
-export type { EstimatorPrior } from './estimatorPrior';
+export { QUESTION_DOMAINS, type EstimatorPrior, type QuestionDomain } from './estimatorPrior';
 
 /** Where a run's budget came from; 'fallback' = the local estimate after TALE's was unusable. */
 export const BUDGET_SOURCES = ['tale', 'local', 'fixed', 'fallback'] as const;
@@ -24,19 +26,32 @@ export interface BudgetEstimate {
 
 export type CountTokens = (text: string) => number;
 
+/**
+ * Features of a question as sent (with any code it is about), in this order. `level` is shared by
+ * every question: 0 in the prior, it learns how much longer or shorter the user's model writes than
+ * the recorded chains. Each domain then has its own level (its indicator) and slopes, so math
+ * notation, word problems and code do not bend one another's fit.
+ */
 export const LOCAL_ESTIMATOR_FEATURES = [
-  'bias',
-  'logQuestionTokens',
-  'logNumbers',
-  'logLatexMarkers',
-  'codeFence',
-  'proofWords',
-  'multiPart',
-  'mathLevel',
+  'level',
+  'math',
+  'math.logProseTokens',
+  'math.logNumbers',
+  'text',
+  'text.logProseTokens',
+  'text.logNumbers',
+  'code',
+  'code.logCodeTokens',
+  'code.logDocTokens',
 ] as const;
 
+/** How far apart (in feature units) two questions may be and still count as similar. */
+const NEIGHBOUR_WIDTH = 0.2;
+/** Runs' worth of trust in the regression before similar past questions outweigh it. */
+const NEIGHBOUR_TRUST = 3;
+
 export interface LocalEstimatorState {
-  version: 1;
+  version: 2;
   /** Features (never the question text) and observed needs of past runs, oldest first. */
   history: Array<{ features: number[]; needed: number }>;
 }
@@ -51,24 +66,42 @@ export interface LocalEstimatorOptions {
   maxTokens?: number;
 }
 
+/** A fenced block as composeQuestion writes it: a fence of 3+ backticks, the code, the same fence. */
+const FENCED_BLOCK = /(`{3,})[^\n`]*\n([\s\S]*?)\n?\1(?!`)/g;
+/** LaTeX commands, sub/superscripts, braces, or a `$...$` span that is not money ("$2"). */
+const MATH_NOTATION = /\\[a-zA-Z]+|[\^_{}]|\$[^$\s\d][^$\n]*\$/;
+/** Docstrings and comments: the part of code that says what it should do. */
+const CODE_DOCS = /("""|''')[\s\S]*?\1|\/\*[\s\S]*?\*\/|(?:^|\s)(?:#|\/\/).*$/gm;
+
+/** The question's prose and its fenced code apart. */
+function splitCode(question: string): { prose: string; code: string } {
+  const blocks = [...question.matchAll(FENCED_BLOCK)].map((m) => m[2]);
+  return { prose: blocks.length ? question.replace(FENCED_BLOCK, ' ') : question, code: blocks.join('\n') };
+}
+
+export function questionDomain(question: string): QuestionDomain {
+  const { prose, code } = splitCode(question);
+  return code.trim() ? 'code' : MATH_NOTATION.test(prose) ? 'math' : 'text';
+}
+
 /** Features of a question's text; stable order = LOCAL_ESTIMATOR_FEATURES. */
 export function questionFeatures(question: string, countTokens: CountTokens): number[] {
-  const numbers = question.match(/\d+(?:[.,]\d+)*/g)?.length ?? 0;
-  const latex = question.match(/\\[a-zA-Z]+|[$^_{}]/g)?.length ?? 0;
-  const fence = /```/.test(question) ? 1 : 0;
-  const proof = /\b(prove|show that|explain why|justify|derive)\b/i.test(question) ? 1 : 0;
-  const parts = Math.min(4, question.match(/\b(?:and|then) (?:find|compute|determine|calculate|express)\b|\?\s*\S/gi)?.length ?? 0);
-  const level = /\blevel\s*([1-5])\b/i.exec(question);
+  const { prose, code } = splitCode(question);
+  const domain = questionDomain(question);
+  const logTokens = (text: string) => Math.log1p(text ? Math.max(0, countTokens(text)) : 0);
+  const block = (d: QuestionDomain, ...slopes: number[]) => (domain === d ? [1, ...slopes] : [0, ...slopes.map(() => 0)]);
+  const logNumbers = Math.log1p(prose.match(/\d+(?:[.,]\d+)*/g)?.length ?? 0);
+  const docs = code.match(CODE_DOCS)?.join('\n') ?? '';
   return [
     1,
-    Math.log1p(Math.max(0, countTokens(question))),
-    Math.log1p(numbers),
-    Math.log1p(latex),
-    fence,
-    proof,
-    parts,
-    level ? Number(level[1]) / 5 : 0,
+    ...block('math', logTokens(prose), logNumbers),
+    ...block('text', logTokens(prose), logNumbers),
+    ...block('code', logTokens(code), logTokens(docs)),
   ];
+}
+
+function domainOf(features: readonly number[]): QuestionDomain {
+  return QUESTION_DOMAINS.find((d) => features[LOCAL_ESTIMATOR_FEATURES.indexOf(d)] === 1) ?? 'text';
 }
 
 export class LocalBudgetEstimator {
@@ -87,7 +120,8 @@ export class LocalBudgetEstimator {
     this.maxHistory = options.maxHistory ?? 200;
     this.minTokens = options.minTokens ?? 32;
     this.maxTokens = options.maxTokens ?? 8192;
-    const saved = options.state?.version === 1 ? options.state.history : [];
+    // A state of another version holds other features: it cannot be read, so it starts afresh.
+    const saved = options.state?.version === 2 ? options.state.history : [];
     this.history = saved
       .filter((h) => Array.isArray(h.features) && h.features.length === LOCAL_ESTIMATOR_FEATURES.length && h.needed > 0)
       .slice(-this.maxHistory);
@@ -108,11 +142,14 @@ export class LocalBudgetEstimator {
     };
   }
 
-  /** Predicted budget in tokens: the needed tokens with headroom, clamped. */
+  /**
+   * Predicted budget in tokens: the regression's needed tokens, moved toward what similar past
+   * questions needed beyond it, with the domain's headroom, clamped.
+   */
   predict(question: string): number {
     const x = questionFeatures(question, this.options.countTokens);
-    const logNeeded = dot(this.weights, x);
-    return clamp(Math.round(Math.exp(logNeeded + this.prior.logHeadroom)), this.minTokens, this.maxTokens);
+    const logNeeded = dot(this.weights, x) + this.neighbourShift(x);
+    return clamp(Math.round(Math.exp(logNeeded + this.prior.logHeadroom[domainOf(x)])), this.minTokens, this.maxTokens);
   }
 
   /** Remembers what a completed run actually needed (e.g. tokens of its shortest correct chain). */
@@ -128,25 +165,45 @@ export class LocalBudgetEstimator {
   }
 
   toJSON(): LocalEstimatorState {
-    return { version: 1, history: this.history.map((h) => ({ features: [...h.features], needed: h.needed })) };
+    return { version: 2, history: this.history.map((h) => ({ features: [...h.features], needed: h.needed })) };
   }
 
-  /** Posterior mean of ridge regression centred on the prior: (kI + X'X)^-1 (k w0 + X'y). */
+  /** Posterior mean of ridge regression centred on the prior: (K + X'X)^-1 (K w0 + X'y). */
   private fit(): number[] {
     const w0 = [...this.prior.weights];
     if (this.history.length === 0) {
       return w0;
     }
-    return ridgeToward(w0, this.prior.priorStrength, this.history.map((h) => h.features), this.history.map((h) => Math.log(h.needed)));
+    const strengths = LOCAL_ESTIMATOR_FEATURES.map((f) => (f === 'level' ? this.prior.levelStrength : this.prior.priorStrength));
+    return ridgeToward(w0, strengths, this.history.map((h) => h.features), this.history.map((h) => Math.log(h.needed)));
+  }
+
+  /**
+   * What past runs of similar questions needed beyond the regression (log tokens), weighed by
+   * their similarity and shrunk toward 0: a question asked again moves toward what it needed.
+   */
+  private neighbourShift(x: readonly number[]): number {
+    let weight = 0;
+    let shift = 0;
+    for (const h of this.history) {
+      const similarity = Math.exp(-squaredDistance(x, h.features) / (2 * NEIGHBOUR_WIDTH ** 2));
+      weight += similarity;
+      shift += similarity * (Math.log(h.needed) - dot(this.weights, h.features));
+    }
+    return shift / (NEIGHBOUR_TRUST + weight);
   }
 }
 
-/** Solves (k I + X'X) w = k w0 + X'y by Gaussian elimination; also used to fit the prior (w0 = 0). */
-export function ridgeToward(w0: readonly number[], strength: number, rows: readonly number[][], targets: readonly number[]): number[] {
+/**
+ * Solves (K + X'X) w = K w0 + X'y by Gaussian elimination, K the diagonal of `strength` (one number
+ * for every weight, or one each); also used to fit the prior (w0 = 0).
+ */
+export function ridgeToward(w0: readonly number[], strength: number | readonly number[], rows: readonly number[][], targets: readonly number[]): number[] {
   const d = w0.length;
-  const a = Array.from({ length: d }, (_, i) => Array.from({ length: d + 1 }, (_, j) => (j === i ? strength : 0)));
+  const k = (i: number) => (typeof strength === 'number' ? strength : strength[i]);
+  const a = Array.from({ length: d }, (_, i) => Array.from({ length: d + 1 }, (_, j) => (j === i ? k(i) : 0)));
   for (let i = 0; i < d; i++) {
-    a[i][d] = strength * w0[i];
+    a[i][d] = k(i) * w0[i];
   }
   rows.forEach((x, r) => {
     for (let i = 0; i < d; i++) {
@@ -177,6 +234,10 @@ export function ridgeToward(w0: readonly number[], strength: number, rows: reado
     }
   }
   return a.map((row, i) => (Math.abs(row[i]) < 1e-12 ? w0[i] : row[d] / row[i]));
+}
+
+function squaredDistance(a: readonly number[], b: readonly number[]): number {
+  return a.reduce((s, ai, i) => s + (ai - b[i]) ** 2, 0);
 }
 
 function dot(w: readonly number[], x: readonly number[]): number {

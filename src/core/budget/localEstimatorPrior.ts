@@ -3,26 +3,35 @@ import type { EstimatorPrior } from './estimatorPrior';
 
 export const localEstimatorPrior: EstimatorPrior = {
   features: [
-    'bias',
-    'logQuestionTokens',
-    'logNumbers',
-    'logLatexMarkers',
-    'codeFence',
-    'proofWords',
-    'multiPart',
-    'mathLevel'
+    'level',
+    'math',
+    'math.logProseTokens',
+    'math.logNumbers',
+    'text',
+    'text.logProseTokens',
+    'text.logNumbers',
+    'code',
+    'code.logCodeTokens',
+    'code.logDocTokens'
   ],
   weights: [
-    3.3727,
-    0.2435,
-    0.0633,
-    0.222,
     0,
-    -0.5445,
-    0.8271,
-    0
+    4.6612,
+    0.2589,
+    -0.0017,
+    2.781,
+    0.3796,
+    0.1454,
+    2.0487,
+    0.3654,
+    0.3068
   ],
   priorStrength: 20,
-  logHeadroom: 0.3466,
-  fittedOn: 'tune split: 59 MATH (idx 0-59) + 543 GSM8K (0-799) questions, o200k tokens; residual sd 0.470 (log tokens)'
+  levelStrength: 1,
+  logHeadroom: {
+    math: 0.315,
+    text: 0.225,
+    code: 0.315
+  },
+  fittedOn: 'tune split: 59 MATH (idx 0-59), 543 GSM8K (0-799) and 65 HumanEval (even ids) questions, o200k tokens'
 };
