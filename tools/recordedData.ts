@@ -232,6 +232,27 @@ export class ChainCursor {
     });
   }
 
+  /**
+   * A sampling model's next `n` chains for a question: its recorded chains, every source pooled (MATH: the
+   * 8 Qwen2.5-Math samples; GSM8K: the 4 GPT-3 solutions), in a seeded random order that is shuffled
+   * anew each time it runs out. `chainIndex` indexes the pooled chains.
+   */
+  sample(model: string, question: RecordedQuestion, n: number): Array<{ chain: RecordedChain; chainIndex: number }> {
+    const pool = Object.values(question.chains).flat();
+    if (!pool.length) {
+      return [];
+    }
+    const key = `${model}|${question.key}`;
+    const start = this.next.get(key) ?? 0;
+    this.next.set(key, start + n);
+    return Array.from({ length: n }, (_, i) => {
+      const drawn = start + i;
+      const order = shuffledOrder(pool.length, seededOffset(this.seed ?? 0, `${key}#${Math.floor(drawn / pool.length)}`));
+      const chainIndex = order[drawn % pool.length];
+      return { chain: pool[chainIndex], chainIndex };
+    });
+  }
+
   /** The chain a question starts at (its seeded offset), without moving the cursor: what greedy decoding gives every time. */
   first(question: RecordedQuestion, source: ChainSource): { chain: RecordedChain; chainIndex: number } {
     const chains = question.chains[source] ?? [];
@@ -255,4 +276,18 @@ function seededOffset(seed: number, key: string): number {
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h;
+}
+
+/** 0..length-1 in the order of a Fisher-Yates shuffle driven by a 32-bit seed (xorshift32). */
+function shuffledOrder(length: number, seed: number): number[] {
+  const order = Array.from({ length }, (_, i) => i);
+  let x = seed || 0x9e3779b9;
+  for (let i = length - 1; i > 0; i--) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const j = (x >>> 0) % (i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
 }
