@@ -65,6 +65,37 @@ export function gsmSplit(index: number): 'tune' | 'heldout' {
   return index < 800 ? 'tune' : 'heldout';
 }
 
+/** The reference answer of a GSM8K problem: what follows `####` in its recorded answer. */
+export function gsmGold(answer: string): string {
+  return String(answer).split('####').pop()!.trim();
+}
+
+/** A question of a recorded data set with its reference answer, and its split by the held-out rule. */
+export interface GradedQuestion {
+  /** `math:67` (MATH idx) or `gsm8k:12` (line of the file). */
+  key: string;
+  dataset: TraceDataset;
+  split: 'tune' | 'heldout';
+  question: string;
+  gold: string;
+}
+
+/**
+ * The questions of a MATH file (qwen25-math-cot's format: idx, question, gt) or a GSM8K file
+ * (test.jsonl: question, answer ending `#### N`), told apart by their fields; anything else throws.
+ */
+export function loadGradedQuestions(file: string): GradedQuestion[] {
+  return readJsonLines<Record<string, unknown>>(file).map((row, i): GradedQuestion => {
+    if (typeof row.idx === 'number' && typeof row.question === 'string' && row.gt !== undefined) {
+      return { key: `math:${row.idx}`, dataset: 'math', split: mathSplit(row as unknown as MathRow), question: row.question, gold: String(row.gt) };
+    }
+    if (typeof row.question === 'string' && typeof row.answer === 'string' && row.answer.includes('####')) {
+      return { key: `gsm8k:${i}`, dataset: 'gsm8k', split: gsmSplit(i), question: row.question, gold: gsmGold(row.answer) };
+    }
+    throw new Error(`${path.basename(file)} line ${i + 1}: neither a MATH row (idx, question, gt) nor a GSM8K problem (question, answer with ####)`);
+  });
+}
+
 export interface TraceQuestion {
   idx: number;
   text: string;
@@ -140,7 +171,7 @@ export class TraceLibrary {
         const s = solutions[i][source] as GsmSolution;
         chains[source] = [{ text: s.solution, answer: /A:\s*(.+)\s*$/.exec(s.solution)?.[1] ?? '', correct: Boolean(s.is_correct), tokenLogprob: gsm8kTokenLogprob }];
       }
-      this.add({ key: `gsm8k:${i}`, dataset: 'gsm8k', index: i, question: row.question, gold: String(row.answer).split('####').pop()!.trim(), chains });
+      this.add({ key: `gsm8k:${i}`, dataset: 'gsm8k', index: i, question: row.question, gold: gsmGold(row.answer), chains });
     });
   }
 
@@ -279,7 +310,7 @@ function seededOffset(seed: number, key: string): number {
 }
 
 /** 0..length-1 in the order of a Fisher-Yates shuffle driven by a 32-bit seed (xorshift32). */
-function shuffledOrder(length: number, seed: number): number[] {
+export function shuffledOrder(length: number, seed: number): number[] {
   const order = Array.from({ length }, (_, i) => i);
   let x = seed || 0x9e3779b9;
   for (let i = length - 1; i > 0; i--) {
