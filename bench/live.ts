@@ -310,7 +310,8 @@ export async function runLiveBench(options: LiveOptions): Promise<LiveReport> {
 
   /** One question by one configuration, or why the bench stops before it. */
   const runOne = async (q: GradedQuestion, config: LiveConfig): Promise<LiveRun | { stop: string }> => {
-    const settings: Settings = { ...base, strategy: config.strategy, estimator: config.estimator, ...(config.preferenceExamples ? { preferenceExamples: config.preferenceExamples } : {}) };
+    // Object.assign: `preferenceExamples` is typed only in builds that have the setting.
+    const settings: Settings = Object.assign({}, base, { strategy: config.strategy, estimator: config.estimator }, config.preferenceExamples ? { preferenceExamples: config.preferenceExamples } : {});
     const request: PlanRequest = {
       question: q.question, settings, strategy: config.strategy, models: config.strategy === 'cascade' ? planModels : planModels.slice(0, 1),
       tokens, ratios, estimate: (p) => estimator.estimate(p), learnedRuns: estimator.learnedRuns,
@@ -527,7 +528,7 @@ function writeReport(report: Omit<LiveReport, 'files'>, options: LiveOptions): L
   const shown = report.results.filter((r) => r.questions > 0);
   writeFileSync(files.svg, `${scatterSvg({
     title: `bench:live on ${options.models.join(', ')}`,
-    note: `${report.questionsComplete} held-out questions, every configuration; filled: local estimate, hollow: TALE-EP; diamond: preference examples on`,
+    note: `${report.questionsComplete} held-out questions, every configuration; filled: local estimate, hollow: TALE-EP${options.preferenceExamples.length ? '; diamond: preference examples on' : ''}`,
     xLabel: 'billed tokens per question (log scale)',
     panels: [
       { title: 'Accuracy', yLabel: 'accuracy', points: shown.map((r) => point(r, r.accuracy)) },
