@@ -68,6 +68,14 @@ export interface ModelServerOptions {
   greedy?: boolean;
   /** A server that ignores `n` (as Ollama does): one choice per request, however many were asked for. */
   ignoreN?: boolean;
+  /**
+   * A sampling server: each call (and choice) draws from all the recorded chains of its question, every
+   * source pooled, in a seeded random order (ChainCursor.sample), so answers vary from call to call as a
+   * sampled model's do and a GSM8K question gets its four recorded solutions, not one.
+   */
+  sample?: boolean;
+  /** `/v1/models` lists nothing, as some local servers do. */
+  emptyModelList?: boolean;
   /** Models that answer 400 to a temperature other than 1, as OpenAI's reasoning models do (theirs always do). */
   rejectTemperature?: readonly string[];
 }
@@ -494,7 +502,7 @@ class LoopbackModelServer implements ModelServer {
       }
       const models = replayModels.map((m) => ({ id: m.id, object: 'model', created: createdAt, owned_by: 'budget-reasoner-replay' }));
       if (path === '/v1/models') {
-        return sendJson(res, 200, { object: 'list', data: fault?.emptyModelList ? [] : models });
+        return sendJson(res, 200, { object: 'list', data: fault?.emptyModelList || this.options.emptyModelList ? [] : models });
       }
       const id = decodeURIComponent(path.slice('/v1/models/'.length));
       const model = models.find((m) => m.id === id);
@@ -734,7 +742,9 @@ class LoopbackModelServer implements ModelServer {
     if (!question || !source) {
       return this.unmatchedTexts(messages, n, fixed);
     }
-    const draws = this.options.greedy ? Array(n).fill(this.cursor.first(question, source)) : this.cursor.draw(model.id, question, source, n);
+    const draws = this.options.greedy
+      ? Array(n).fill(this.cursor.first(question, source))
+      : this.options.sample ? this.cursor.sample(model.id, question, n) : this.cursor.draw(model.id, question, source, n);
     return {
       kind: 'recorded' as ReplyKind,
       questionKey: question.key,

@@ -65,6 +65,37 @@ export function gsmSplit(index: number): 'tune' | 'heldout' {
   return index < 800 ? 'tune' : 'heldout';
 }
 
+/** The reference answer of a GSM8K problem: what follows `####` in its recorded answer. */
+export function gsmGold(answer: string): string {
+  return String(answer).split('####').pop()!.trim();
+}
+
+/** A question of a recorded data set with its reference answer, and its split by the held-out rule. */
+export interface GradedQuestion {
+  /** `math:67` (MATH idx) or `gsm8k:12` (line of the file). */
+  key: string;
+  dataset: TraceDataset;
+  split: 'tune' | 'heldout';
+  question: string;
+  gold: string;
+}
+
+/**
+ * The questions of a MATH file (qwen25-math-cot's format: idx, question, gt) or a GSM8K file
+ * (test.jsonl: question, answer ending `#### N`), told apart by their fields; anything else throws.
+ */
+export function loadGradedQuestions(file: string): GradedQuestion[] {
+  return readJsonLines<Record<string, unknown>>(file).map((row, i): GradedQuestion => {
+    if (typeof row.idx === 'number' && typeof row.question === 'string' && row.gt !== undefined) {
+      return { key: `math:${row.idx}`, dataset: 'math', split: mathSplit(row as unknown as MathRow), question: row.question, gold: String(row.gt) };
+    }
+    if (typeof row.question === 'string' && typeof row.answer === 'string' && row.answer.includes('####')) {
+      return { key: `gsm8k:${i}`, dataset: 'gsm8k', split: gsmSplit(i), question: row.question, gold: gsmGold(row.answer) };
+    }
+    throw new Error(`${path.basename(file)} line ${i + 1}: neither a MATH row (idx, question, gt) nor a GSM8K problem (question, answer with ####)`);
+  });
+}
+
 export interface TraceQuestion {
   idx: number;
   text: string;
@@ -140,7 +171,7 @@ export class TraceLibrary {
         const s = solutions[i][source] as GsmSolution;
         chains[source] = [{ text: s.solution, answer: /A:\s*(.+)\s*$/.exec(s.solution)?.[1] ?? '', correct: Boolean(s.is_correct), tokenLogprob: gsm8kTokenLogprob }];
       }
-      this.add({ key: `gsm8k:${i}`, dataset: 'gsm8k', index: i, question: row.question, gold: String(row.answer).split('####').pop()!.trim(), chains });
+      this.add({ key: `gsm8k:${i}`, dataset: 'gsm8k', index: i, question: row.question, gold: gsmGold(row.answer), chains });
     });
   }
 
@@ -232,6 +263,27 @@ export class ChainCursor {
     });
   }
 
+  /**
+   * A sampling model's next `n` chains for a question: its recorded chains, every source pooled (MATH: the
+   * 8 Qwen2.5-Math samples; GSM8K: the 4 GPT-3 solutions), in a seeded random order that is shuffled
+   * anew each time it runs out. `chainIndex` indexes the pooled chains.
+   */
+  sample(model: string, question: RecordedQuestion, n: number): Array<{ chain: RecordedChain; chainIndex: number }> {
+    const pool = Object.values(question.chains).flat();
+    if (!pool.length) {
+      return [];
+    }
+    const key = `${model}|${question.key}`;
+    const start = this.next.get(key) ?? 0;
+    this.next.set(key, start + n);
+    return Array.from({ length: n }, (_, i) => {
+      const drawn = start + i;
+      const order = shuffledOrder(pool.length, seededOffset(this.seed ?? 0, `${key}#${Math.floor(drawn / pool.length)}`));
+      const chainIndex = order[drawn % pool.length];
+      return { chain: pool[chainIndex], chainIndex };
+    });
+  }
+
   /** The chain a question starts at (its seeded offset), without moving the cursor: what greedy decoding gives every time. */
   first(question: RecordedQuestion, source: ChainSource): { chain: RecordedChain; chainIndex: number } {
     const chains = question.chains[source] ?? [];
@@ -255,4 +307,18 @@ function seededOffset(seed: number, key: string): number {
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h;
+}
+
+/** 0..length-1 in the order of a Fisher-Yates shuffle driven by a 32-bit seed (xorshift32). */
+export function shuffledOrder(length: number, seed: number): number[] {
+  const order = Array.from({ length }, (_, i) => i);
+  let x = seed || 0x9e3779b9;
+  for (let i = length - 1; i > 0; i--) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const j = (x >>> 0) % (i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
 }

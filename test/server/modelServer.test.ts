@@ -171,6 +171,26 @@ describe('loopback model server (real openai SDK over HTTP)', function () {
     assert.ok(reply.endsWith('\\boxed{unknown}'));
   });
 
+  it('a sampling server draws every recorded chain of a question in a seeded random order, GSM8K\'s four sources pooled', async function () {
+    const sampling = await startModelServer({ sample: true, seed: 3, emptyModelList: true });
+    try {
+      const c = new OpenAI({ baseURL: sampling.url, apiKey: 'k', maxRetries: 0 });
+      const draw = async (content: string, n: number) => (await c.chat.completions.create({ model: 'qwen2.5-math-replay', messages: ask(content), n })).choices.map((ch) => ch.message.content ?? '');
+      // Eight calls of one chain each see all eight recorded chains once, not in the recorded order.
+      const mathDrawn: string[] = [];
+      for (let i = 0; i < 8; i++) {
+        mathDrawn.push(...(await draw(q.question, 1)));
+      }
+      assert.deepEqual([...mathDrawn].sort(), [...q.code].sort());
+      assert.notDeepEqual(mathDrawn, q.code);
+      const gsmAnswers = await draw(gsm8k[12].question, 4);
+      assert.deepEqual([...gsmAnswers].sort(), ['6b_finetuning', '6b_verification', '175b_finetuning', '175b_verification'].map((k) => gsm8kSolutions[12][k].solution).sort());
+      assert.deepEqual((await c.models.list()).data, []);
+    } finally {
+      await sampling.close();
+    }
+  });
+
   it('serves each GPT-3 model its own recorded GSM8K solution, matched inside a wrapped prompt', async function () {
     const i = 12;
     for (const [model, key] of [['gpt3-6b-finetuning', '6b_finetuning'], ['gpt3-175b-verification', '175b_verification']]) {
