@@ -1,6 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { defaultSettings, type Settings } from '../../src/core/config';
-import { MemorySpendLedger } from '../../src/core/ledger/spendLedger';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
 import { SYSTEM_PROMPTS } from '../../src/core/reasoning/answerKinds';
 import { budgetPromptLine } from '../../src/core/budget/budgetTracker';
 import { buildPreferencePair, PreferencePairs, preferenceExampleBlock } from '../../src/core/reasoning/preferenceExamples';
@@ -18,11 +21,16 @@ import { REPLAY_MODEL, meteredStack, sharedTokenCounter } from '../support/fault
 describe('preference examples against the loopback server', function () {
   this.timeout(30_000);
   let server: ModelServer;
+  let dir: string;
 
   before(async () => {
     server = await startModelServer();
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'br-pdp-'));
   });
-  after(() => server.close());
+  after(async () => {
+    await server.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
   beforeEach(() => server.reset());
 
   async function run(question: string, patch: Partial<Settings> = {}, request: Partial<PlanRequest> = {}) {
@@ -37,7 +45,7 @@ describe('preference examples against the loopback server', function () {
       ...request,
     });
     assert.ok(planned.ok, planned.ok ? '' : planned.refusal.message);
-    const ledger = new MemorySpendLedger();
+    const ledger = new FileSpendLedger(path.join(dir, `${Math.random().toString(36).slice(2)}.jsonl`), { durable: false });
     const stack = meteredStack({ baseURL: server.url, ledger, runId: 'pdp', caps: planned.plan.caps });
     const engine = createRunEngine(planned.plan, () => stack.caller, () => undefined);
     const outcome = await engine.start();
