@@ -160,7 +160,7 @@ export class RunPipeline {
         runId, question: plan.question, model: plan.models[0].id, source: options.source ?? {}, surface, abort, caps: plan.caps, engine, learns: plan.learns,
         ...(plan.context ? { context: plan.context } : {}),
         ...(args.action ? { action: args.action } : {}),
-        ...(settings.preferenceExamples === 'auto' ? { pairSource: { prompt: plan.prompt, answerKind: plan.answerKind, endpoint: plan.models[0].baseUrl ?? '' } } : {}),
+        ...(settings.preferenceExamples === 'auto' ? { pairSource: { answerKind: plan.answerKind, endpoint: plan.models[0].baseUrl ?? '' } } : {}),
       };
       this.registry.add(active);
       const about = plan.header.about ? `, about ${plan.header.about.replace(/`/g, '')}${args.action ? ` (${args.action})` : ''}` : '';

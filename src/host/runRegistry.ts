@@ -56,8 +56,8 @@ export interface ActiveRun {
   learns: boolean;
   /** Set once the run taught the model's first-chain history, so a continued run does not teach it twice. */
   checkedFirstChain?: boolean;
-  /** What a preference pair of this run is about (the question as sent, its kind, the model's endpoint); absent when `preferenceExamples` is off. */
-  pairSource?: { prompt: string; answerKind: AnswerKind; endpoint: string };
+  /** What a preference pair of this run is (its answer kind, the model's endpoint); absent when `preferenceExamples` is off. */
+  pairSource?: { answerKind: AnswerKind; endpoint: string };
 }
 
 /** What a Re-run asks: the run's question, code and action, with the strategy (and answer kind) picked in the panel. */
@@ -226,7 +226,8 @@ export class RunRegistry {
   /** Keeps the run's chains as a preference pair, when they make one (a continued run's newer pair replaces it). */
   private async keepPreferencePair(active: ActiveRun, answer: string): Promise<void> {
     const chains = active.pairSource && active.engine.preferenceChains?.(answer);
-    const pair = chains && buildPreferencePair({ question: active.pairSource!.prompt, answerKind: active.pairSource!.answerKind, model: active.model, endpoint: active.pairSource!.endpoint, chains });
+    // Under the question as sent, with its code, as the plan chooses examples by it.
+    const pair = chains && buildPreferencePair({ ...active.pairSource!, question: composeQuestion(active.question, active.context), model: active.model, chains });
     if (!pair) {
       return;
     }
