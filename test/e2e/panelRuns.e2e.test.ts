@@ -74,7 +74,7 @@ describe('e2e: a panel that keeps up, and runs in one place', function () {
       const shown = states.filter((s) => s.status !== '');
       console.log(`      panel states (ms after the first request): ${shown.map((s) => `${s.t - t0} ${s.answers}:${s.answer || '-'}`).join(', ')}`);
       const last = shown.at(-1)!;
-      assert.match(last.status, /converged|budget/i);
+      assert.match(last.status, /converged|budget|most chains/i);
       assert.ok(last.answers >= 2, `several answers (${last.answers})`);
       // The panel's first state is the run with no answer yet, and every answer count follows in order.
       assert.equal(shown[0].answers, 0, `the panel first shows the run before its first answer: ${JSON.stringify(shown[0])}`);
