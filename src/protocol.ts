@@ -66,8 +66,11 @@ export const INSERT_MODES = ['cursor', 'replace'] as const;
 export type InsertMode = typeof INSERT_MODES[number];
 /** `replace` of a code answer opens a diff of the selection against it; nothing changes until the user accepts. */
 export interface InsertMessage { type: 'insert'; mode: InsertMode; answerIndex?: number; block?: number }
-/** Run the question again; `answerKind` re-runs it as another kind ("re-run as code"). */
-export interface RerunMessage { type: 'rerun'; strategy: StrategyName; answerKind?: AnswerKind }
+/**
+ * Run the question again; `answerKind` re-runs it as another kind ("re-run as code");
+ * `preferenceExamples` turns the run's preference examples on or off (absent: as the settings say).
+ */
+export interface RerunMessage { type: 'rerun'; strategy: StrategyName; answerKind?: AnswerKind; preferenceExamples?: boolean }
 export interface OpenSpendReportMessage { type: 'openSpendReport' }
 /** A link the user clicked in rendered markdown; the host only opens http(s) after VS Code's own prompt. */
 export interface OpenLinkMessage { type: 'openLink'; href: string }
@@ -140,7 +143,17 @@ export function parseFromWebviewMessage(raw: unknown): { message: FromWebviewMes
       if (m.answerKind !== undefined && !(ANSWER_KINDS as readonly unknown[]).includes(m.answerKind)) {
         return { error: `rerun.answerKind must be one of ${ANSWER_KINDS.join(', ')}` };
       }
-      return { message: { type: 'rerun', strategy: m.strategy as StrategyName, ...(m.answerKind !== undefined ? { answerKind: m.answerKind as AnswerKind } : {}) } };
+      if (m.preferenceExamples !== undefined && typeof m.preferenceExamples !== 'boolean') {
+        return { error: 'rerun.preferenceExamples must be true or false' };
+      }
+      return {
+        message: {
+          type: 'rerun',
+          strategy: m.strategy as StrategyName,
+          ...(m.answerKind !== undefined ? { answerKind: m.answerKind as AnswerKind } : {}),
+          ...(m.preferenceExamples !== undefined ? { preferenceExamples: m.preferenceExamples } : {}),
+        },
+      };
     }
     case 'openLink':
       return typeof m.href === 'string' && m.href.length <= 2048 && isSafeExternalLink(m.href)

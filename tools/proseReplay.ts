@@ -11,10 +11,11 @@ export type RequestedKind = 'short' | 'code' | 'prose';
 
 /** The kind a request asks for, read from its system prompt (the product's own prompts). */
 export function requestedKind(systemPrompt: string | undefined): RequestedKind {
-  if (systemPrompt === SYSTEM_PROMPTS.code) {
+  // The kind's prompt opens the system message; preference examples may follow it.
+  if (systemPrompt?.startsWith(SYSTEM_PROMPTS.code)) {
     return 'code';
   }
-  return systemPrompt === SYSTEM_PROMPTS.prose ? 'prose' : 'short';
+  return systemPrompt?.startsWith(SYSTEM_PROMPTS.prose) ? 'prose' : 'short';
 }
 
 interface ParaphraseSet {

@@ -33,6 +33,14 @@ export type SelectorName = typeof SELECTOR_NAMES[number];
 export const LEVER_SETTINGS = ['auto', 'openai-reasoning', 'openrouter', 'client-thinking'] as const;
 export type LeverSetting = typeof LEVER_SETTINGS[number];
 
+/**
+ * `budgetReasoner.preferenceExamples`: `auto` puts up to two of the user's own preference pairs
+ * (core/reasoning/preferenceExamples.ts) before a question; with no pairs yet it adds nothing.
+ * `off` neither collects pairs nor adds them.
+ */
+export const PREFERENCE_EXAMPLE_MODES = ['off', 'auto'] as const;
+export type PreferenceExampleMode = typeof PREFERENCE_EXAMPLE_MODES[number];
+
 /** `budgetReasoner.chatModel`: which model @budget in VS Code Chat uses. */
 export const CHAT_MODEL_CHOICES = ['auto', 'configured', 'picked'] as const;
 export type ChatModelChoice = typeof CHAT_MODEL_CHOICES[number];
@@ -84,6 +92,7 @@ export interface Settings {
   temperature: number;
   /** Open a new answer panel for each run, instead of showing the next run in the panel of the last one. */
   panelPerRun: boolean;
+  preferenceExamples: PreferenceExampleMode;
 }
 
 export const defaultSettings: Settings = {
@@ -109,6 +118,7 @@ export const defaultSettings: Settings = {
   logRequests: false,
   temperature: 0.7,
   panelPerRun: false,
+  preferenceExamples: 'auto',
 };
 
 /** The most surrounding lines a selection's context may carry. */
@@ -215,6 +225,7 @@ export function parseSettings(raw: Partial<Record<keyof Settings, unknown>>): Pa
   s.answerKind = oneOf(raw.answerKind, ANSWER_KIND_SETTINGS, 'answerKind', problems) ?? defaultSettings.answerKind;
   s.selector = oneOf(raw.selector, SELECTOR_NAMES, 'selector', problems) ?? defaultSettings.selector;
   s.budgetLevers = oneOf(raw.budgetLevers, LEVER_SETTINGS, 'budgetLevers', problems) ?? defaultSettings.budgetLevers;
+  s.preferenceExamples = oneOf(raw.preferenceExamples, PREFERENCE_EXAMPLE_MODES, 'preferenceExamples', problems) ?? defaultSettings.preferenceExamples;
   s.logRequests = flag(raw.logRequests, 'logRequests', problems) ?? defaultSettings.logRequests;
   s.panelPerRun = flag(raw.panelPerRun, 'panelPerRun', problems) ?? defaultSettings.panelPerRun;
   if (raw.temperature !== undefined) {

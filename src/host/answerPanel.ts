@@ -35,6 +35,8 @@ export type PanelAction =
       answerKind?: AnswerKind;
       /** The code the run was about, as its header kept it. */
       context?: QuestionContext;
+      /** With or without preference examples, as the panel's toggle says (absent: the settings'). */
+      preferenceExamples?: boolean;
     }
   | { kind: 'openSpendReport'; runId: string };
 
@@ -392,7 +394,12 @@ export class AnswerPanel extends Disposable {
       case 'rerun': {
         const { question, context, answerKind } = view.header;
         const kind = m.answerKind ?? answerKind;
-        run.fire({ kind: 'rerun', runId, strategy: m.strategy, question, ...(kind ? { answerKind: kind } : {}), ...(context ? { context } : {}) });
+        run.fire({
+          kind: 'rerun', runId, strategy: m.strategy, question,
+          ...(kind ? { answerKind: kind } : {}),
+          ...(context ? { context } : {}),
+          ...(m.preferenceExamples !== undefined ? { preferenceExamples: m.preferenceExamples } : {}),
+        });
         return;
       }
       case 'openSpendReport':

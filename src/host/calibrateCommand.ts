@@ -2,8 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as vscode from 'vscode';
-import { calibrateBudgets, type CalibrationExample } from '../core/reasoning/calibration';
+import { calibrateBudgets, type CalibrationExample, type CalibrationResult } from '../core/reasoning/calibration';
 import { parseExamples } from '../core/reasoning/calibrationExamples';
+import { buildPreferencePair } from '../core/reasoning/preferenceExamples';
 import { capsFromSettings } from '../core/budget/caps';
 import { meteredCallers } from '../core/run/callers';
 import { showError } from './logger';
@@ -68,6 +69,25 @@ export async function calibrate(services: Services): Promise<void> {
     }
   }
   await services.saveLearned();
+  const paired = settings.preferenceExamples === 'auto' ? await keepPreferencePairs(services, report.results, settings.model, settings.baseUrl) : 0;
   void services.refreshMeter();
-  void vscode.window.showInformationMessage(`Budget Reasoner: calibrated ${learned} of ${examples.length} examples with ${report.tokensSpent.toLocaleString('en-US')} tokens${report.stoppedEarly ? ` (stopped early: ${report.message ?? report.stoppedEarly})` : ''}. The local estimator learned from them.`);
+  void vscode.window.showInformationMessage(`Budget Reasoner: calibrated ${learned} of ${examples.length} examples with ${report.tokensSpent.toLocaleString('en-US')} tokens${report.stoppedEarly ? ` (stopped early: ${report.message ?? report.stoppedEarly})` : ''}. The local estimator learned from them${paired ? `, and ${paired} became preference examples` : ''}.`);
+}
+
+/** The calibration's replies as preference pairs: its cheapest correct answer, against a wrong or longer reply at that budget. */
+async function keepPreferencePairs(services: Services, results: readonly CalibrationResult[], model: string, endpoint: string): Promise<number> {
+  const pairs = await services.preferencePairs();
+  let kept = 0;
+  for (const r of results) {
+    // The calibration's prompt asks for a boxed value: its pairs are short answers.
+    const pair = buildPreferencePair({ question: r.question, answerKind: 'short', model, endpoint, chains: r.chains });
+    if (pair) {
+      pairs.add(pair);
+      kept++;
+    }
+  }
+  if (kept) {
+    await services.savePreferencePairs(pairs).catch((e) => services.log.warn('examples', `could not save: ${String(e)}`));
+  }
+  return kept;
 }

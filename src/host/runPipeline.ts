@@ -37,6 +37,8 @@ export interface ReasonArgs {
   action?: SelectionAction;
   /** This run's answer kind ("re-run as ..."). */
   answerKind?: AnswerKind;
+  /** This run with or without preference examples (Re-run's toggle). */
+  preferenceExamples?: boolean;
 }
 
 /** How a run started from somewhere other than the command (the chat participant) differs. */
@@ -62,6 +64,7 @@ export class RunPipeline {
       ...(r.answerKind ? { answerKind: r.answerKind } : {}),
       ...(r.context ? { context: r.context } : {}),
       ...(r.action ? { action: r.action } : {}),
+      ...(r.preferenceExamples !== undefined ? { preferenceExamples: r.preferenceExamples } : {}),
     }, { source }), proposals);
   }
 
@@ -74,7 +77,7 @@ export class RunPipeline {
     };
     const strategy = args.strategy ?? settings.strategy;
     const models = await runModels(services, settings, strategy, options.model);
-    const [estimator, ratios, ledger] = await Promise.all([services.localEstimator(), services.tokenRatios(), services.ledger()]);
+    const [estimator, ratios, ledger, pairs] = await Promise.all([services.localEstimator(), services.tokenRatios(), services.ledger(), services.preferencePairs()]);
     const request: PlanRequest = {
       question,
       settings,
@@ -83,6 +86,8 @@ export class RunPipeline {
       ...(args.context ? { context: args.context } : {}),
       ...(args.action ? { action: args.action } : {}),
       ...(args.answerKind ? { answerKind: args.answerKind } : {}),
+      ...(args.preferenceExamples !== undefined ? { preferenceExamples: args.preferenceExamples } : {}),
+      preferencePairs: pairs.list,
       models: models.map((m) => m.plan),
       tokens: services.tokens,
       ratios,
@@ -155,10 +160,11 @@ export class RunPipeline {
         runId, question: plan.question, model: plan.models[0].id, source: options.source ?? {}, surface, abort, caps: plan.caps, engine, learns: plan.learns,
         ...(plan.context ? { context: plan.context } : {}),
         ...(args.action ? { action: args.action } : {}),
+        ...(settings.preferenceExamples === 'auto' ? { pairSource: { answerKind: plan.answerKind, endpoint: plan.models[0].baseUrl ?? '' } } : {}),
       };
       this.registry.add(active);
       const about = plan.header.about ? `, about ${plan.header.about.replace(/`/g, '')}${args.action ? ` (${args.action})` : ''}` : '';
-      services.log.info('run', `${runId.slice(0, 8)} started: ${header.model}, ${plan.strategy}, ${plan.answerKind} answer, budget ${plan.budgetTokens} tokens (${plan.estimate.source} chain estimate ${plan.chainTokens})${about}`);
+      services.log.info('run', `${runId.slice(0, 8)} started: ${header.model}, ${plan.strategy}, ${plan.answerKind} answer, budget ${plan.budgetTokens} tokens (${plan.estimate.source} chain estimate ${plan.chainTokens})${plan.examples.length ? `, ${plan.examples.length} preference examples` : ''}${about}`);
       if (abort.signal.aborted) {
         engine.stop();
       }

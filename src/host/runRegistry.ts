@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { SpendCaps } from '../core/budget/caps';
 import type { StrategyName } from '../core/config';
 import type { AnswerKind, QuestionContext, SelectionAction } from '../core/reasoning/answerKinds';
+import { buildPreferencePair } from '../core/reasoning/preferenceExamples';
 import type { RunEngine, RunOutcome } from '../core/reasoning/reasoningRun';
 import { continuedBudget } from '../core/run/plan';
 import { composeQuestion } from '../core/run/questionContext';
@@ -55,6 +56,8 @@ export interface ActiveRun {
   learns: boolean;
   /** Set once the run taught the model's first-chain history, so a continued run does not teach it twice. */
   checkedFirstChain?: boolean;
+  /** What a preference pair of this run is (its answer kind, the model's endpoint); absent when `preferenceExamples` is off. */
+  pairSource?: { answerKind: AnswerKind; endpoint: string };
 }
 
 /** What a Re-run asks: the run's question, code and action, with the strategy (and answer kind) picked in the panel. */
@@ -64,6 +67,8 @@ export interface RerunRequest {
   answerKind?: AnswerKind;
   context?: QuestionContext;
   action?: SelectionAction;
+  /** With or without preference examples (the panel's toggle); absent: as the settings say. */
+  preferenceExamples?: boolean;
 }
 
 /** Starts another run of a question (Re-run in a panel). */
@@ -152,6 +157,7 @@ export class RunRegistry {
     services.log.info('run', `${active.runId.slice(0, 8)} ${outcome.reason}: ${outcome.answer ?? 'no answer'} after ${totals.tokens} tokens in ${outcome.chains} chains (AI ${outcome.anytimeIndex.toFixed(2)})`);
     if (outcome.reason === 'converged' && outcome.answer !== undefined && active.learns) {
       await this.learn(active, outcome.answer);
+      await this.keepPreferencePair(active, outcome.answer);
     }
     // The token ratios learned from every call's usage, whatever the outcome.
     await services.saveLearned().catch((e) => services.log.warn('estimator', `could not save: ${String(e)}`));
@@ -217,6 +223,20 @@ export class RunRegistry {
     (await this.services.localEstimator()).learn(composeQuestion(active.question, active.context), Math.min(...agreeing));
   }
 
+  /** Keeps the run's chains as a preference pair, when they make one (a continued run's newer pair replaces it). */
+  private async keepPreferencePair(active: ActiveRun, answer: string): Promise<void> {
+    const chains = active.pairSource && active.engine.preferenceChains?.(answer);
+    // Under the question as sent, with its code, as the plan chooses examples by it.
+    const pair = chains && buildPreferencePair({ ...active.pairSource!, question: composeQuestion(active.question, active.context), model: active.model, chains });
+    if (!pair) {
+      return;
+    }
+    const pairs = await this.services.preferencePairs();
+    pairs.add(pair);
+    this.services.log.info('examples', `${active.runId.slice(0, 8)}: kept a preference pair at ${pair.budget} tokens (the other chain: ${pair.reason}); ${pairs.list.length} pairs`);
+    await this.services.savePreferencePairs(pairs).catch((e) => this.services.log.warn('examples', `could not save: ${String(e)}`));
+  }
+
   /** Teaches the model's history whether later chains confirmed the run's first chain, once per run. */
   private async checkFirstChain(active: ActiveRun): Promise<void> {
     const check = active.checkedFirstChain ? undefined : active.engine.firstChainCheck();
@@ -275,5 +295,6 @@ function rerunRequest(action: Extract<PanelAction, { kind: 'rerun' }>): RerunReq
     strategy: action.strategy,
     ...(action.answerKind ? { answerKind: action.answerKind } : {}),
     ...(action.context ? { context: action.context } : {}),
+    ...(action.preferenceExamples !== undefined ? { preferenceExamples: action.preferenceExamples } : {}),
   };
 }

@@ -25,7 +25,7 @@ const PREVIEW_DEBOUNCE_MS = 300;
  * undefined when the question itself is refused (empty, binary).
  */
 export async function previewCost(services: Services, settings: Settings, question: string, budgetTokens?: number, chosenId?: string, context?: QuestionContext): Promise<{ preview: CostPreview; model: string } | undefined> {
-  const [estimator, ratios] = await Promise.all([services.localEstimator(), services.tokenRatios()]);
+  const [estimator, ratios, pairs] = await Promise.all([services.localEstimator(), services.tokenRatios(), services.preferencePairs()]);
   const models = previewModels(services, settings, chosenId);
   const result = planRun({
     question,
@@ -35,6 +35,8 @@ export async function previewCost(services: Services, settings: Settings, questi
     models,
     tokens: services.tokens,
     ratios,
+    // The examples the run would send are in what it would cost.
+    preferencePairs: pairs.list,
     estimate: (q) => estimator.estimate(q),
     learnedRuns: estimator.learnedRuns,
   });

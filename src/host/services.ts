@@ -8,6 +8,7 @@ import { isLocalEndpoint } from '../core/config';
 import { LocalBudgetEstimator, type LocalEstimatorState } from '../core/budget/localEstimator';
 import { TokenRatios, type TokenRatioState } from '../core/budget/tokenRatio';
 import { FirstChainHistory } from '../core/reasoning/firstChainHistory';
+import { PreferencePairs } from '../core/reasoning/preferenceExamples';
 import { FileSpendLedger, skippedLines, type LedgerStatus } from '../core/ledger/fileSpendLedger';
 import { SharedReservations } from '../core/ledger/sharedReservations';
 import type { LedgerTotals } from '../core/ledger/spendLedger';
@@ -27,6 +28,8 @@ const ESTIMATOR_FILE = 'local-estimator.json';
 type LearnedState = LocalEstimatorState & { tokenRatios?: TokenRatioState };
 /** Per model: how often later chains confirmed its first chains (firstChainHistory.ts). */
 const FIRST_CHAIN_FILE = 'first-chain-history.json';
+/** The user's preference pairs (question and chain texts), beside the local estimator's data; only with `preferenceExamples` on. */
+const PREFERENCE_PAIRS_FILE = 'preference-pairs.json';
 /** How many skipped ledger lines the user has been told of (globalState). */
 const LEDGER_SKIPS_TOLD = 'budgetReasoner.ledgerSkippedLinesTold';
 
@@ -53,6 +56,7 @@ export class Services extends Disposable {
   private estimatorPromise: Promise<LocalBudgetEstimator> | undefined;
   private ratiosPromise: Promise<TokenRatios> | undefined;
   private historyPromise: Promise<FirstChainHistory> | undefined;
+  private pairsPromise: Promise<PreferencePairs> | undefined;
   /** Models this session found to refuse a temperature: their chains go without one from then on. */
   readonly noTemperature = new Set<string>();
   private liveRun: LiveRun | undefined;
@@ -164,6 +168,44 @@ export class Services extends Disposable {
 
   async saveFirstChainHistory(history: FirstChainHistory): Promise<void> {
     await this.writeState(FIRST_CHAIN_FILE, history.toJSON());
+  }
+
+  /**
+   * The preference pairs; a file that cannot be read starts them afresh, and is kept beside (never
+   * overwritten) with a warning; the estimator's and the history's files are apart, so nothing else is lost.
+   */
+  preferencePairs(): Promise<PreferencePairs> {
+    this.pairsPromise ??= (async () => {
+      const file = path.join(this.storageDir, PREFERENCE_PAIRS_FILE);
+      let text: string;
+      try {
+        text = await fs.readFile(file, 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+          this.log.warn('examples', `could not read the preference pairs, starting without them: ${String(e)}`);
+        }
+        return new PreferencePairs();
+      }
+      try {
+        const pairs = new PreferencePairs(JSON.parse(text));
+        if (pairs.dropped) {
+          this.log.warn('examples', `${pairs.dropped} saved preference pair${pairs.dropped === 1 ? ' was' : 's were'} unusable and left out`);
+        }
+        return pairs;
+      } catch (e) {
+        const kept = `${file}.unreadable`;
+        await fs.rename(file, kept).catch(() => undefined);
+        const message = `Budget Reasoner: the saved preference examples could not be read (${e instanceof Error ? e.message : String(e)}); starting without them. The file was kept as ${path.basename(kept)}; budgets, token ratios and the spend ledger are unaffected.`;
+        this.log.warn('examples', message);
+        void vscode.window.showWarningMessage(message);
+        return new PreferencePairs();
+      }
+    })();
+    return this.pairsPromise;
+  }
+
+  async savePreferencePairs(pairs: PreferencePairs): Promise<void> {
+    await this.writeState(PREFERENCE_PAIRS_FILE, pairs.toJSON());
   }
 
   private async writeState(name: string, state: unknown): Promise<void> {

@@ -53,7 +53,7 @@ export class PanelDom {
     modelCosts: HTMLElement; modelCostsHead: HTMLElement; modelCostsBody: HTMLElement; modelCostsTotal: HTMLElement;
     answerModel: HTMLElement; reasoningModel: HTMLElement;
     stop: HTMLButtonElement; cont: HTMLButtonElement; copy: HTMLButtonElement; insert: HTMLButtonElement;
-    replace: HTMLButtonElement; rerun: HTMLButtonElement; rerunStrategy: HTMLSelectElement; spendReport: HTMLButtonElement;
+    replace: HTMLButtonElement; rerun: HTMLButtonElement; rerunStrategy: HTMLSelectElement; rerunExamples: HTMLInputElement; spendReport: HTMLButtonElement;
     continueForm: HTMLElement; continueTokens: HTMLInputElement; notice: HTMLElement;
     answer: HTMLElement; answerMeta: HTMLElement; answerChain: HTMLDetailsElement; answerChainBody: HTMLElement;
     curveSection: HTMLElement; curve: SVGSVGElement; anytimeIndex: HTMLElement;
@@ -90,7 +90,7 @@ export class PanelDom {
       modelCosts: $('model-costs'), modelCostsHead: $('model-costs-head'), modelCostsBody: $('model-costs-body'), modelCostsTotal: $('model-costs-total'),
       answerModel: $('answer-model'), reasoningModel: $('reasoning-model'),
       stop: $('stop'), cont: $('continue'), copy: $('copy'), insert: $('insert'), replace: $('replace'),
-      rerun: $('rerun'), rerunStrategy: $('rerun-strategy'), spendReport: $('spend-report'),
+      rerun: $('rerun'), rerunStrategy: $('rerun-strategy'), rerunExamples: $<HTMLInputElement>('rerun-examples'), spendReport: $('spend-report'),
       continueForm: $('continue-form'), continueTokens: $('continue-tokens'), notice: $('notice'),
       answer: $('answer'), answerMeta: $('answer-meta'), answerChain: $('answer-chain'), answerChainBody: $('answer-chain-body'),
       curveSection: $('curve-section'), curve: $<SVGSVGElement>('curve'), anytimeIndex: $('anytime-index'),
@@ -147,6 +147,8 @@ export class PanelDom {
           h('select', { id: 'rerun-strategy', class: 'dropdown' },
             ...RERUN_STRATEGIES.map((s) => h('option', { value: s }, STRATEGY_LABELS[s] ?? s))),
           button('rerun', 'Re-run')),
+        h('label', { class: 'rerun-examples', title: 'Re-run with up to two of your own preference pairs before the question (their tokens count in the budget)' },
+          h('input', { id: 'rerun-examples', type: 'checkbox' }), 'with preference examples'),
         button('spend-report', 'Open spend report', 'secondary link-like')),
       h('div', { id: 'continue-form', class: 'continue-form', hidden: true, role: 'group', 'aria-label': 'Continue with more budget' },
         h('label', { for: 'continue-tokens' }, 'Extra tokens'),
@@ -202,7 +204,7 @@ export class PanelDom {
     e.rerun.addEventListener('click', () => {
       const strategy = RERUN_STRATEGIES.find((s) => s === e.rerunStrategy.value);
       if (strategy) {
-        this.post({ type: 'rerun', strategy });
+        this.post({ type: 'rerun', strategy, preferenceExamples: e.rerunExamples.checked });
       }
     });
     e.rerunKindButton.addEventListener('click', () => {
@@ -211,7 +213,7 @@ export class PanelDom {
       // A cascade is not re-run from the panel: the kind re-run uses the strategy picked beside Re-run.
       const chosen = strategy ?? RERUN_STRATEGIES.find((s) => s === e.rerunStrategy.value);
       if (answerKind && chosen) {
-        this.post({ type: 'rerun', strategy: chosen, answerKind });
+        this.post({ type: 'rerun', strategy: chosen, answerKind, preferenceExamples: e.rerunExamples.checked });
       }
     });
     e.spendReport.addEventListener('click', () => this.post({ type: 'openSpendReport' }));
@@ -536,6 +538,8 @@ export class PanelDom {
       // The run's own strategy (a cascade, which Re-run cannot repeat, proposes the single chain).
       e.rerunStrategy.value = RERUN_STRATEGIES.find((s) => s === view.header.strategy) ?? 'single';
       e.rerunStrategy.dataset.runId = view.header.runId;
+      // As the run had them: on when its examples were (even if none fitted), off when they were not.
+      e.rerunExamples.checked = view.header.preferenceExamples !== undefined;
     }
   }
 

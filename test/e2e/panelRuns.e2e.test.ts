@@ -10,6 +10,7 @@ import {
   closeAfterSpec, openWorkbench, panelFrame, reasonOnFile, recordPanelStates, runCommand, waitUntil, type Workbench,
 } from '../../tools/workbench';
 import { shortTitle } from '../../src/core/view/runViewText';
+import { SYSTEM_PROMPTS } from '../../src/core/reasoning/answerKinds';
 
 // The answer panel as a user sees it on a loaded machine, and runs kept in one panel.
 describe('e2e: a panel that keeps up, and runs in one place', function () {
@@ -20,6 +21,8 @@ describe('e2e: a panel that keeps up, and runs in one place', function () {
   const mixed = readTraceQuestion(70); // the recorded chains disagree (19 vs 31): eight answers before the stop
   const easy = readTraceQuestion(74);
   const other = readTraceQuestion(67);
+  const paired = readTraceQuestion(25); // the second recorded chain runs past any chain budget: its run makes a preference pair
+  const next = readTraceQuestion(0);
 
   before(async function () {
     server = await startModelServer();
@@ -71,7 +74,7 @@ describe('e2e: a panel that keeps up, and runs in one place', function () {
       const shown = states.filter((s) => s.status !== '');
       console.log(`      panel states (ms after the first request): ${shown.map((s) => `${s.t - t0} ${s.answers}:${s.answer || '-'}`).join(', ')}`);
       const last = shown.at(-1)!;
-      assert.match(last.status, /converged|budget/i);
+      assert.match(last.status, /converged|budget|most chains/i);
       assert.ok(last.answers >= 2, `several answers (${last.answers})`);
       // The panel's first state is the run with no answer yet, and every answer count follows in order.
       assert.equal(shown[0].answers, 0, `the panel first shows the run before its first answer: ${JSON.stringify(shown[0])}`);
@@ -120,6 +123,33 @@ describe('e2e: a panel that keeps up, and runs in one place', function () {
       assert.match(await panel().locator('#meta').innerText(), /single chain/);
       assert.equal(await panel().locator('#rerun-strategy').inputValue(), 'single');
       assert.equal(await wb.page.locator('iframe.webview').count(), 1, 'one answer panel');
+    });
+
+    it('a finished run\'s preference pair goes before the next question, the header says so, and Re-run can leave it out', async function () {
+      /** The system message of the first chain of each run asking `question` since request `from`. */
+      const systems = (from: number, question: string) => server.requests.slice(from)
+        .filter((r) => r.path.endsWith('/chat/completions') && r.body.messages?.at(-1)?.content?.startsWith(question) && r.body.messages.length === 2)
+        .map((r) => r.body.messages[0].content as string);
+      await ask('paired.md', paired.text);
+      await panel().locator('#status[data-state="finished"]').waitFor({ timeout: 90_000 });
+      assert.match(await panel().locator('#status').innerText(), /converged/i);
+
+      const from = server.requests.length;
+      await ask('next.md', next.text);
+      await finished(2);
+      assert.match(await panel().locator('#meta').innerText(), /\d preference examples?/);
+      assert.equal(await panel().locator('#rerun-examples').isChecked(), true);
+      const withExamples = systems(from, next.text);
+      assert.ok(withExamples.length >= 1 && withExamples.every((c) => c.startsWith(`${SYSTEM_PROMPTS.short}\n\n`) && c.includes(paired.text)), 'every chain is sent the pair, the earlier question in it');
+
+      const rerunFrom = server.requests.length;
+      await panel().locator('#rerun-examples').uncheck();
+      await panel().locator('#rerun').click();
+      await finished(3);
+      assert.doesNotMatch(await panel().locator('#meta').innerText(), /preference example/);
+      assert.equal(await panel().locator('#rerun-examples').isChecked(), false);
+      const without = systems(rerunFrom, next.text);
+      assert.ok(without.length >= 1 && without.every((c) => c === SYSTEM_PROMPTS.short), 'the re-run without them sends the kind\'s prompt alone');
     });
 
     it('with panelPerRun on, each run opens a panel of its own', async function () {

@@ -49,6 +49,14 @@ describe('settings validation', () => {
     assert.equal(problems.length, 2);
   });
 
+  it('reads preferenceExamples, auto unless turned off, and names a value it does not know', () => {
+    assert.equal(parseSettings({}).settings.preferenceExamples, 'auto');
+    assert.equal(parseSettings({ preferenceExamples: 'off' }).settings.preferenceExamples, 'off');
+    const { settings, problems } = parseSettings({ preferenceExamples: true });
+    assert.equal(settings.preferenceExamples, 'auto');
+    assert.deepEqual(problems, ['"budgetReasoner.preferenceExamples" must be one of off, auto (got true).']);
+  });
+
   it('reads the on/off settings, and names one that is not true or false', () => {
     assert.equal(parseSettings({ panelPerRun: true, logRequests: true }).settings.panelPerRun, true);
     const { settings, problems } = parseSettings({ panelPerRun: 'yes', logRequests: 1 });

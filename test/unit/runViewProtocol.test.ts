@@ -13,6 +13,7 @@ describe('parseFromWebviewMessage (the page is untrusted)', () => {
       { type: 'copy' }, { type: 'copy', answerIndex: 2 },
       { type: 'insert', mode: 'cursor' }, { type: 'insert', mode: 'replace', answerIndex: 0 },
       { type: 'rerun', strategy: 'single' }, { type: 'rerun', strategy: 'anytime-sc' }, { type: 'rerun', strategy: 'value-guided' },
+      { type: 'rerun', strategy: 'single', preferenceExamples: true }, { type: 'rerun', strategy: 'anytime-sc', answerKind: 'prose', preferenceExamples: false },
       { type: 'openLink', href: 'https://example.com/a?b=c' },
       { type: 'showRun', runId: '5b0e7a3c-2f1d-4c1e-9a55-0d3f6f2b8c11' },
     ];
@@ -33,6 +34,7 @@ describe('parseFromWebviewMessage (the page is untrusted)', () => {
       { type: 'insert' }, { type: 'insert', mode: 'everywhere' }, { type: 'insert', mode: 'cursor', answerIndex: -1 },
       { type: 'copy', answerIndex: 'all' }, { type: 'requestSnapshot' },
       { type: 'rerun', strategy: 'rm -rf' }, { type: 'rerun' },
+      { type: 'rerun', strategy: 'single', preferenceExamples: 'yes' }, { type: 'rerun', strategy: 'single', preferenceExamples: 1 },
       { type: 'openLink', href: 'javascript:alert(1)' }, { type: 'openLink', href: 'command:workbench.action.terminal.new' },
       { type: 'openLink', href: 'file:///etc/passwd' }, { type: 'openLink', href: 'data:text/html,x' }, { type: 'openLink', href: 42 },
       { type: 'showRun' }, { type: 'showRun', runId: 7 }, { type: 'showRun', runId: '' }, { type: 'showRun', runId: '../../x' },

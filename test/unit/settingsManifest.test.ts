@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
-  ANSWER_KIND_SETTINGS, CHAT_MODEL_CHOICES, LEVER_SETTINGS, ESTIMATOR_MODES, SELECTOR_NAMES, STOPPING_RULE_NAMES, STRATEGY_NAMES, defaultSettings, type Settings,
+  ANSWER_KIND_SETTINGS, CHAT_MODEL_CHOICES, LEVER_SETTINGS, ESTIMATOR_MODES, PREFERENCE_EXAMPLE_MODES, SELECTOR_NAMES, STOPPING_RULE_NAMES, STRATEGY_NAMES, defaultSettings, type Settings,
 } from '../../src/core/config';
 
 /** The settings VS Code shows (package.json) and the ones the code validates (config.ts) must agree. */
@@ -35,6 +35,7 @@ const ENUMS: Partial<Record<keyof Settings, readonly string[]>> = {
   answerKind: ANSWER_KIND_SETTINGS,
   selector: SELECTOR_NAMES,
   budgetLevers: LEVER_SETTINGS,
+  preferenceExamples: PREFERENCE_EXAMPLE_MODES,
 };
 
 const settingKeys = Object.keys(defaultSettings) as (keyof Settings)[];

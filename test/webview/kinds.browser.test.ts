@@ -267,8 +267,8 @@ plain
     await page.selectOption('#rerun-kind', 'short');
     await page.click('#rerun-kind-button');
     assert.deepEqual((await p.posted()).slice(before), [
-      { type: 'rerun', strategy: 'anytime-sc', answerKind: 'prose' },
-      { type: 'rerun', strategy: 'anytime-sc', answerKind: 'short' },
+      { type: 'rerun', strategy: 'anytime-sc', answerKind: 'prose', preferenceExamples: false },
+      { type: 'rerun', strategy: 'anytime-sc', answerKind: 'short', preferenceExamples: false },
     ] satisfies FromWebviewMessage[]);
     await page.context().close();
 
@@ -279,8 +279,31 @@ plain
     await c.page.selectOption('#rerun-strategy', 'value-guided');
     const from = (await c.posted()).length;
     await c.page.click('#rerun-kind-button');
-    assert.deepEqual((await c.posted()).slice(from), [{ type: 'rerun', strategy: 'value-guided', answerKind: 'prose' }] satisfies FromWebviewMessage[]);
+    assert.deepEqual((await c.posted()).slice(from), [{ type: 'rerun', strategy: 'value-guided', answerKind: 'prose', preferenceExamples: false }] satisfies FromWebviewMessage[]);
     await c.page.context().close();
+  });
+
+  it('says how many preference examples a run had, and re-runs with or without them as the toggle says', async function () {
+    const run = proseRun({ runId: 'with-examples' });
+    run.header.preferenceExamples = 2;
+    const p = await panelWith(run);
+    const { page } = p;
+    assert.match((await page.textContent('#meta')) ?? '', / · 2 preference examples/);
+    assert.equal(await page.isChecked('#rerun-examples'), true, 'a run that had examples proposes them again');
+    const before = (await p.posted()).length;
+    await page.click('#rerun');
+    await page.uncheck('#rerun-examples');
+    await page.click('#rerun');
+    assert.deepEqual((await p.posted()).slice(before), [
+      { type: 'rerun', strategy: run.header.strategy as 'anytime-sc', preferenceExamples: true },
+      { type: 'rerun', strategy: run.header.strategy as 'anytime-sc', preferenceExamples: false },
+    ] satisfies FromWebviewMessage[]);
+    await page.context().close();
+
+    const off = await panelWith(proseRun({ runId: 'without-examples' }));
+    assert.doesNotMatch((await off.page.textContent('#meta')) ?? '', /preference example/);
+    assert.equal(await off.page.isChecked('#rerun-examples'), false, 'a run without them proposes none');
+    await off.page.context().close();
   });
 
   it('shows the question, what it is about with the code collapsed, and a long code question collapsed', async function () {

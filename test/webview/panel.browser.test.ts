@@ -135,7 +135,7 @@ describe('answer panel webview (chromium)', function () {
       { type: 'copy' },
       { type: 'insert', mode: 'cursor' },
       { type: 'insert', mode: 'replace' },
-      { type: 'rerun', strategy: 'value-guided' },
+      { type: 'rerun', strategy: 'value-guided', preferenceExamples: false },
       { type: 'openSpendReport' },
       { type: 'continue', extraTokens: 6400 },
       { type: 'copy', answerIndex: 0 },
@@ -144,11 +144,11 @@ describe('answer panel webview (chromium)', function () {
     // Tab order reaches every toolbar control, and focus is visible.
     await page.focus('#continue');
     const order: string[] = [];
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 7; i++) {
       await page.keyboard.press('Tab');
       order.push(await page.evaluate(() => document.activeElement?.id ?? ''));
     }
-    assert.deepEqual(order, ['copy', 'insert', 'replace', 'rerun-strategy', 'rerun', 'spend-report']);
+    assert.deepEqual(order, ['copy', 'insert', 'replace', 'rerun-strategy', 'rerun', 'rerun-examples', 'spend-report']);
     const outline = await page.$eval('#spend-report', (el) => getComputedStyle(el).outlineStyle);
     assert.equal(outline, 'solid');
     await page.context().close();

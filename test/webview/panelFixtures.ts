@@ -129,9 +129,9 @@ export function codeRun(options: { codeTail?: string; runId?: string } = {}): { 
 }
 
 /** A prose run ("why" question): an explanation in markdown with a Python code block and a list. */
-export function proseRun(options: { proseTail?: string } = {}): { header: RunHeader; events: RunEvent[]; answer: string } {
+export function proseRun(options: { proseTail?: string; runId?: string } = {}): { header: RunHeader; events: RunEvent[]; answer: string } {
   const header: RunHeader = {
-    runId: 'prose-run',
+    runId: options.runId ?? 'prose-run',
     question: 'Why does Python treat a default argument like `items=[]` as shared between calls?',
     model: 'gpt-4o-mini', strategy: 'anytime-sc', caps: ['$0.25 per request'],
     providerBillsInDollars: true, budgetTokens: 3600, stoppingRule: 'Beta posterior ≥ 0.8', answerKind: 'prose',

@@ -7,6 +7,7 @@ import type { ModelCaller } from '../budget/modelCaller';
 import { CallFailure, CapRefusal } from '../budget/modelCaller';
 import { answersEqual, extractAnswer } from './answers';
 import { budgetPromptLine } from '../budget/budgetTracker';
+import type { PreferenceChain } from './preferenceExamples';
 
 export interface CalibrationExample {
   question: string;
@@ -21,6 +22,8 @@ export interface CalibrationResult {
   budget?: number;
   vanillaTokens?: number;
   calls: number;
+  /** Every reply of the search (the vanilla one, then each probe), correct or not: what a preference pair is built from. */
+  chains: PreferenceChain[];
 }
 
 export interface CalibrationProgress {
@@ -92,14 +95,18 @@ export async function calibrateBudgets(options: CalibrationOptions): Promise<Cal
       return { results, tokensSpent, stoppedEarly: 'aborted', message: 'Calibration was cancelled.' };
     }
     progress('vanilla answer');
-    const result: CalibrationResult = { question: example.question, calls: 0 };
+    const result: CalibrationResult = { question: example.question, calls: 0, chains: [] };
+    const keep = (reply: { text: string; tokens: number; truncated: boolean }, correct: boolean) =>
+      result.chains.push({ text: reply.text, outputTokens: reply.tokens, reached: correct, cut: reply.truncated });
     const vanilla = await ask(example.question, options.maxTokensPerCall ?? 2048);
     result.calls++;
     if (typeof vanilla !== 'object') {
       return { results, tokensSpent, stoppedEarly: vanilla, message: `Calibration ended at example ${i + 1}: ${vanilla}.` };
     }
     results.push(result);
-    if (vanilla.truncated || !answersEqual(extractAnswer(vanilla.text), example.answer)) {
+    const vanillaCorrect = !vanilla.truncated && answersEqual(extractAnswer(vanilla.text), example.answer);
+    keep(vanilla, vanillaCorrect);
+    if (!vanillaCorrect) {
       progress('vanilla answer was wrong; skipped');
       continue;
     }
@@ -116,6 +123,7 @@ export async function calibrateBudgets(options: CalibrationOptions): Promise<Cal
         return { results, tokensSpent, stoppedEarly: probe, message: `Calibration ended at example ${i + 1}: ${probe}.` };
       }
       const correct = !probe.truncated && answersEqual(extractAnswer(probe.text), example.answer);
+      keep(probe, correct);
       if (!correct || probe.tokens >= previousCost) {
         break;
       }

@@ -22,6 +22,7 @@ import { answerLogprob, createStrategy, chainReliability, firstChainCheck, ONE_U
 import type { FirstChainCheck } from './firstChainHistory';
 import type { ChainRecord, ReasoningStrategy, RunAction, RunProgress } from './strategies';
 import { budgetPromptLine, budgetTrackerBlock } from '../budget/budgetTracker';
+import { chainPromptMessages, type PreferenceChain, type PreferencePair } from './preferenceExamples';
 
 export const DEFAULT_SYSTEM_PROMPT = SYSTEM_PROMPTS.short;
 export const FORCED_ANSWER_PROMPT = FORCED_ANSWER_PROMPTS.short;
@@ -36,6 +37,8 @@ export const FORCED_ANSWER_RESERVE_TOKENS = 256;
 export const THINKING_SHARE = 0.8;
 /** A chain shorter than this is not worth shortening to: the caps' own clamp applies instead. */
 const MIN_SHORTENED_CHAIN_TOKENS = 64;
+/** How a forced answer is appended to its chain's text. */
+const FORCED_ANSWER_MARK = '\n\n**Final answer (forced):**';
 /** Below this the tail no longer carries the chain's latest result. */
 const MIN_FORCED_TAIL_CHARS = 120;
 
@@ -77,6 +80,8 @@ export interface ReasoningRunOptions {
    * at the endpoint's default (its makers' choice for one good answer). Undefined: never sent.
    */
   temperature?: number;
+  /** Preference examples shown before the question of every chain (forced answers go without them). */
+  examples?: readonly PreferencePair[];
   /** Put the TALE budget line in the prompt (default true). */
   budgetInPrompt?: boolean;
   /** Milliseconds clock, for the curve's time stamps (injectable for tests). */
@@ -118,6 +123,8 @@ export interface RunEngine {
   agreeingChainTokens(answer: string): number[];
   /** Whether later chains confirmed the first: what the model's first-chain history learns from (none for a cascade). */
   firstChainCheck(): FirstChainCheck | undefined;
+  /** The chains preference pairs are built from (preferenceExamples.ts); an engine without it makes none. */
+  preferenceChains?(answer: string): PreferenceChain[];
 }
 
 /** "2 and 3", "2, 3 and 4". */
@@ -203,6 +210,21 @@ export class ReasoningRun implements RunEngine {
     return this.chains
       .filter((c) => c.vote !== undefined && c.vote === vote && c.finishReason === 'stop')
       .map((c) => c.completionTokens);
+  }
+
+  /** The distinct chains as preference pairs are built from them: which reached `answer` whole, on their own. */
+  preferenceChains(answer: string): PreferenceChain[] {
+    const vote = this.voteOfShown(answer);
+    return this.chains.map((c) => {
+      // A forced chain's text without the answer forced onto it: what the chain itself wrote.
+      const own = c.forced && c.text.includes(FORCED_ANSWER_MARK) ? c.text.slice(0, c.text.lastIndexOf(FORCED_ANSWER_MARK)) : c.text;
+      return {
+        text: own.trim() ? own : c.thinking ?? '',
+        outputTokens: c.completionTokens,
+        reached: vote !== undefined && c.vote === vote && c.finishReason === 'stop' && !c.forced,
+        cut: c.finishReason === 'length',
+      };
+    });
   }
 
   firstChainCheck(): FirstChainCheck | undefined {
@@ -347,17 +369,13 @@ export class ReasoningRun implements RunEngine {
     return undefined;
   }
 
-  private chainMessages(promptBudget: number): ChatMessage[] {
+  private chainMessages(promptBudget: number, examples: readonly PreferencePair[] = this.options.examples ?? []): ChatMessage[] {
     if (this.options.budgetInPrompt === false) {
-      return [{ role: 'system', content: this.systemPrompt }, { role: 'user', content: this.options.question }];
+      return chainPromptMessages(this.systemPrompt, examples, this.options.question);
     }
     // Follow-up chains also see what the run has used and has left (BATS-style budget tracker).
     const tracker = this.chains.length > 0 ? `\n${budgetTrackerBlock(this.tokensSpent, this.runBudget)}` : '';
-    const question = `${this.options.question}\n${budgetPromptLine(promptBudget)}${tracker}`;
-    return [
-      { role: 'system', content: this.systemPrompt },
-      { role: 'user', content: question },
-    ];
+    return chainPromptMessages(this.systemPrompt, examples, `${this.options.question}\n${budgetPromptLine(promptBudget)}${tracker}`);
   }
 
   /**
@@ -386,7 +404,8 @@ export class ReasoningRun implements RunEngine {
 
   private forcedMessages(chain: ChainRecord, tailChars = FORCED_ANSWER_TAIL_CHARS): ChatMessage[] {
     return [
-      ...this.chainMessages(chain.promptBudget),
+      // The answer is forced from the chain's own reasoning: the examples would only cost tokens here.
+      ...this.chainMessages(chain.promptBudget, []),
       // Cut while thinking: the thinking so far is what the answer is forced from.
       { role: 'assistant', content: reasoningTail(chain.text.trim() ? chain.text : chain.thinking ?? chain.text, tailChars) },
       { role: 'user', content: FORCED_ANSWER_PROMPTS[this.kind] },
@@ -473,8 +492,8 @@ export class ReasoningRun implements RunEngine {
     if (found) {
       this.recordAnswer(chain, found);
       chain.text = this.kind === 'short'
-        ? `${chain.text}\n\n**Final answer (forced):** ${found.raw}`
-        : `${chain.text}\n\n**Final answer (forced):**\n\n${choice!.text.trim()}`;
+        ? `${chain.text}${FORCED_ANSWER_MARK} ${found.raw}`
+        : `${chain.text}${FORCED_ANSWER_MARK}\n\n${choice!.text.trim()}`;
     }
     this.emit({ type: 'attempt-finished', attempt: this.attempts, finishReason: choice?.finishReason ?? 'unknown', answer: chain.vote, completionTokens: result.usage.completionTokens, text: choice?.text ?? '' });
     // Another truncated chain may be waiting for its own forced answer.

@@ -57,6 +57,7 @@ export function createRunEngine(plan: RunPlan, callerOf: (model: PlanModel) => M
       selector: spec.selector,
       strategy: options.strategy ?? strategyOf(spec, options.history?.(model)),
       budget: { ...budget, totalTokens: plan.budgetTokens },
+      ...(plan.examples.length ? { examples: plan.examples } : {}),
       ...temperatureOf(model),
     }, listener);
   }

@@ -21,6 +21,7 @@ import { CODE_DEFAULTS } from '../reasoning/codeConsensus';
 import type { ModelPrice } from '../tokens/prices';
 import { contextProblem } from '../tokens/contextWindows';
 import { checkQuestion, MAX_QUESTION_CHARS } from '../question';
+import { chainPromptMessages, selectPreferenceExamples, type PreferencePair } from '../reasoning/preferenceExamples';
 import { capRefusal, refusal, type Refusal } from './refusal';
 
 /** Chains the auto budget plans for: the majority-of-8 anchor of the recorded traces. */
@@ -33,6 +34,11 @@ export const TALE_ESTIMATE_MAX_TOKENS = 16;
 export const MIN_CHAIN_TOKENS = 64;
 /** The least answer room the context-window check insists on. */
 export const MIN_ANSWER_TOKENS = 64;
+/**
+ * A fixed budget keeps preference examples only while this many chains with them fit in it: the
+ * default strategy does not trust one chain alone, and examples that leave room for one would cost the second.
+ */
+export const MIN_CHAINS_WITH_EXAMPLES = 2;
 /** The cascade settles at a cheaper model when its weighted votes reach this share. */
 export const CASCADE_SETTLE_TEXT = 'a cheaper model settles it (weighted votes ≥ 0.8), else the next model';
 
@@ -96,6 +102,10 @@ export interface PlanRequest {
   today?: SpendAmount;
   /** Billed tokens per local token of each model, as its calls taught them; without it the local count is taken as billed. */
   ratios?: Pick<TokenRatios, 'of'>;
+  /** The user's preference pairs (the host keeps them); none: no examples. */
+  preferencePairs?: readonly PreferencePair[];
+  /** This run's choice of preference examples (Re-run's toggle), when it differs from the settings'. */
+  preferenceExamples?: boolean;
 }
 
 /** How the chain budget is found: the configured number, the local estimator, or a TALE call first. */
@@ -131,8 +141,10 @@ export interface RunPlan {
   systemPrompt: string;
   /** Cheapest first; the last is the strongest. */
   models: readonly PlanModel[];
-  /** Prompt tokens of one chain at the first model (system prompt and question), billed: the local count at the model's ratio. */
+  /** Prompt tokens of one chain at the first model (system prompt, preference examples and question), billed: the local count at the model's ratio. */
   promptTokens: number;
+  /** The preference examples each chain is sent before its question (none when off, or no pair fits). */
+  examples: readonly PreferencePair[];
   /** The budget set by the user (settings or this run), if any. */
   fixedBudget?: number;
   estimateStep: EstimateStep;
@@ -175,6 +187,8 @@ export interface RunPlan {
     stoppingRule?: string;
     /** How the budget bounds the model's thinking (budgetLevers.ts); absent for a VS Code model. */
     levers?: string;
+    /** Preference examples before the question; absent when they are off for the run. */
+    preferenceExamples?: number;
   };
 }
 
@@ -205,9 +219,9 @@ export function planRun(request: PlanRequest): PlanResult {
   }
   const systemPrompt = SYSTEM_PROMPTS[answerKind];
   const ratioOf = (model: PlanModel) => ratioFor(model, request);
-  // Billed prompt tokens: the expected figure sizes budgets, the upper bound checks what must fit.
-  const localPrompt = (model: PlanModel) => tokens.countChatPrompt([{ role: 'system', content: systemPrompt }, { role: 'user', content: prompt }], model.id).tokens;
-  const chatPrompt = (model: PlanModel, bound: 'estimate' | 'upper') => toBilled(localPrompt(model), ratioOf(model).prompt[bound]);
+  // Billed prompt tokens of a chain as sent, examples included: the expected figure sizes budgets, the upper bound checks what must fit.
+  const promptWith = (examples: readonly PreferencePair[], model: PlanModel, bound: 'estimate' | 'upper') =>
+    toBilled(tokens.countChatPrompt(chainPromptMessages(systemPrompt, examples, prompt), model.id).tokens, ratioOf(model).prompt[bound]);
 
   const fixedBudget = request.budgetTokens ?? (settings.requestBudget === 'auto' ? undefined : settings.requestBudget);
   // A fixed budget needs no estimate call under `auto`: the local estimate sizes the chain within it for free.
@@ -219,10 +233,20 @@ export function planRun(request: PlanRequest): PlanResult {
   const estimate: BudgetEstimate = estimateStep === 'fixed' ? { tokens: fixedBudget!, source: 'fixed' } : request.estimate(prompt);
   // Budgets count billed tokens (prompt + completion), as the caps and the meter do.
   const chainTokens = Math.min(estimate.tokens, fixedBudget ?? Number.POSITIVE_INFINITY);
+  const examplesOn = strategy !== 'cascade' && (request.preferenceExamples ?? settings.preferenceExamples === 'auto');
+  // Examples never cause a refusal: they are dropped, the least similar first, until the prompt fits every model's window and a fixed budget.
+  const examplesFit = (examples: readonly PreferencePair[]) =>
+    models.every((m) => !contextProblem(promptWith(examples, m, 'upper'), MIN_ANSWER_TOKENS, m.id, m.contextWindow))
+    && (fixedBudget === undefined || MIN_CHAINS_WITH_EXAMPLES * (promptWith(examples, first, 'estimate') + chainTokens) <= fixedBudget);
+  const examples = examplesOn
+    ? fitting(selectPreferenceExamples(request.preferencePairs ?? [], { question: prompt, answerKind, model: first.id, endpoint: first.baseUrl ?? '' }), examplesFit)
+    : [];
+  const localPrompt = (model: PlanModel) => tokens.countChatPrompt(chainPromptMessages(systemPrompt, examples, prompt), model.id).tokens;
+  const chatPrompt = (model: PlanModel, bound: 'estimate' | 'upper') => promptWith(examples, model, bound);
   const promptTokens = chatPrompt(first, 'estimate');
   const budgetTokens = fixedBudget ?? autoRunBudget(chainTokens, promptTokens);
   // Priced at the strongest model: the most a cascade can cost.
-  const preview = previewAt(strongest, prompt, systemPrompt, chainTokens, fixedBudget, estimateStep === 'tale', request);
+  const preview = previewAt(strongest, chainPromptMessages(systemPrompt, examples, prompt), chainTokens, fixedBudget, estimateStep === 'tale', request);
   const refused = (r: Refusal): PlanResult => ({ ok: false, refusal: r, preview });
 
   const modelProblem = strategy === 'cascade' ? cascadeProblem(models) : singleModelProblem(first);
@@ -266,6 +290,7 @@ export function planRun(request: PlanRequest): PlanResult {
       systemPrompt,
       models,
       promptTokens,
+      examples,
       ...(fixedBudget !== undefined ? { fixedBudget } : {}),
       estimateStep,
       estimate,
@@ -294,6 +319,7 @@ export function planRun(request: PlanRequest): PlanResult {
         ...(settings.requestCapUsd > 0 ? { dollarCap: settings.requestCapUsd } : {}),
         ...stoppingRuleOf(strategy === 'cascade' ? CASCADE_SETTLE_TEXT : stoppingRuleText(settings, answerKind, strategy)),
         ...(strongest.baseUrl !== undefined ? { levers: budgetLevers(leverFamily(strongest.id, strongest.baseUrl, settings.budgetLevers), chainTokens, THINKING_SHARE).text } : {}),
+        ...(examplesOn ? { preferenceExamples: examples.length } : {}),
       },
     },
   };
@@ -304,10 +330,11 @@ export function planRun(request: PlanRequest): PlanResult {
  * a fixed budget as set, else AUTO_CHAINS chains at the estimate; a TALE call first may set any
  * chain budget up to its cap, so the worst case assumes it does.
  */
-function previewAt(model: PlanModel, question: string, systemPrompt: string, chainTokens: number, fixedBudget: number | undefined, callsTale: boolean, request: PlanRequest): CostPreview {
+function previewAt(model: PlanModel, chainPrompt: CountedChatMessage[], chainTokens: number, fixedBudget: number | undefined, callsTale: boolean, request: PlanRequest): CostPreview {
   const { tokens } = request;
   const ratio = ratioFor(model, request).prompt;
-  const localPrompt = tokens.countChatPrompt([{ role: 'system', content: systemPrompt }, { role: 'user', content: question }], model.id).tokens;
+  const question = chainPrompt[chainPrompt.length - 1].content;
+  const localPrompt = tokens.countChatPrompt(chainPrompt, model.id).tokens;
   const promptTokens = toBilled(localPrompt, ratio.estimate);
   return costPreview({
     chainTokens,
@@ -338,6 +365,16 @@ function cascadeSpec(strongest: PlanModel, budgetTokens: number, requestCapUsd: 
     totalDollars: requestCapUsd > 0 ? Math.min(requestCapUsd, alwaysStrong) : alwaysStrong,
     dollarsPerToken,
   };
+}
+
+/** The longest head of `items` (ranked best first) that `fits` accepts; none when not even one does. */
+function fitting<T>(items: readonly T[], fits: (items: readonly T[]) => boolean): T[] {
+  for (let n = items.length; n > 0; n--) {
+    if (fits(items.slice(0, n))) {
+      return items.slice(0, n);
+    }
+  }
+  return [];
 }
 
 /** A model's token ratio: the learned one when the host gave ratios, else the local count as billed. */

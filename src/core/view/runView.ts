@@ -55,6 +55,8 @@ export interface RunHeader {
   about?: string;
   /** The code the question is about, as sent (Re-run sends it again). */
   context?: QuestionContext;
+  /** Preference examples sent before the question (0: on, but no pair fitted); absent when they were off. */
+  preferenceExamples?: number;
 }
 
 /** One model's share of the run's spend, from the spend records naming it. */
@@ -572,6 +574,7 @@ export function parseRunView(raw: unknown): RunView | undefined {
     ...(isNum(h.dollarCap) ? { dollarCap: h.dollarCap } : {}),
     ...(isStr(h.stoppingRule) ? { stoppingRule: h.stoppingRule.slice(0, 200) } : {}),
     ...(isStr(h.levers) ? { levers: h.levers.slice(0, 200) } : {}),
+    ...(Number.isSafeInteger(h.preferenceExamples) && (h.preferenceExamples as number) >= 0 && (h.preferenceExamples as number) <= 100 ? { preferenceExamples: h.preferenceExamples as number } : {}),
     ...modelsOf(h.models),
     ...(oneOf(h.answerKind, ANSWER_KINDS) ? { answerKind: oneOf(h.answerKind, ANSWER_KINDS) } : {}),
     ...(oneOf(h.answerKindSource, ANSWER_KIND_SOURCES) ? { answerKindSource: oneOf(h.answerKindSource, ANSWER_KIND_SOURCES) } : {}),

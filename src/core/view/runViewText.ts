@@ -63,6 +63,9 @@ export function headerParts(view: RunView): string[] {
   if (h.levers) {
     parts.push(h.levers);
   }
+  if (h.preferenceExamples) {
+    parts.push(`${h.preferenceExamples} preference example${h.preferenceExamples === 1 ? '' : 's'}`);
+  }
   return parts;
 }
 
