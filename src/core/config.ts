@@ -36,7 +36,8 @@ export type LeverSetting = typeof LEVER_SETTINGS[number];
 /**
  * `budgetReasoner.preferenceExamples`: `auto` puts up to two of the user's own preference pairs
  * (core/reasoning/preferenceExamples.ts) before a question; with no pairs yet it adds nothing.
- * `off` neither collects pairs nor adds them.
+ * `off` (the default: examples cost prompt tokens on every chain, for a gain not yet measured on
+ * the user's model) neither collects pairs nor adds them.
  */
 export const PREFERENCE_EXAMPLE_MODES = ['off', 'auto'] as const;
 export type PreferenceExampleMode = typeof PREFERENCE_EXAMPLE_MODES[number];
@@ -118,7 +119,7 @@ export const defaultSettings: Settings = {
   logRequests: false,
   temperature: 0.7,
   panelPerRun: false,
-  preferenceExamples: 'auto',
+  preferenceExamples: 'off',
 };
 
 /** The most surrounding lines a selection's context may carry. */

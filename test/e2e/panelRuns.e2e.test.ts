@@ -27,7 +27,7 @@ describe('e2e: a panel that keeps up, and runs in one place', function () {
   before(async function () {
     server = await startModelServer();
     cs = await startCodeServer({
-      settings: { 'budgetReasoner.baseUrl': server.url, 'budgetReasoner.model': 'qwen2.5-math-replay', 'budgetReasoner.estimator': 'local' },
+      settings: { 'budgetReasoner.baseUrl': server.url, 'budgetReasoner.model': 'qwen2.5-math-replay', 'budgetReasoner.estimator': 'local', 'budgetReasoner.preferenceExamples': 'auto' },
     });
     wb = await openWorkbench(workbenchUrl(cs.port, cs.workspace));
   });

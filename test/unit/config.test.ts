@@ -49,11 +49,11 @@ describe('settings validation', () => {
     assert.equal(problems.length, 2);
   });
 
-  it('reads preferenceExamples, auto unless turned off, and names a value it does not know', () => {
-    assert.equal(parseSettings({}).settings.preferenceExamples, 'auto');
-    assert.equal(parseSettings({ preferenceExamples: 'off' }).settings.preferenceExamples, 'off');
+  it('reads preferenceExamples, off unless turned on, and names a value it does not know', () => {
+    assert.equal(parseSettings({}).settings.preferenceExamples, 'off');
+    assert.equal(parseSettings({ preferenceExamples: 'auto' }).settings.preferenceExamples, 'auto');
     const { settings, problems } = parseSettings({ preferenceExamples: true });
-    assert.equal(settings.preferenceExamples, 'auto');
+    assert.equal(settings.preferenceExamples, 'off');
     assert.deepEqual(problems, ['"budgetReasoner.preferenceExamples" must be one of off, auto (got true).']);
   });
 

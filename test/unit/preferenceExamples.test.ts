@@ -167,7 +167,7 @@ describe('preference examples: pairs of the model\'s own chains at one budget', 
       countChatPrompt: (messages) => ({ tokens: messages.reduce((n, m) => n + 3 + words(m.content), 3) }),
     };
     const model: PlanModel = { id: 'gpt-4o-mini', baseUrl: ENDPOINT, price: { input: 1, cachedInput: 0.5, output: 4, matched: 'm', source: 'override' }, contextWindow: 128_000, billsInDollars: true };
-    const settings = (patch: Partial<Settings> = {}): Settings => ({ ...defaultSettings, ...patch });
+    const settings = (patch: Partial<Settings> = {}): Settings => ({ ...defaultSettings, preferenceExamples: 'auto', ...patch });
     const QUESTION = 'How many ways can 8 books be arranged on a shelf?';
     const PAIRS = [pair('How many ways can 5 books be arranged on a shelf?'), pair('What is the sum of the first 10 odd numbers?'), pair('How many ways can 4 people sit around a round table?')];
     const plan = (patch: Partial<PlanRequest> = {}): RunPlan => {
