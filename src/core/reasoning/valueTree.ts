@@ -622,9 +622,12 @@ export class ValueTreeRun implements RunEngine {
     this.announce();
   }
 
-  /** The paths that hold an answer (a leaf's own, or one forced from them). */
+  /**
+   * The paths that hold an answer: a leaf's own, or one forced from a path's end. An answer forced
+   * from a node that has since grown children stands for no path of its own, and is no vote.
+   */
   private answered(): TreeNode[] {
-    return this.nodes.filter((n) => n.answer);
+    return this.nodes.filter((n) => n.answer && n.children.length === 0);
   }
 
   /** What the panel shows of an answer: a value's normal form, or the code or prose as written. */
