@@ -25,7 +25,7 @@ import { ONE_UNCHECKED_ANSWER } from './strategies';
 /** Every tunable of the tree in one place. */
 export const TREE_DEFAULTS = {
   /** Discount of a child's value in its parent's: V(n) = R(n) + gamma * max V(children). */
-  gamma: 0.9,
+  gamma: 0.5,
   /** Children one expansion asks for at most (k); the node's budget share may allow fewer. */
   maxChildren: 3,
   /** A path this deep is a leaf: its answer is forced. */
