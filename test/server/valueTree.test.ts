@@ -44,7 +44,7 @@ describe('value tree against the loopback server (real openai client)', function
     const server = await serve('plain');
     server.reset();
     const r = await treeRun(server, short.text, 6000);
-    const steps = server.requests.filter((q, i) => server.responses[i].kind === 'step');
+    const steps = server.requests.filter((_q, i) => server.responses[i].kind === 'step');
     assert.ok(steps.length >= 3);
     assert.ok(steps.every((q) => JSON.stringify(q.body.stop) === JSON.stringify([STEP_BREAK])), 'every step request carries the paragraph break as its stop');
     const sent = server.responses.filter((s) => s.kind === 'step').flatMap((s) => s.choices.map((c) => c.text));
@@ -82,7 +82,7 @@ describe('value tree against the loopback server (real openai client)', function
     const server = await serve('ignore-n', { ignoreN: true });
     server.reset();
     const { outcome, run } = await treeRun(server, short.text, 6000);
-    const stepBodies = server.requests.filter((q, i) => server.responses[i].kind === 'step').map((q) => q.body.n);
+    const stepBodies = server.requests.filter((_q, i) => server.responses[i].kind === 'step').map((q) => q.body.n);
     assert.equal(stepBodies[0], 3);
     assert.ok(stepBodies.slice(1).every((n) => n === undefined), JSON.stringify(stepBodies));
     assert.ok(run.nodes.length > 3);
@@ -109,7 +109,7 @@ describe('value tree against the loopback server (real openai client)', function
     continuedBudget(first.caps, first.run.totalBudget, 4000);
     const more = await first.run.continueWith(4000);
     assert.ok(first.run.nodes.length > nodes);
-    const continued = server.requests.slice(requests).filter((q, i) => server.responses[requests + i].kind === 'step');
+    const continued = server.requests.slice(requests).filter((_q, i) => server.responses[requests + i].kind === 'step');
     assert.ok(continued.length > 0);
     assert.ok(more.tokensSpent <= 5500, `${more.tokensSpent}`);
   });
