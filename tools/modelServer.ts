@@ -12,6 +12,7 @@ import { FORCED_ANSWER_PROMPTS } from '../src/core/reasoning/answerKinds';
 import { codeReply, proseReply, requestedKind } from './proseReplay';
 import { ChainCursor, loadTraceLibrary, type ChainSource, type TraceDataset, type TraceLibrary } from './recordedData';
 import { CODE_REPLAY_MODEL, CodeReplay } from './codeReplay';
+import { TreeReplay, treeRequest } from './treeReplay';
 
 export interface ReplayModel {
   id: string;
@@ -150,7 +151,8 @@ export interface CompletionUsage {
   completion_tokens_details: { reasoning_tokens: number };
 }
 
-export type ReplyKind = 'recorded' | 'scripted' | 'estimate' | 'forced-answer' | 'unmatched' | 'error';
+/** `step` and `value` answer a value tree (./treeReplay.ts). */
+export type ReplyKind = 'recorded' | 'scripted' | 'estimate' | 'forced-answer' | 'step' | 'value' | 'unmatched' | 'error';
 
 export interface SentResponse {
   requestIndex: number;
@@ -364,6 +366,12 @@ function thinkingSplit(text: string, format: ThinkingFormat | undefined, fault: 
   return at > 0 ? { thinking: text.slice(0, at), reply: text.slice(at + 2) } : { thinking: '', reply: text };
 }
 
+/** The text before the first of the stop sequences. */
+function beforeStop(text: string, stop: readonly string[]): string {
+  const at = Math.min(...stop.map((s) => text.indexOf(s)).filter((i) => i >= 0));
+  return Number.isFinite(at) ? text.slice(0, at) : text;
+}
+
 function logprobEntries(choice: PlannedChoice, from: number, to: number): Array<{ token: string; logprob: number; bytes: number[]; top_logprobs: [] }> {
   const entries = [];
   for (let i = from; i < to; i++) {
@@ -406,6 +414,7 @@ class LoopbackModelServer implements ModelServer {
   private readonly cursor: ChainCursor;
   private readonly library: TraceLibrary;
   private readonly code: CodeReplay;
+  private readonly tree: TreeReplay;
   private readonly server: http.Server;
   /** Paraphrases served so far per prose question, so each call says it another way. */
   private readonly paraphrases = new Map<string, number>();
@@ -417,6 +426,7 @@ class LoopbackModelServer implements ModelServer {
     this.cursor = new ChainCursor(options.seed);
     this.library = loadTraceLibrary(options.dataDir);
     this.code = options.codeReplay ?? new CodeReplay();
+    this.tree = new TreeReplay(this.library);
     this.tokenizer = serverTokenizer(options.tokenizer);
     // Builds the o200k encoder now (~0.5 s once per process) rather than inside a test's first request.
     countTokens('');
@@ -458,11 +468,13 @@ class LoopbackModelServer implements ModelServer {
     this.cursor.reset(options.seed);
     this.paraphrases.clear();
     this.code.reset();
+    this.tree.reset();
   }
 
   resetCursors(): void {
     this.cursor.reset();
     this.code.reset();
+    this.tree.reset();
   }
 
   setTokensPerSecond(tokensPerSecond: number): void {
@@ -591,8 +603,8 @@ class LoopbackModelServer implements ModelServer {
         throw faultError({ ...fault, status: fault.status });
       }
       this.checkAuthorization(request.authorization);
-      const { model, messages, n, limit, includeUsage, promptTokens } = this.validate(body);
-      const plan = this.plan(model, messages, n, limit, fault);
+      const { model, messages, n, limit, includeUsage, promptTokens, stop } = this.validate(body);
+      const plan = this.plan(model, messages, n, limit, fault, stop);
       const hidden = plan.choices.reduce((sum, c) => sum + c.hidden, 0);
       const usage = completionUsage(promptTokens, plan.choices.reduce((sum, c) => sum + c.count, 0), hidden);
       Object.assign(sent, { model: model.id, kind: plan.kind, questionKey: plan.questionKey, chainIndexes: plan.chainIndexes, countedUsage: usage });
@@ -679,18 +691,24 @@ class LoopbackModelServer implements ModelServer {
       );
     }
     const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
-    return { model, messages, n, limit: limit ?? window - promptTokens, includeUsage, promptTokens };
+    const stop = (typeof body.stop === 'string' ? [body.stop] : Array.isArray(body.stop) ? body.stop : []).filter((x): x is string => typeof x === 'string' && x !== '');
+    if (stop.length > 4) {
+      throw new ApiError(400, "Invalid 'stop': array too long. Expected an array with maximum length 4.", 'invalid_request_error', 'array_above_max_length', 'stop');
+    }
+    return { model, messages, n, limit: limit ?? window - promptTokens, includeUsage, promptTokens, stop };
   }
 
   /** What to answer: a script, a forced answer, a TALE-EP estimate, recorded chains, or "no recorded answer". */
-  private plan(model: ReplayModel, messages: PromptMessage[], n: number, limit: number, fault: ScriptedReply | undefined): PlannedReply {
+  private plan(model: ReplayModel, messages: PromptMessage[], n: number, limit: number, fault: ScriptedReply | undefined, stop: readonly string[] = []): PlannedReply {
     const texts = this.replyTexts(model, messages, n, fault);
     const cyclic = fault?.hugeResponse ? (fault.hugeResponse === true ? 250_000 : fault.hugeResponse) : fault?.ignoreMaxTokens ? (fault.ignoreMaxTokens === true ? 100_000 : fault.ignoreMaxTokens) : 0;
     const format = fault?.thinkingFormat ?? this.thinking ?? (fault?.thinking !== undefined ? 'reasoning_content' : undefined);
     const choices = texts.choices.map(({ text: whole, logprob, recorded }): PlannedChoice => {
       const split = thinkingSplit(whole, format, fault, texts.kind);
       const field = format === 'think-tags' || !split.thinking ? undefined : format;
-      const text = split.thinking && format === 'think-tags' ? `<think>\n${split.thinking}\n</think>\n\n${split.reply}` : split.reply;
+      // Generation ends before a stop sequence, which is not sent (a runaway reply ignores them, as it ignores max_tokens).
+      const reply = cyclic ? split.reply : beforeStop(split.reply, stop);
+      const text = split.thinking && format === 'think-tags' ? `<think>\n${split.thinking}\n</think>\n\n${reply}` : reply;
       const tokenizeText = (t: string) => (recorded ? this.tokenizer.tokenizeRecorded(t) : this.tokenizer.tokenize(t)).tokens;
       const thinkingTokens = field ? tokenizeText(split.thinking) : [];
       const thinking = { thinkingCount: thinkingTokens.length, ...(field ? { thinkingField: field } : {}) };
@@ -718,6 +736,17 @@ class LoopbackModelServer implements ModelServer {
     if (fault?.content !== undefined) {
       const contents = Array.isArray(fault.content) ? fault.content : [fault.content];
       return { ...fixed('scripted', ''), choices: Array.from({ length: n }, (_, i) => ({ text: contents[i % contents.length], logprob: fixedTokenLogprob, recorded: false })) };
+    }
+    const tree = treeRequest(messages);
+    if (tree) {
+      const sourceOf = (q: { dataset: TraceDataset }) => model.sources[q.dataset];
+      if (tree.kind === 'value') {
+        return fixed('value', this.tree.value(tree, sourceOf));
+      }
+      const steps = this.tree.step(tree, sourceOf, n, this.options.greedy === true);
+      if (steps) {
+        return { kind: 'step', questionKey: steps.questionKey, chainIndexes: steps.chainIndexes, choices: steps.texts.map((text) => ({ text, logprob: fixedTokenLogprob, recorded: true })) };
+      }
     }
     const last = messages[messages.length - 1];
     const previous = messages[messages.length - 2];

@@ -3,10 +3,12 @@
 // Each setting's allowed values, in package.json's order (a unit test checks that they agree).
 
 /** `budgetReasoner.strategy`. */
-export const STRATEGY_NAMES = ['anytime-sc', 'single', 'value-guided', 'cascade'] as const;
+export const STRATEGY_NAMES = ['anytime-sc', 'single', 'value-guided', 'value-tree', 'cascade'] as const;
 export type StrategyName = typeof STRATEGY_NAMES[number];
-/** The strategies one ReasoningRun carries out; 'cascade' is a run over several models (CascadeRun). */
+/** The strategies on one model; 'cascade' is a run over several models (CascadeRun). */
 export type ChainStrategyName = Exclude<StrategyName, 'cascade'>;
+/** The strategies one ReasoningRun carries out by drawing whole chains; 'value-tree' searches over steps (ValueTreeRun). */
+export type SamplingStrategyName = Exclude<ChainStrategyName, 'value-tree'>;
 
 /** `budgetReasoner.estimator`. */
 export const ESTIMATOR_MODES = ['auto', 'tale', 'local', 'fixed'] as const;

@@ -7,11 +7,9 @@ import { meteredCallers } from '../../src/core/run/callers';
 import { MemorySpendLedger } from '../../src/core/ledger/spendLedger';
 import type { FinishReason } from '../../src/core/providers/chatProvider';
 import { ProviderError } from '../../src/core/providers/chatProvider';
-import { ReasoningRun } from '../../src/core/reasoning/reasoningRun';
-import { createStrategy } from '../../src/core/reasoning/strategies';
 import { priceLookup } from '../../src/core/tokens/prices';
 import { REPLAY_MODEL, sharedTokenCounter, silenceSdkLog } from '../support/faultTable';
-import { assertCapsHeld, caseArb, DAY, earlierSpend, SEED, SERVER_MODES, serverProperty } from '../support/capsProperty';
+import { assertCapsHeld, caseArb, DAY, earlierSpend, SEED, SERVER_MODES, serverProperty, stressRun } from '../support/capsProperty';
 import type { ScriptedReply } from '../../tools/modelServer';
 import { ScriptedProvider, type ProviderStep } from '../support/scripted';
 
@@ -58,12 +56,7 @@ describe('Stress: random strategies, budgets, caps, replies, faults and Stops ne
           { id: REPLAY_MODEL, provider: scriptedEndpoint(c.replies), prices: priceLookup({ overrides: { [REPLAY_MODEL]: c.price } }) }, c.caps);
         const stop = new AbortController();
         let deltas = 0;
-        const run = new ReasoningRun(caller, {
-          question: 'What is 6 * 7?',
-          strategy: createStrategy(c.strategy),
-          budget: { chainTokens: c.chainTokens, ...(c.totalTokens !== undefined ? { totalTokens: c.totalTokens } : {}), source: 'fixed' },
-          parallel: c.parallel,
-        }, (e) => {
+        const run = stressRun(c, caller, 'What is 6 * 7?', (e) => {
           if (e.type === 'delta' && ++deltas === c.stopAfterDeltas) {
             stop.abort();
           }

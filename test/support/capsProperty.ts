@@ -16,7 +16,9 @@ import { FileSpendLedger } from '../../src/core/ledger/fileSpendLedger';
 import type { SpendLedger } from '../../src/core/ledger/spendLedger';
 import type { SpendRecord } from '../../src/core/ledger/spendRecord';
 import { OpenAICompatibleProvider } from '../../src/core/providers/openaiProvider';
-import { ReasoningRun } from '../../src/core/reasoning/reasoningRun';
+import type { ModelCaller } from '../../src/core/budget/modelCaller';
+import { ReasoningRun, type RunEngine, type RunListener } from '../../src/core/reasoning/reasoningRun';
+import { ValueTreeRun } from '../../src/core/reasoning/valueTree';
 import type { RunEvent } from '../../src/core/reasoning/runEvents';
 import { createStrategy } from '../../src/core/reasoning/strategies';
 import { priceLookup, type TokenPrice } from '../../src/core/tokens/prices';
@@ -63,7 +65,7 @@ const capsArb: fc.Arbitrary<SpendCaps> = fc.record({
 }, { requiredKeys: [] });
 
 export const caseArb = fc.record({
-  strategy: fc.constantFrom<ChainStrategyName>('single', 'anytime-sc', 'value-guided'),
+  strategy: fc.constantFrom<ChainStrategyName>('single', 'anytime-sc', 'value-guided', 'value-tree'),
   chainTokens: fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 16, max: 800 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 16 }) }),
   totalTokens: fc.option(fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 64, max: 8000 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 64 }) }), { nil: undefined, freq: 3 }),
   parallel: fc.integer({ min: 1, max: 3 }),
@@ -79,6 +81,14 @@ export const caseArb = fc.record({
 });
 
 export type StressCase = typeof caseArb extends fc.Arbitrary<infer T> ? T : never;
+
+/** The case's run: whole chains by its strategy, or a value tree over steps. */
+export function stressRun(c: StressCase, caller: ModelCaller, question: string, listener: RunListener): RunEngine {
+  const budget = { chainTokens: c.chainTokens, ...(c.totalTokens !== undefined ? { totalTokens: c.totalTokens } : {}), source: 'fixed' as const };
+  return c.strategy === 'value-tree'
+    ? new ValueTreeRun(caller, { question, budget, parallel: c.parallel }, listener)
+    : new ReasoningRun(caller, { question, strategy: createStrategy(c.strategy), budget, parallel: c.parallel }, listener);
+}
 
 export const DAY = () => new Date();
 
@@ -196,12 +206,7 @@ export async function serverProperty(mode: ServerMode, dir: string, runs: number
         const stop = new AbortController();
         let deltas = 0;
         const events: RunEvent[] = [];
-        const run = new ReasoningRun(caller, {
-          question: c.recordedQuestion ? RECORDED_QUESTION : 'What is 6 * 7? (no recorded answer)',
-          strategy: createStrategy(c.strategy),
-          budget: { chainTokens: c.chainTokens, ...(c.totalTokens !== undefined ? { totalTokens: c.totalTokens } : {}), source: 'fixed' },
-          parallel: c.parallel,
-        }, (e) => {
+        const run = stressRun(c, caller, c.recordedQuestion ? RECORDED_QUESTION : 'What is 6 * 7? (no recorded answer)', (e) => {
           events.push(e);
           if (e.type === 'delta' && ++deltas === c.stopAfterDeltas) {
             stop.abort();

@@ -167,6 +167,7 @@ export class MeteredCaller implements ModelCaller {
       ...(spec.logprobs ? { logprobs: true } : {}),
       ...(effort ? { reasoningEffort: effort } : {}),
       ...(spec.thinkingTokens !== undefined ? { thinkingTokens: spec.thinkingTokens } : {}),
+      ...(spec.stop?.length ? { stop: spec.stop } : {}),
     };
     // Our own controller carries the user's Stop and our cut-off when a server streams past max_tokens.
     const controller = new AbortController();
@@ -233,6 +234,7 @@ export class MeteredCaller implements ModelCaller {
         ...(spec.temperature !== undefined ? { temperature: spec.temperature } : {}),
         ...(spec.logprobs ? { logprobs: true } : {}),
         ...(spec.thinkingTokens !== undefined ? { thinking_budget: spec.thinkingTokens } : {}),
+        ...(spec.stop?.length ? { stop: JSON.stringify(spec.stop) } : {}),
         ...(effort && isReasoningModel(this.model) ? { reasoning_effort: effort } : {}),
       },
       usage, outcome, finishReasons, ms: Date.now() - startedAt,

@@ -15,6 +15,8 @@ export interface CallSpec {
   thinkingTokens?: number;
   /** The chain's budget as its prompt states it: OpenAI reasoning models get the reasoning_effort it calls for. */
   budgetTokens?: number;
+  /** Stop sequences, sent where the endpoint takes them (ChatRequest.stop). */
+  stop?: string[];
 }
 
 /** Streamed text of one choice as it arrives; `thinking` marks a reasoning model's thinking. */

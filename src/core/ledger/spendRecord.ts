@@ -1,8 +1,9 @@
 /**
  * Why a provider call was made; the panel splits spend by this. `attempt` is a reasoning chain,
- * `forced-answer` asks a truncated chain for its answer, `select` asks which of a run's answers is most consistent (USC).
+ * `forced-answer` asks a truncated chain for its answer, `select` asks which of a run's answers is most consistent (USC),
+ * `step` asks the value tree for one more reasoning step, `value` scores a step's progress (valueTree.ts).
  */
-export const CALL_PURPOSES = ['estimate', 'attempt', 'forced-answer', 'select', 'probe', 'calibration'] as const;
+export const CALL_PURPOSES = ['estimate', 'attempt', 'forced-answer', 'select', 'probe', 'calibration', 'step', 'value'] as const;
 export type CallPurpose = typeof CALL_PURPOSES[number];
 
 /**

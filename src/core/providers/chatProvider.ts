@@ -25,6 +25,8 @@ export interface ChatRequest {
    * `reasoning.max_tokens`); the metered caller cuts the stream there in any case.
    */
   thinkingTokens?: number;
+  /** Stop sequences (a value tree's paragraph break); OpenAI's reasoning models take none, and the caller cuts there anyway. */
+  stop?: string[];
 }
 
 export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls' | 'aborted' | 'error' | 'unknown';

@@ -70,6 +70,9 @@ export function toCompletionParams(request: ChatRequest, family: LeverFamily = l
     if (family === 'openrouter' && request.thinkingTokens !== undefined) {
       params.reasoning = { max_tokens: request.thinkingTokens };
     }
+    if (request.stop?.length) {
+      params.stop = request.stop;
+    }
   }
   if (request.n !== undefined && request.n > 1) {
     params.n = request.n;

@@ -2,7 +2,7 @@
  * How a run spends its budget: small objects that look at the run's state and name the next call.
  * `anytime-sc` (default), `single`, `value-guided`.
  */
-import type { ChainStrategyName } from '../config';
+import type { SamplingStrategyName } from '../config';
 import type { FinishReason, TokenLogprob } from '../providers/chatProvider';
 import { FORCED_ANSWER_TOKENS, type AnswerKind, type KindAnswerForm } from './answerKinds';
 import type { CodeDefect } from './codeChecks';
@@ -424,7 +424,7 @@ export function maxChainsStop(drawn: number): RunAction {
 }
 
 /** A strategy by name; `history` is what this model's earlier first chains say (default: none). */
-export function createStrategy(name: ChainStrategyName, rule?: StoppingRule, params: AnytimeParams = ANYTIME_DEFAULTS, history: FirstChainEvidenceSource = NO_FIRST_CHAIN_HISTORY): ReasoningStrategy {
+export function createStrategy(name: SamplingStrategyName, rule?: StoppingRule, params: AnytimeParams = ANYTIME_DEFAULTS, history: FirstChainEvidenceSource = NO_FIRST_CHAIN_HISTORY): ReasoningStrategy {
   switch (name) {
     case 'single':
       return new SingleChainStrategy(params, history);

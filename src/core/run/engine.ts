@@ -11,6 +11,8 @@ import { ReasoningRun, type RunEngine, type RunListener, type RunOutcome } from 
 import { createStoppingRule } from '../reasoning/stoppingRules';
 import { AnytimeSelfConsistency, createStrategy, type ReasoningStrategy } from '../reasoning/strategies';
 import { CodeConsensus } from '../reasoning/codeConsensus';
+import { ValueTreeRun } from '../reasoning/valueTree';
+import type { SamplingStrategyName } from '../config';
 import type { EngineSpec, PlanModel, RunPlan } from './plan';
 
 export type { RunEngine };
@@ -20,7 +22,7 @@ export type { RunEngine };
  * which sets broken-looking answers aside), else the named strategy with the named rule; `history`
  * is what the model's earlier first chains say, for the confidence of a lone chain.
  */
-export function strategyOf(spec: Extract<EngineSpec, { kind: 'chains' }>, history: FirstChainEvidenceSource = NO_FIRST_CHAIN_HISTORY): ReasoningStrategy {
+export function strategyOf(spec: Extract<EngineSpec, { kind: 'chains' }> & { strategy: SamplingStrategyName }, history: FirstChainEvidenceSource = NO_FIRST_CHAIN_HISTORY): ReasoningStrategy {
   if (spec.strategy === 'anytime-sc' && spec.stoppingRule === 'auto') {
     return spec.answerKind === 'code' ? new CodeConsensus() : new AnytimeSelfConsistency(undefined, undefined, true, history);
   }
@@ -39,7 +41,7 @@ function runBudget(estimate: BudgetEstimate, chainTokens: number) {
   return { chainTokens, source: estimate.source, ...(estimate.note ? { note: estimate.note } : {}), ...(estimate.records ? { records: estimate.records } : {}) };
 }
 
-/** The engine of a plan; `callerOf` gives each model's metered caller (under the plan's caps). */
+/** The engine of a plan (a value tree is its own engine); `callerOf` gives each model's metered caller (under the plan's caps). */
 export function createRunEngine(plan: RunPlan, callerOf: (model: PlanModel) => ModelCaller, listener: RunListener, options: EngineOptions = {}): RunEngine {
   const budget = runBudget(plan.estimate, plan.chainTokens);
   const spec = plan.engine;
@@ -50,12 +52,23 @@ export function createRunEngine(plan: RunPlan, callerOf: (model: PlanModel) => M
   };
   if (spec.kind === 'chains') {
     const model = plan.models[0];
+    const strategy = spec.strategy;
+    if (strategy === 'value-tree') {
+      // A search over steps, not chains: its own engine, with what it shares with a chains run.
+      return new ValueTreeRun(callerOf(model), {
+        question: plan.prompt,
+        systemPrompt: plan.systemPrompt,
+        answerKind: spec.answerKind,
+        budget: { ...budget, totalTokens: plan.budgetTokens },
+        ...temperatureOf(model),
+      }, listener);
+    }
     return new ReasoningRun(callerOf(model), {
       question: plan.prompt,
       systemPrompt: plan.systemPrompt,
       answerKind: spec.answerKind,
       selector: spec.selector,
-      strategy: options.strategy ?? strategyOf(spec, options.history?.(model)),
+      strategy: options.strategy ?? strategyOf({ ...spec, strategy }, options.history?.(model)),
       budget: { ...budget, totalTokens: plan.budgetTokens },
       ...(plan.examples.length ? { examples: plan.examples } : {}),
       ...temperatureOf(model),

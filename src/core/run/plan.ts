@@ -18,6 +18,7 @@ import type { CountedChatMessage } from '../tokens/tokenCounter';
 import { answerKindFor, SYSTEM_PROMPTS, type AnswerKind, type AnswerKindSource, type QuestionContext, type SelectionAction } from '../reasoning/answerKinds';
 import { composeQuestion, describeContext } from './questionContext';
 import { CODE_DEFAULTS } from '../reasoning/codeConsensus';
+import { TREE_DEFAULTS } from '../reasoning/valueTree';
 import type { ModelPrice } from '../tokens/prices';
 import { contextProblem } from '../tokens/contextWindows';
 import { checkQuestion, MAX_QUESTION_CHARS } from '../question';
@@ -432,6 +433,9 @@ function stoppingRuleOf(text: string | undefined): { stoppingRule?: string } {
 function stoppingRuleText(s: Settings, kind: AnswerKind, strategy: StrategyName): string | undefined {
   if (strategy === 'single') {
     return undefined; // one chain, then its forced answer if cut: no rule decides when to stop
+  }
+  if (strategy === 'value-tree') {
+    return `the best path's answer, of step value ≥ ${TREE_DEFAULTS.clearValue}, reached by a second path`;
   }
   switch (s.stoppingRule) {
     case 'auto':

@@ -376,7 +376,11 @@ export function reduceRunView(view: RunView, event: RunEvent): RunView {
   }
 }
 
+/** A value tree's steps are its reasoning, so they count with the chains; step values are "other". */
 export function purposeOf(purpose: CallPurpose): SpendPurpose {
+  if (purpose === 'step') {
+    return 'attempt';
+  }
   return purpose === 'estimate' || purpose === 'attempt' || purpose === 'forced-answer' ? purpose : 'other';
 }
 
@@ -388,6 +392,8 @@ export function purposeLabel(purpose: CallPurpose): string {
     case 'select': return 'USC selection';
     case 'probe': return 'probe';
     case 'calibration': return 'calibration';
+    case 'step': return 'tree step';
+    case 'value': return 'step value';
   }
 }
 

@@ -15,6 +15,7 @@ export const STRATEGY_LABELS: Record<StrategyName, string> = {
   'anytime-sc': 'anytime self-consistency',
   single: 'single chain',
   'value-guided': 'value-guided',
+  'value-tree': 'value tree',
   cascade: 'model cascade',
 };
 
