@@ -204,12 +204,14 @@ describe('preference examples: pairs of the model\'s own chains at one budget', 
       assert.ok(headerParts(initialRunView({ runId: 'r', ...p.header })).includes('2 preference examples'));
     });
 
-    it('this run\'s choice (Re-run\'s toggle) wins over the setting; a cascade has none', () => {
+    it('this run\'s choice (Re-run\'s toggle) wins over the setting; a cascade and a value tree have none', () => {
       assert.deepEqual(plan({ preferenceExamples: false }).examples, []);
       assert.equal(plan({ preferenceExamples: true, settings: settings({ preferenceExamples: 'off' }) }).examples.length, 2);
       const cheap: PlanModel = { ...model, id: 'cheap', price: { input: 0.1, cachedInput: 0.05, output: 0.4, matched: 'm', source: 'override' } };
       const cascade = plan({ strategy: 'cascade', models: [cheap, model] });
       assert.deepEqual([cascade.examples, cascade.header.preferenceExamples], [[], undefined]);
+      const tree = plan({ strategy: 'value-tree', preferenceExamples: true });
+      assert.deepEqual([tree.examples, tree.header.preferenceExamples], [[], undefined], 'a value tree sends none, so counts none');
     });
 
     it('drops examples, the least similar first, until two chains fit a fixed budget and the prompt fits the window', () => {

@@ -234,7 +234,8 @@ export function planRun(request: PlanRequest): PlanResult {
   const estimate: BudgetEstimate = estimateStep === 'fixed' ? { tokens: fixedBudget!, source: 'fixed' } : request.estimate(prompt);
   // Budgets count billed tokens (prompt + completion), as the caps and the meter do.
   const chainTokens = Math.min(estimate.tokens, fixedBudget ?? Number.POSITIVE_INFINITY);
-  const examplesOn = strategy !== 'cascade' && (request.preferenceExamples ?? settings.preferenceExamples === 'auto');
+  // A cascade's tiers and a value tree (which re-sends its prompt at every step and value call) go without examples.
+  const examplesOn = strategy !== 'cascade' && strategy !== 'value-tree' && (request.preferenceExamples ?? settings.preferenceExamples === 'auto');
   // Examples never cause a refusal: they are dropped, the least similar first, until the prompt fits every model's window and a fixed budget.
   const examplesFit = (examples: readonly PreferencePair[]) =>
     models.every((m) => !contextProblem(promptWith(examples, m, 'upper'), MIN_ANSWER_TOKENS, m.id, m.contextWindow))
