@@ -22,13 +22,14 @@ import { scatterSvg, type PlotPoint } from './svgPlot';
 import { LocalBudgetEstimator, type BudgetEstimate } from '../src/core/budget/localEstimator';
 import { TaleBudgetEstimator } from '../src/core/budget/taleEstimator';
 import { TokenRatios } from '../src/core/budget/tokenRatio';
-import { checkBaseUrl, defaultSettings, isLocalEndpoint, isModelId, STRATEGY_NAMES, type PriceOverride, type Settings, type StrategyName } from '../src/core/config';
+import { checkBaseUrl, defaultSettings, isLocalEndpoint, isModelId, PREFERENCE_EXAMPLE_MODES, STRATEGY_NAMES, type PreferenceExampleMode, type PriceOverride, type Settings, type StrategyName } from '../src/core/config';
 import { FileSpendLedger } from '../src/core/ledger/fileSpendLedger';
 import { localDay } from '../src/core/ledger/spendLedger';
 import { OpenAICompatibleProvider } from '../src/core/providers/openaiProvider';
 import { answersEqual } from '../src/core/reasoning/answers';
 import { runAnytimeIndex, type AnytimePoint } from '../src/core/reasoning/anytimeIndex';
 import { FirstChainHistory } from '../src/core/reasoning/firstChainHistory';
+import { buildPreferencePair, PreferencePairs, type PreferencePair } from '../src/core/reasoning/preferenceExamples';
 import type { RunEvent, StopReason } from '../src/core/reasoning/runEvents';
 import { meteredCallers, type CallableModel } from '../src/core/run/callers';
 import { createRunEngine } from '../src/core/run/engine';
@@ -49,12 +50,9 @@ export type LiveEstimator = typeof LIVE_ESTIMATORS[number];
 /** Errors in a row after which the endpoint is taken to be down and the bench stops. */
 const MAX_ERRORS_IN_A_ROW = 3;
 
-/**
- * The preference-examples setting's values when the settings have it (`budgetReasoner.preferenceExamples`),
- * read from the defaults so the bench runs PDP on and off once it exists, and neither before.
- */
+/** The values of `budgetReasoner.preferenceExamples` the bench compares: PDP off and on. */
 export function preferenceExampleValues(): string[] {
-  return 'preferenceExamples' in defaultSettings ? ['off', 'auto'] : [];
+  return [...PREFERENCE_EXAMPLE_MODES];
 }
 
 export interface LiveOptions {
@@ -202,6 +200,8 @@ export interface LiveRun {
   answered: boolean;
   answer?: string;
   reason: StopReason;
+  /** How the run said it ended. */
+  message: string;
   /** From the ledger: every call of the run, the estimate call included. */
   billedTokens: number;
   outputTokens: number;
@@ -211,6 +211,8 @@ export interface LiveRun {
   anytimeIndex: number;
   estimate: { tokens: number; source: BudgetEstimate['source'] };
   budgetTokens: number;
+  /** Preference examples each chain was sent before the question. */
+  examples: number;
   /** Output tokens of the shortest chain that ended by itself with the reference answer. */
   shortestCorrectChain?: number;
   /** False when the bench's money ran out during the run: it is left out of the tables. */
@@ -229,6 +231,8 @@ export interface ConfigResult {
   billedTokensPerQuestion: number;
   dollarsPerQuestion: number;
   chainsPerQuestion: number;
+  /** Preference examples a chain was sent, per question. */
+  examplesPerQuestion: number;
   anytimeIndex: number;
   unanswered: number;
   stops: Partial<Record<StopReason, number>>;
@@ -301,6 +305,10 @@ export async function runLiveBench(options: LiveOptions): Promise<LiveReport> {
   const estimator = new LocalBudgetEstimator({ countTokens: (text) => tokens.countText(text, 'gpt-4o').tokens });
   const ratios = new TokenRatios();
   const histories = new Map(configs.map((c) => [c.name, new FirstChainHistory()]));
+  // The pairs PDP-on runs make, as the product keeps them; a question's pairs join once every configuration has run it,
+  // so no configuration is shown its own question's pair.
+  const pairs = new PreferencePairs();
+  const pendingPairs: PreferencePair[] = [];
   const ledgerDir = mkdtempSync(path.join(os.tmpdir(), 'bench-live-'));
   const ledger = new FileSpendLedger(path.join(ledgerDir, 'spend.jsonl'));
   const day = localDay(new Date());
@@ -310,11 +318,10 @@ export async function runLiveBench(options: LiveOptions): Promise<LiveReport> {
 
   /** One question by one configuration, or why the bench stops before it. */
   const runOne = async (q: GradedQuestion, config: LiveConfig): Promise<LiveRun | { stop: string }> => {
-    // Object.assign: `preferenceExamples` is typed only in builds that have the setting.
-    const settings: Settings = Object.assign({}, base, { strategy: config.strategy, estimator: config.estimator }, config.preferenceExamples ? { preferenceExamples: config.preferenceExamples } : {});
+    const settings: Settings = { ...base, strategy: config.strategy, estimator: config.estimator, ...(config.preferenceExamples ? { preferenceExamples: config.preferenceExamples as PreferenceExampleMode } : {}) };
     const request: PlanRequest = {
       question: q.question, settings, strategy: config.strategy, models: config.strategy === 'cascade' ? planModels : planModels.slice(0, 1),
-      tokens, ratios, estimate: (p) => estimator.estimate(p), learnedRuns: estimator.learnedRuns,
+      tokens, ratios, estimate: (p) => estimator.estimate(p), learnedRuns: estimator.learnedRuns, preferencePairs: pairs.list,
     };
     const planned = planRun(request);
     if (!planned.ok) {
@@ -361,6 +368,12 @@ export async function runLiveBench(options: LiveOptions): Promise<LiveReport> {
     if (check) {
       history.learn(plan.models[0].id, check);
     }
+    // As the run registry does with `preferenceExamples: auto`: a converged run's chains may make a pair.
+    const chains = settings.preferenceExamples === 'auto' && outcome.reason === 'converged' && outcome.answer !== undefined ? engine.preferenceChains?.(outcome.answer) : undefined;
+    const pair = chains && buildPreferencePair({ question: q.question, answerKind: plan.answerKind, model: plan.models[0].id, endpoint: baseUrl, chains });
+    if (pair) {
+      pendingPairs.push(pair);
+    }
     const totals = await ledger.totalsForRun(runId);
     return {
       question: q.key,
@@ -371,6 +384,7 @@ export async function runLiveBench(options: LiveOptions): Promise<LiveReport> {
       answered: outcome.answer !== undefined && outcome.confidence > 0,
       ...(outcome.answer !== undefined ? { answer: outcome.answer.slice(0, 200) } : {}),
       reason: outcome.reason,
+      message: cell(outcome.message).slice(0, 300),
       billedTokens: totals.tokens,
       outputTokens: totals.completionTokens,
       dollars: totals.dollars,
@@ -379,6 +393,7 @@ export async function runLiveBench(options: LiveOptions): Promise<LiveReport> {
       anytimeIndex: runAnytimeIndex(points, outcome.tokensSpent),
       estimate: { tokens: estimate.tokens, source: estimate.source },
       budgetTokens: plan.budgetTokens,
+      examples: plan.examples.length,
       ...(shortestCorrectChain !== undefined ? { shortestCorrectChain } : {}),
       // A cap that stopped a run is the bench's money running out (both dollar caps are --max-usd).
       complete: outcome.reason !== 'cap-reached' && outcome.reason !== 'stopped',
@@ -387,6 +402,9 @@ export async function runLiveBench(options: LiveOptions): Promise<LiveReport> {
 
   try {
     questions: for (const [i, q] of questions.entries()) {
+      for (const pair of pendingPairs.splice(0)) {
+        pairs.add(pair);
+      }
       for (const config of configs) {
         if (options.signal?.aborted) {
           stoppedBy = 'interrupted';
@@ -476,6 +494,7 @@ export function summarize(runs: LiveRun[], configs: readonly LiveConfig[], quest
       billedTokensPerQuestion: mean(rs.map((r) => r.billedTokens)),
       dollarsPerQuestion: mean(rs.map((r) => r.dollars)),
       chainsPerQuestion: mean(rs.map((r) => r.chains)),
+      examplesPerQuestion: mean(rs.map((r) => r.examples)),
       anytimeIndex: mean(rs.map((r) => r.anytimeIndex)),
       unanswered: mean(rs.map((r) => (r.answered ? 0 : 1))),
       stops,
@@ -583,9 +602,9 @@ function markdown(report: Omit<LiveReport, 'files'>, options: LiveOptions, svg: 
     '',
     '## Configurations',
     '',
-    '| configuration | questions | accuracy | output tokens/q | billed tokens/q | $/q | chains/q | no answer | Anytime Index | how runs ended |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    ...report.results.map((r) => `| ${r.config} | ${r.questions} | ${num(r.accuracy, 3)} | ${num(r.outputTokensPerQuestion)} | ${num(r.billedTokensPerQuestion)} | ${num(r.dollarsPerQuestion, 5)} | ${num(r.chainsPerQuestion, 2)} | ${pct(r.unanswered)} | ${num(r.anytimeIndex, 3)} | ${stops(r.stops)} |`),
+    '| configuration | questions | accuracy | output tokens/q | billed tokens/q | $/q | chains/q | examples/q | no answer | Anytime Index | how runs ended |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...report.results.map((r) => `| ${r.config} | ${r.questions} | ${num(r.accuracy, 3)} | ${num(r.outputTokensPerQuestion)} | ${num(r.billedTokensPerQuestion)} | ${num(r.dollarsPerQuestion, 5)} | ${num(r.chainsPerQuestion, 2)} | ${num(r.examplesPerQuestion, 2)} | ${pct(r.unanswered)} | ${num(r.anytimeIndex, 3)} | ${stops(r.stops)} |`),
     '',
     `![Accuracy and Anytime Index against billed tokens per question](${svg})`,
     '',

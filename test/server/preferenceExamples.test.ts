@@ -67,7 +67,7 @@ describe('preference examples against the loopback server', function () {
     store.add(pair);
 
     const question = readTraceQuestion(0).text;
-    const on = await run(question, {}, { preferencePairs: store.list });
+    const on = await run(question, { preferenceExamples: 'auto' }, { preferencePairs: store.list });
     const off = await run(question, { preferenceExamples: 'off' }, { preferencePairs: store.list });
     assert.equal(on.plan.header.preferenceExamples, 1);
     // The request carries the example in its system message; the question is still what the server answers.

@@ -170,6 +170,23 @@ describe('value tree: whole runs', () => {
     assert.equal(of('attempt-finished')[2].duplicateOf, of('attempt-finished')[1].attempt);
   });
 
+  it('reads a path that ends by itself as a whole chain (its last number), and with no answer at all shows the best path as it is', async () => {
+    // One step states the value only as a last number (no box, no "the answer is"); then the model has nothing more.
+    const whole: TreeModel = { steps: (path) => (path.length === 0 ? ['6 times 7 makes 42 cookies in all. A: 42'] : ['']), value: () => '8', forced: 'unknown' };
+    const { run, of } = makeRun(treeCaller(whole), { parallel: 1 });
+    const outcome = await run.start();
+    assert.equal(outcome.answer, '42', 'the whole path states it, as a whole chain would');
+    assert.equal(of('answer').at(-1)!.answerKind, 'short');
+
+    const prose: TreeModel = { steps: (path) => (path.length === 0 ? ['Think about the shelves first.'] : ['']), value: () => '8', forced: 'unknown' };
+    const shown = makeRun(treeCaller(prose), { parallel: 1 });
+    const none = await shown.run.start();
+    assert.equal(none.answer, 'Think about the shelves first.', 'never "unknown": the best path\'s steps, readable');
+    assert.equal(none.answerKind, 'prose');
+    assert.equal(none.confidence, 0);
+    assert.match(shown.of('answer').at(-1)!.ruleState, /no path stated a value/);
+  });
+
   it('asks k calls one by one where the endpoint cannot sample in parallel, and copes with one that ignores n', async () => {
     const sequential = treeCaller(twoWays);
     await makeRun(sequential, { parallel: 1 }).run.start();

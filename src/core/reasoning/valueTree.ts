@@ -15,11 +15,10 @@ import { budgetPromptLine } from '../budget/budgetTracker';
 import { extractKindAnswer, fencedBlocks, FORCED_ANSWER_PROMPTS, FORCED_ANSWER_TOKENS, SYSTEM_PROMPTS, type AnswerKind, type KindAnswer } from './answerKinds';
 import { normalizeAnswer } from './answers';
 import { runAnytimeIndex } from './anytimeIndex';
-import { FIRST_CHAIN_PRIOR } from './firstChainHistory';
 import { reasoningTail, THINKING_SHARE, type AnswerCurvePoint, type RunBudget, type RunEngine, type RunListener, type RunOutcome } from './reasoningRun';
 import type { StopReason } from './runEvents';
 import { chainKey, sameChain } from './similarity';
-import { betaMajorityPosterior } from './stoppingRules';
+import { betaMajorityPosterior, MAX_CONFIDENCE } from './stoppingRules';
 import { ONE_UNCHECKED_ANSWER } from './strategies';
 
 /** Every tunable of the tree in one place. */
@@ -443,8 +442,9 @@ export class ValueTreeRun implements RunEngine {
       fresh.push(...this.addChildren(node, result, first));
     }
     if (node.children.length === 0 && !capped) {
-      // Every next step came back empty: the solution so far is whole.
+      // Every next step came back empty: the solution so far is whole, and its answer is read as a whole chain's.
       node.leaf = 'ended';
+      this.readWholeAnswer(node);
     } else if (node.children.length === 0) {
       node.expanded = false; // refused before anything was sent: still open, for Continue
     }
@@ -514,6 +514,20 @@ export class ValueTreeRun implements RunEngine {
       return blocks.length && blocks[blocks.length - 1].closed && closes ? extractKindAnswer('code', whole) : undefined;
     }
     return undefined;
+  }
+
+  /**
+   * The answer of a path that ended by itself, read from its whole text as from a whole chain (a
+   * value's last number too, which a single step is not trusted with), unless a leaf already states one.
+   */
+  private readWholeAnswer(node: TreeNode): void {
+    if (node.answer && !node.answer.forced) {
+      return;
+    }
+    const found = node.depth > 0 ? extractKindAnswer(this.kind, pathText(this.nodes, node.id)) : undefined;
+    if (found) {
+      node.answer = { raw: found.raw, vote: this.voteOf(found), forced: false, ...(node.attempt !== undefined ? { attempt: node.attempt } : {}), ...(found.language ? { language: found.language } : {}) };
+    }
   }
 
   private voteOf(found: Pick<KindAnswer, 'raw'>): string {
@@ -654,7 +668,7 @@ export class ValueTreeRun implements RunEngine {
     const agree = counts.get(node.answer!.vote)!;
     const others = Math.max(0, ...[...counts.entries()].filter(([v]) => v !== node.answer!.vote).map(([, c]) => c));
     const lone = answered.length === 1;
-    const confidence = lone ? Math.min(ONE_UNCHECKED_ANSWER, node.value) : Math.min(FIRST_CHAIN_PRIOR.maxConfidence, betaMajorityPosterior(agree, others));
+    const confidence = lone ? Math.min(ONE_UNCHECKED_ANSWER, node.value) : Math.min(MAX_CONFIDENCE, betaMajorityPosterior(agree, others));
     const steps = this.nodes.length - 1;
     const notes = this.valueNotes ? `; ${this.valueNotes} step value${this.valueNotes > 1 ? 's' : ''} unreadable, taken as neutral` : '';
     const mean = path.length > 1 ? path.slice(1).reduce((s, n) => s + n.reward, 0) / (path.length - 1) : 0;
@@ -715,12 +729,13 @@ export class ValueTreeRun implements RunEngine {
   private finish(reason: StopReason, message: string): RunOutcome {
     this.announce();
     const lead = this.leading();
+    const asIs = lead ? undefined : this.bestPathShown();
     this.expansionsOwed = 0;
     this.finished = {
       reason,
       message,
-      ...(lead ? { answer: this.shown(lead.node.answer!) } : {}),
-      answerKind: this.kind,
+      ...(lead ? { answer: this.shown(lead.node.answer!) } : asIs !== undefined ? { answer: asIs } : {}),
+      answerKind: lead || asIs === undefined ? this.kind : 'prose',
       confidence: lead?.confidence ?? 0,
       tokensSpent: this.tokensSpent,
       chains: this.nodes.filter((n) => n.leaf || (!n.expanded && n.id > 0)).length,
@@ -728,6 +743,24 @@ export class ValueTreeRun implements RunEngine {
     };
     this.emit({ type: 'stopped', reason, message });
     return this.finished;
+  }
+
+  /**
+   * No path stated an answer of the run's kind, nor gave one when forced: the run still shows
+   * something readable, the best path's steps as they are, with no confidence, and says why.
+   */
+  private bestPathShown(): string | undefined {
+    const end = bestPath(this.nodes).at(-1)!;
+    const text = pathText(this.nodes, end.id).trim();
+    if (!text) {
+      return undefined;
+    }
+    this.emit({
+      type: 'answer', answer: text, text, confidence: 0, tokensSoFar: this.tokensSpent, changed: true,
+      ruleState: `no path stated ${this.kind === 'short' ? 'a value' : 'an answer'}; the best path's steps, as they are`,
+      answerKind: 'prose', ...(end.attempt !== undefined ? { attempt: end.attempt } : {}),
+    });
+    return text;
   }
 
   private pathNodes(id: number): TreeNode[] {
