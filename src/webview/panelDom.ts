@@ -776,7 +776,9 @@ export class PanelDom {
   }
 
   private attemptRow(a: AttemptView, line: string): HTMLLIElement {
-    const cls = `attempt attempt-${a.finishReason === null ? 'open' : 'done'}${a.duplicateOf !== undefined ? ' attempt-duplicate' : ''}`;
+    // A value tree's steps are indented by their depth (at most 6 levels), so the rows read as the tree.
+    const depth = a.step ? ` attempt-step depth-${Math.min(6, a.step.depth)}` : '';
+    const cls = `attempt attempt-${a.finishReason === null ? 'open' : 'done'}${a.duplicateOf !== undefined ? ' attempt-duplicate' : ''}${depth}`;
     const text = h('span', { class: 'attempt-text' }, line);
     if (a.text === undefined || a.finishReason === null) {
       return h('li', { class: cls, 'data-attempt': a.attempt }, text, this.badge(a.model));

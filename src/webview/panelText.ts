@@ -15,7 +15,10 @@ export function attemptLine(a: AttemptView, clusters: boolean): string {
   const tokens = a.completionTokens !== null ? ` · ${formatTokens(a.completionTokens)} output tokens` : ` · up to ${formatTokens(a.maxTokens)}`;
   const answer = a.answer !== null ? ` · → ${clusters ? `answer ${a.answer}` : a.answer}` : '';
   const copy = a.duplicateOf !== undefined ? ` · same as #${a.duplicateOf}, not counted` : '';
-  return `#${a.attempt} ${purposeLabel(a.purpose)} · ${outcome}${tokens}${answer}${copy}`;
+  const step = a.step
+    ? ` · depth ${a.step.depth}${a.step.parent !== undefined ? ` after #${a.step.parent}` : ''}${a.step.value !== undefined ? ` · value ${a.step.value.toFixed(2)}` : ''}`
+    : '';
+  return `#${a.attempt} ${purposeLabel(a.purpose)}${step} · ${outcome}${tokens}${answer}${copy}`;
 }
 
 /** The first line of a code or prose answer, as plain text: markdown's marks dropped from prose. */

@@ -15,6 +15,12 @@ describe('panel text for code and prose runs', function () {
     assert.equal(attemptLine({ ...attempt, answer: '42', duplicateOf: 1 }, false), '#2 chain · stop · 1.2k output tokens · → 42 · same as #1, not counted');
   });
 
+  it('a value tree\'s step says its depth, the step it continues and its value once scored', function () {
+    const step: AttemptView = { attempt: 5, purpose: 'step', maxTokens: 256, finishReason: 'stop', answer: null, completionTokens: 140 };
+    assert.equal(attemptLine({ ...step, step: { depth: 2, parent: 1, value: 0.8 } }, false), '#5 tree step · depth 2 after #1 · value 0.80 · stop · 140 output tokens');
+    assert.equal(attemptLine({ ...step, step: { depth: 1 } }, false), '#5 tree step · depth 1 · stop · 140 output tokens');
+  });
+
   it('previews an answer by its first line: code as written, prose without markdown marks', function () {
     assert.equal(previewLine('def f(x):\n    return x', 'code'), 'def f(x): …');
     assert.equal(previewLine('x = 1', 'code'), 'x = 1');

@@ -273,6 +273,24 @@ describe('parseRunView (stored state is untrusted)', () => {
     assert.equal(back.status.reason, 'not-sampling');
   });
 
+  it('shows a value tree\'s steps with their depth, the step they continue and the value their value call gave, through JSON', () => {
+    const tree = fold([
+      { type: 'attempt-started', attempt: 1, purpose: 'step', maxTokens: 256 },
+      { type: 'attempt-finished', attempt: 1, finishReason: 'stop', answer: undefined, completionTokens: 20, text: 'Multiply.', step: { depth: 1 } },
+      { type: 'attempt-started', attempt: 2, purpose: 'value', maxTokens: 8 },
+      { type: 'attempt-finished', attempt: 2, finishReason: 'stop', answer: undefined, completionTokens: 1, text: '8', scores: { attempt: 1, value: 0.8 } },
+      { type: 'attempt-started', attempt: 3, purpose: 'step', maxTokens: 256 },
+      { type: 'attempt-finished', attempt: 3, finishReason: 'stop', answer: '42', completionTokens: 12, text: '\\boxed{42}', step: { depth: 2, parent: 1 } },
+    ]);
+    assert.deepEqual(tree.attempts.map((a) => a.step), [{ depth: 1, value: 0.8 }, undefined, { depth: 2, parent: 1 }]);
+    assert.deepEqual(parseRunView(JSON.parse(JSON.stringify(tree))), tree);
+    const tampered = JSON.parse(JSON.stringify(tree));
+    tampered.attempts[0].step = { depth: 1, value: 7 };
+    tampered.attempts[2].step = { depth: 'deep' };
+    const back = parseRunView(tampered)!;
+    assert.deepEqual([back.attempts[0].step, back.attempts[2].step], [{ depth: 1 }, undefined], 'a value outside 0-1 or a depth that is no count is dropped');
+  });
+
   it('rejects what is not a view', () => {
     for (const bad of [undefined, null, 42, 'x', [], {}, { version: 99, header: full.header }, { version: 1, header: { ...full.header, strategy: 'evil' } }]) {
       assert.equal(parseRunView(bad), undefined, JSON.stringify(bad));

@@ -168,6 +168,12 @@ describe('value tree: whole runs', () => {
     assert.equal(later.spec.messages.at(-1)!.content, NEXT_STEP_PROMPT);
     assert.deepEqual(of('attempt-started').map((e) => e.purpose).slice(0, 5), ['step', 'step', 'step', 'value', 'value']);
     assert.equal(of('attempt-finished')[2].duplicateOf, of('attempt-finished')[1].attempt);
+    // The panel's rows read as the tree: each step's depth and parent step, each value call's step and value.
+    const finished = of('attempt-finished');
+    assert.deepEqual(finished.slice(0, 2).map((e) => e.step), [{ depth: 1 }, { depth: 1 }]);
+    assert.deepEqual(finished.slice(3, 5).map((e) => e.scores), [{ attempt: 1, value: 0.9 }, { attempt: 2, value: 0.1 }]);
+    const deeper = finished.find((e) => e.step?.depth === 2)!;
+    assert.equal(deeper.step!.parent, 1, 'the valuable first step is continued');
   });
 
   it('reads a path that ends by itself as a whole chain (its last number), and with no answer at all shows the best path as it is', async () => {

@@ -46,6 +46,10 @@ export type RunEvent =
       text?: string;
       /** The earlier attempt this chain repeats (the same text, or nearly): no new vote, not counted. */
       duplicateOf?: number;
+      /** A value tree's step: its depth, and the attempt of the step it continues (none for a first step). */
+      step?: { depth: number; parent?: number };
+      /** A value tree's value call: the step attempt it scored, and the step's value (0-1). */
+      scores?: { attempt: number; value: number };
     }
   | {
       type: 'answer';

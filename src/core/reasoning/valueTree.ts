@@ -491,7 +491,11 @@ export class ValueTreeRun implements RunEngine {
       } else if (child.depth >= this.params.maxDepth) {
         child.leaf = 'depth';
       }
-      this.emit({ type: 'attempt-finished', attempt, finishReason: choice.finishReason, answer: child.answer?.vote, completionTokens: tokens, text: step });
+      const parentAttempt = node.attempt;
+      this.emit({
+        type: 'attempt-finished', attempt, finishReason: choice.finishReason, answer: child.answer?.vote, completionTokens: tokens, text: step,
+        step: { depth: child.depth, ...(parentAttempt !== undefined ? { parent: parentAttempt } : {}) },
+      });
       added.push(child);
     });
     return added;
@@ -543,7 +547,10 @@ export class ValueTreeRun implements RunEngine {
     if ('choices' in result) {
       const choice = result.choices[0];
       value = parseStepValue(choice?.text ?? '', choice?.logprobs, this.params.neutralValue);
-      this.emit({ type: 'attempt-finished', attempt: this.attempts, finishReason: choice?.finishReason ?? 'unknown', answer: undefined, completionTokens: result.usage.completionTokens, text: choice?.text ?? '' });
+      this.emit({
+        type: 'attempt-finished', attempt: this.attempts, finishReason: choice?.finishReason ?? 'unknown', answer: undefined, completionTokens: result.usage.completionTokens, text: choice?.text ?? '',
+        ...(child.attempt !== undefined ? { scores: { attempt: child.attempt, value: value.value } } : {}),
+      });
     } else if (result.refused) {
       value = { value: this.params.neutralValue, note: 'no room for the step\'s value call; taken as neutral' };
     } else {

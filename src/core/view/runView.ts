@@ -143,6 +143,8 @@ export interface AttemptView {
   model?: string;
   /** The earlier attempt this chain repeated: shown as a copy, never counted as a vote. */
   duplicateOf?: number;
+  /** A value tree's step: its depth, the step attempt it continues, and its value once scored (0-1). */
+  step?: { depth: number; parent?: number; value?: number };
 }
 
 /** One point of the panel's best-so-far curve (no answer, no time: see AnswerCurvePoint for the run's own). */
@@ -309,13 +311,16 @@ export function reduceRunView(view: RunView, event: RunEvent): RunView {
     case 'attempt-finished': {
       const streamingChars = { ...view.streamingChars };
       delete streamingChars[String(event.attempt)];
+      const scored = event.scores;
       const attempts = view.attempts.map((a) => a.attempt === event.attempt
         ? {
           ...a, finishReason: event.finishReason, answer: event.answer ?? null, completionTokens: event.completionTokens,
           ...(event.text !== undefined ? { text: event.text.slice(0, ATTEMPT_TEXT_LIMIT_CHARS) } : {}),
           ...(event.duplicateOf !== undefined ? { duplicateOf: event.duplicateOf } : {}),
+          ...(event.step ? { step: { ...event.step } } : {}),
         }
-        : a);
+        // A value call's result belongs to the step it scored.
+        : scored && a.attempt === scored.attempt && a.step ? { ...a, step: { ...a.step, value: scored.value } } : a);
       return { ...view, attempts, streamingChars, budget: { ...view.budget, inFlightTokens: inFlight(streamingChars) } };
     }
     case 'answer': {
@@ -640,6 +645,10 @@ export function parseRunView(raw: unknown): RunView | undefined {
     ...(r.thinking === true ? { thinking: true } : {}),
   };
 
+  /** A stored tree step's place and value, when it reads as one (a depth from 1, a value from 0 to 1). */
+  const stepOf = (s: unknown): { step?: NonNullable<AttemptView['step']> } => (isObj(s) && Number.isSafeInteger(s.depth) && (s.depth as number) >= 1
+    ? { step: { depth: s.depth as number, ...(isNum(s.parent) ? { parent: s.parent } : {}), ...(isNum(s.value) && s.value >= 0 && s.value <= 1 ? { value: s.value } : {}) } }
+    : {});
   view.attempts = (Array.isArray(raw.attempts) ? raw.attempts : []).slice(-ATTEMPTS_LIMIT).flatMap((a): AttemptView[] => {
     const purpose = isObj(a) ? oneOf(a.purpose, CALL_PURPOSES) : undefined;
     return isObj(a) && isNum(a.attempt) && purpose && isNum(a.maxTokens)
@@ -651,6 +660,7 @@ export function parseRunView(raw: unknown): RunView | undefined {
         completionTokens: isNum(a.completionTokens) ? a.completionTokens : null,
         ...modelOf(a),
         ...(isNum(a.duplicateOf) ? { duplicateOf: a.duplicateOf } : {}),
+        ...stepOf(a.step),
       }]
       : [];
   });
