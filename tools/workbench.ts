@@ -113,6 +113,9 @@ export async function openFile(page: Page, file: string): Promise<void> {
     try {
       await boxHolds(full, 5_000);
       await page.keyboard.press('Enter');
+      // The dialog closes once it opened the file: a file already open in the active tab would pass the
+      // tab check below while the dialog, still loading, puts its folder back in the box and stays open.
+      await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 20_000 });
       await tab.waitFor({ timeout: 20_000 });
       break;
     } catch (e) {

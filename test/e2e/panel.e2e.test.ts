@@ -98,7 +98,7 @@ describe('e2e: answer panel and budget meter in code-server', function () {
     assert.ok(await panel().locator('#curve .curve-point').count() >= 2, 'the curve has points');
     assert.match(await panel().locator('#anytime-index').innerText(), /\d\.\d\d/);
     const status = await panel().locator('#status').innerText();
-    assert.match(status, /converged|budget/i);
+    assert.match(status, /converged|budget|most chains drawn/i);
     assert.match(await panel().locator('#answer').innerText(), /19|31/);
     await screenshot(wb.page, 'progressive.png');
   });
@@ -199,12 +199,13 @@ describe('e2e: answer panel and budget meter in code-server', function () {
   });
 
   it('renders hostile model output inert: nothing executes, the text shows escaped', async function () {
+    // The answer's line first: a chain that a grant cuts short (a prose chain's text stands as it is) still holds it.
     const payload = (take: number) => [
-      `Attempt ${take}: <script>window.__pwned=1</script> <img src=x onerror="window.__pwned=2">`,
+      `Attempt ${take}. So the answer is \\boxed{<img src=y onerror="window.__pwned=7">}`,
+      `<script>window.__pwned=1</script> <img src=x onerror="window.__pwned=2">`,
       '[click me](javascript:window.__pwned=3) <a href="data:text/html,<script>parent.__pwned=4</script>">data</a>',
       '<svg><script>window.__pwned=5</script></svg> <style>@import url(http://127.0.0.1:1/x)</style>',
       '<meta http-equiv="Content-Security-Policy" content="script-src *"><iframe srcdoc="<script>parent.__pwned=6</script>"></iframe>',
-      'So the answer is \\boxed{<img src=y onerror="window.__pwned=7">}',
     ].join('\n\n');
     // Distinct chains with one answer, as a sampling model writes them: copies of one reply would not be counted.
     server.script(...Array.from({ length: 20 }, (_, i) => ({ content: payload(i + 1) })));

@@ -82,7 +82,7 @@ describe('e2e: ask about the selected code, then apply the fix through a diff', 
 
     const panel = panelFrame(page);
     await panel.locator('#status[data-state="finished"]').waitFor({ timeout: 120_000 });
-    assert.match(await panel.locator('#status').innerText(), /converged|budget/i);
+    assert.match(await panel.locator('#status').innerText(), /converged|budget|most chains drawn/i);
     // The run's answer is the corrected function (the host's copy; the panel's rendering of code is the webview's).
     await waitForLog(cs, /converged: export function sumTo[^\n]*\n[\s\S]*i <= n/);
     assert.ok((await panel.locator('#question').innerText()).includes(ACTION_QUESTIONS['find-bug']), 'the panel shows the question');
