@@ -752,7 +752,7 @@ export class PanelDom {
       const key = `${line}\u0000${a.model ?? ''}\u0000${a.text === undefined ? '' : a.text.length}`;
       let row = this.attemptRows.get(a.attempt);
       if (!row || row.key !== key) {
-        const li = this.attemptRow(a, line);
+        const li = this.attemptRow(a, line, view.attempts);
         if (row) {
           if (row.li === before) {
             before = row.li.nextSibling;
@@ -775,9 +775,11 @@ export class PanelDom {
     }
   }
 
-  private attemptRow(a: AttemptView, line: string): HTMLLIElement {
-    // A value tree's steps are indented by their depth (at most 6 levels), so the rows read as the tree.
-    const depth = a.step ? ` attempt-step depth-${Math.min(6, a.step.depth)}` : '';
+  private attemptRow(a: AttemptView, line: string, attempts: readonly AttemptView[]): HTMLLIElement {
+    // A value tree's steps are indented by their depth (at most 6 levels), so the rows read as the tree;
+    // a value call sits, dimmed, under the step it scored.
+    const scored = a.scored !== undefined ? attempts.find((s) => s.attempt === a.scored)?.step : undefined;
+    const depth = a.step ? ` attempt-step depth-${Math.min(6, a.step.depth)}` : scored ? ` attempt-aux depth-${Math.min(6, scored.depth)}` : '';
     const cls = `attempt attempt-${a.finishReason === null ? 'open' : 'done'}${a.duplicateOf !== undefined ? ' attempt-duplicate' : ''}${depth}`;
     const text = h('span', { class: 'attempt-text' }, line);
     if (a.text === undefined || a.finishReason === null) {

@@ -12,12 +12,12 @@ export const PREVIEW_CHARS = 160;
 /** "#2 chain · stop · 1.2k output tokens · → answer A" (a value for short answers: "→ 42"): a chain's length is its output; a copy says so: "· same as #1, not counted". */
 export function attemptLine(a: AttemptView, clusters: boolean): string {
   const outcome = a.finishReason === null ? 'streaming' : a.finishReason;
-  const tokens = a.completionTokens !== null ? ` · ${formatTokens(a.completionTokens)} output tokens` : ` · up to ${formatTokens(a.maxTokens)}`;
+  const tokens = a.completionTokens !== null ? ` · ${formatTokens(a.completionTokens)} output token${a.completionTokens === 1 ? '' : 's'}` : ` · up to ${formatTokens(a.maxTokens)}`;
   const answer = a.answer !== null ? ` · → ${clusters ? `answer ${a.answer}` : a.answer}` : '';
   const copy = a.duplicateOf !== undefined ? ` · same as #${a.duplicateOf}, not counted` : '';
   const step = a.step
     ? ` · depth ${a.step.depth}${a.step.parent !== undefined ? ` after #${a.step.parent}` : ''}${a.step.value !== undefined ? ` · value ${a.step.value.toFixed(2)}` : ''}`
-    : '';
+    : a.scored !== undefined ? ` of #${a.scored}` : '';
   return `#${a.attempt} ${purposeLabel(a.purpose)}${step} · ${outcome}${tokens}${answer}${copy}`;
 }
 

@@ -19,6 +19,7 @@ describe('panel text for code and prose runs', function () {
     const step: AttemptView = { attempt: 5, purpose: 'step', maxTokens: 256, finishReason: 'stop', answer: null, completionTokens: 140 };
     assert.equal(attemptLine({ ...step, step: { depth: 2, parent: 1, value: 0.8 } }, false), '#5 tree step · depth 2 after #1 · value 0.80 · stop · 140 output tokens');
     assert.equal(attemptLine({ ...step, step: { depth: 1 } }, false), '#5 tree step · depth 1 · stop · 140 output tokens');
+    assert.equal(attemptLine({ ...step, attempt: 6, purpose: 'value', completionTokens: 1, scored: 5 }, false), '#6 step value of #5 · stop · 1 output token');
   });
 
   it('previews an answer by its first line: code as written, prose without markdown marks', function () {

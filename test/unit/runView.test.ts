@@ -283,6 +283,7 @@ describe('parseRunView (stored state is untrusted)', () => {
       { type: 'attempt-finished', attempt: 3, finishReason: 'stop', answer: '42', completionTokens: 12, text: '\\boxed{42}', step: { depth: 2, parent: 1 } },
     ]);
     assert.deepEqual(tree.attempts.map((a) => a.step), [{ depth: 1, value: 0.8 }, undefined, { depth: 2, parent: 1 }]);
+    assert.equal(tree.attempts[1].scored, 1, 'the value call is shown under the step it scored');
     assert.deepEqual(parseRunView(JSON.parse(JSON.stringify(tree))), tree);
     const tampered = JSON.parse(JSON.stringify(tree));
     tampered.attempts[0].step = { depth: 1, value: 7 };

@@ -145,6 +145,8 @@ export interface AttemptView {
   duplicateOf?: number;
   /** A value tree's step: its depth, the step attempt it continues, and its value once scored (0-1). */
   step?: { depth: number; parent?: number; value?: number };
+  /** A value tree's value call: the step attempt it scored. */
+  scored?: number;
 }
 
 /** One point of the panel's best-so-far curve (no answer, no time: see AnswerCurvePoint for the run's own). */
@@ -318,6 +320,7 @@ export function reduceRunView(view: RunView, event: RunEvent): RunView {
           ...(event.text !== undefined ? { text: event.text.slice(0, ATTEMPT_TEXT_LIMIT_CHARS) } : {}),
           ...(event.duplicateOf !== undefined ? { duplicateOf: event.duplicateOf } : {}),
           ...(event.step ? { step: { ...event.step } } : {}),
+          ...(scored ? { scored: scored.attempt } : {}),
         }
         // A value call's result belongs to the step it scored.
         : scored && a.attempt === scored.attempt && a.step ? { ...a, step: { ...a.step, value: scored.value } } : a);
@@ -661,6 +664,7 @@ export function parseRunView(raw: unknown): RunView | undefined {
         ...modelOf(a),
         ...(isNum(a.duplicateOf) ? { duplicateOf: a.duplicateOf } : {}),
         ...stepOf(a.step),
+        ...(isNum(a.scored) ? { scored: a.scored } : {}),
       }]
       : [];
   });
