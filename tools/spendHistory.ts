@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { serializeRecord } from '../src/core/ledger/spendLedger';
 import type { SpendRecord } from '../src/core/ledger/spendRecord';
 import { costOf, LIST_PRICES } from '../src/core/tokens/prices';
+import { seededRandom } from '../src/core/reasoning/valueTree';
 
 const MODELS = [
   { model: 'gpt-4o-mini', providerId: 'openai:https://api.openai.com/v1', runs: [2, 9], chain: 900 },
@@ -16,21 +17,10 @@ const MODELS = [
   { model: 'qwen2.5:7b', providerId: 'openai:http://localhost:11434/v1', runs: [0, 12], chain: 700 },
 ] as const;
 
-/** mulberry32: a small seeded generator, so the history is the same on every machine. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Records for the `days` local days before `today` (a few days without spend among them). */
 export function spendHistory(today: Date, days: number, seed = 16): SpendRecord[] {
-  const random = seeded(seed);
+  // The value tree's seeded generator: the same history on every machine.
+  const random = seededRandom(seed);
   const between = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
   const records: SpendRecord[] = [];
   for (let back = days; back >= 1; back--) {

@@ -22,6 +22,15 @@ export function extensionStorageDir(userDataDir: string): string {
   return path.join(userDataDir, 'User', 'globalStorage', 'budget-reasoner.budget-reasoner');
 }
 
+/** One record of the extension's spend ledger, as the specs read it. */
+export interface LedgerLine { runId: string; purpose: string; promptTokens: number; completionTokens: number; reasoningTokens: number }
+
+/** The ledger's whole records, in the order they were appended. */
+export function ledgerRecords(userDataDir: string): LedgerLine[] {
+  const file = path.join(extensionStorageDir(userDataDir), 'spend.jsonl');
+  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as LedgerLine);
+}
+
 /** Every regular file under dir, recursively (symlinks, sockets and the like skipped). */
 export function filesUnder(dir: string): string[] {
   const files: string[] = [];

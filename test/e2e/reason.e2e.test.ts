@@ -7,17 +7,9 @@ import { readTraceQuestion } from '../../tools/recordedData';
 import { SYSTEM_PROMPTS } from '../../src/core/reasoning/answerKinds';
 import { repoRoot } from '../../tools/repoRoot';
 import { closeAfterSpec, meterLabelMatching, openWorkbench, panelFrame, reasonOnFile, screenshot, statusBarMeter, type Workbench } from '../../tools/workbench';
-import { extensionStorageDir, usageTotals } from './fixtures';
+import { ledgerRecords, usageTotals, type LedgerLine } from './fixtures';
 import { exactTokens } from '../../src/core/view/runViewText';
 import { formatTokens } from '../../src/core/tokens/amountText';
-
-interface LedgerLine { runId: string; purpose: string; promptTokens: number; completionTokens: number; reasoningTokens: number }
-
-/** The ledger's whole records, in the order they were appended. */
-function ledgerRecords(userDataDir: string): LedgerLine[] {
-  const file = path.join(extensionStorageDir(userDataDir), 'spend.jsonl');
-  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as LedgerLine);
-}
 
 // A real VS Code (code-server 1.100) in Debian's Chromium, the extension loaded from this checkout,
 // talking to the loopback OpenAI-protocol server that replays recorded MATH traces.

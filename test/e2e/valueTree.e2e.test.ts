@@ -5,15 +5,8 @@ import { startModelServer, type ModelServer } from '../../tools/modelServer';
 import { startCodeServer, workbenchUrl, type CodeServer } from '../../tools/codeServer';
 import { readTraceQuestion } from '../../tools/recordedData';
 import { closeAfterSpec, openWorkbench, panelFrame, reasonOnFile, screenshot, type Workbench } from '../../tools/workbench';
-import { extensionStorageDir, usageTotals } from './fixtures';
+import { ledgerRecords, usageTotals } from './fixtures';
 import { exactTokens } from '../../src/core/view/runViewText';
-
-interface LedgerLine { runId: string; purpose: string; promptTokens: number; completionTokens: number }
-
-function ledgerRecords(userDataDir: string): LedgerLine[] {
-  const file = path.join(extensionStorageDir(userDataDir), 'spend.jsonl');
-  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as LedgerLine);
-}
 
 // The value tree in a real VS Code (code-server) against the loopback server, which replays the
 // recorded MATH chains a step at a time and scores each step by the recorded reward model.
