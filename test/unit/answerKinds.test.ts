@@ -88,6 +88,10 @@ describe('extractKindAnswer', () => {
     assert.equal(a.raw, 'def f(x):\n    return x + 1');
   });
 
+  it('code: a reply whose blocks are all empty gave no code, and is no answer (not its prose read as code)', () => {
+    assert.equal(extractKindAnswer('code', 'There is no recorded answer for this code, so here it is unchanged.\n\n```\n\n```'), undefined);
+  });
+
   it('prose: the whole reply minus visible reasoning', () => {
     const a = extractKindAnswer('prose', '<think>they want let vs const</think>\n`const` cannot be reassigned; `let` can.')!;
     assert.equal(a.raw, '`const` cannot be reassigned; `let` can.');

@@ -198,6 +198,10 @@ export function extractKindAnswer(kind: AnswerKind, text: string): KindAnswer | 
     if (final) {
       return codeAnswer(text, final);
     }
+    if (blocks.length > 0) {
+      // Fenced, but every block is empty: a reply that gave no code ("no recorded answer ... ``` ```") is no code answer.
+      return undefined;
+    }
     return { raw: visible, form: 'unfenced-code', offset: Math.max(0, text.indexOf(visible.slice(0, 40))) };
   }
   return { raw: visible, form: 'prose', offset: Math.max(0, text.indexOf(visible.slice(0, 40))) };
