@@ -66,7 +66,14 @@ describe('e2e: cost preview and confirmation in code-server', function () {
 
   it('Select Model, with an endpoint that lists no models, says so, takes a typed id and offers it again as used before', async function () {
     const { page } = wb ?? (wb = await openWorkbench(workbenchUrl(cs.port, cs.workspace)));
-    const modelSetting = () => (JSON.parse(fs.readFileSync(cs.userSettingsPath, 'utf8')) as Record<string, unknown>)['budgetReasoner.model'];
+    // Read while VS Code writes the file, it can be caught half-written: that read says nothing yet, and the wait goes on.
+    const modelSetting = () => {
+      try {
+        return (JSON.parse(fs.readFileSync(cs.userSettingsPath, 'utf8')) as Record<string, unknown>)['budgetReasoner.model'];
+      } catch {
+        return undefined;
+      }
+    };
     const configured = modelSetting();
     server.script({ endpoint: 'models', emptyModelList: true, times: 2 });
     const widget = page.locator('.quick-input-widget');
